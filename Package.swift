@@ -1,0 +1,48 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "ShmBalance",
+    products: [
+        .executable(name: "shmbal", targets: ["shmbal"]),
+        .library(name: "ShmBalance", targets: ["ShmBalance"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // The only C in the core: pthread_mutex_clocklock (hidden behind _GNU_SOURCE) and friends.
+        .target(name: "CShmBalanceSys"),
+        // The core: segment layout, locking, the operations. The only code that touches the mapping.
+        .target(
+            name: "ShmBalance",
+            dependencies: [
+                "CShmBalanceSys",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // TOML config -> core `RecordConfig`s. Kept out of the core so the C library stays small.
+        .target(
+            name: "ShmBalanceConfig",
+            dependencies: ["ShmBalance", .product(name: "TOMLKit", package: "TOMLKit")]
+        ),
+        .executableTarget(
+            name: "shmbal",
+            dependencies: [
+                "ShmBalance", "ShmBalanceConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // A process the multi-process and crash tests spawn: random operations, logged acks.
+        .executableTarget(name: "shmbal-worker", dependencies: ["ShmBalance"], path: "Tests/Worker"),
+        .testTarget(
+            name: "ShmBalanceTests",
+            dependencies: ["ShmBalance", "ShmBalanceConfig", "shmbal", "shmbal-worker"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

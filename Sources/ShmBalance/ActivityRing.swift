@@ -1,0 +1,98 @@
+import Atomics
+
+/// One entry of the activity ring: an applied or refused mutation.
+public struct ActivityEntry: Sendable, Equatable {
+    public var sequence: UInt64
+    public var timeMicros: Int64
+    public var pid: Int32
+    public var operation: Operation?
+    /// nil when the operation was applied, else why it was refused.
+    public var refusal: RefusalCode?
+    /// The slot index, or nil when the operation is not about one slot.
+    public var index: Int?
+    public var epoch: UInt64
+    public var key: BookKey
+    /// The operation's argument (amount, delta, balance, credit, count …).
+    public var amount: Amount
+    /// The figure behind the outcome: the limit a refusal hit, the Δ a reconcile repaired …
+    public var detail: Amount
+    /// The changed slot's value after an applied operation.
+    public var after: Amount
+
+    public var applied: Bool { refusal == nil }
+
+    /// The refusal's message, rebuilt from the entry.
+    public var refusalMessage: String? {
+        guard let code = refusal, let op = operation else { return nil }
+        return Refusal(code, op, key, index: index ?? 0, amount: amount, detail: detail).description
+    }
+}
+
+/// Outcome byte of ring entries: 0 applied, else a `RefusalCode`.
+@usableFromInline let ringNoIndex: UInt64 = 0xFF
+
+extension Books {
+    /// Appends an entry: claims a sequence number with one atomic add, fills the entry, then
+    /// publishes it by storing the sequence into its stamp (release). A reader that finds another
+    /// stamp skips the entry (still being written, overwritten, or its writer died).
+    @inlinable @inline(__always)
+    func appendActivity(_ operation: Operation, _ key: BookKey, index: Int, outcome: UInt8, epoch: UInt64,
+                        amount: Amount, detail: Amount, after: Amount, now: Int64) {
+        let seq = base.atomic64(Layout.Header.ringHead).loadThenWrappingIncrement(ordering: .relaxed) &+ 1
+        let e = base + (ringOffset + Int(truncatingIfNeeded: (seq &- 1) & ringMask) &* Layout.Ring.entrySize)
+        e.storeRelaxed(0, Layout.Ring.stamp)
+        atomicMemoryFence(ordering: .releasing)
+        e.storeRelaxed(UInt64(bitPattern: now), Layout.Ring.timeMicros)
+        let idx = index >= 0 && index < 64 ? UInt64(index) : ringNoIndex
+        let packed = UInt64(UInt32(bitPattern: pid)) | UInt64(operation.rawValue) << 32 | UInt64(outcome) << 40 | idx << 48
+        e.storeRelaxed(packed, Layout.Ring.pid)
+        e.storeRelaxed(epoch, Layout.Ring.epoch)
+        e.storeName(key.exchange, Layout.Ring.exchange)
+        e.storeName(key.currency, Layout.Ring.currency)
+        e.storeAmount(amount, Layout.Ring.amount)
+        e.storeAmount(detail, Layout.Ring.detail)
+        e.storeAmount(after, Layout.Ring.after)
+        e.storeReleasing(seq, Layout.Ring.stamp)
+    }
+
+    /// The sequence number of the newest entry claimed so far (0 when none).
+    public var activityHead: UInt64 { base.loadAcquiring(Layout.Header.ringHead) }
+
+    /// Complete entries with sequence numbers after `sequence`, oldest first (at most the ring's capacity,
+    /// and at most `limit`, the newest ones).
+    public func activity(after sequence: UInt64 = 0, limit: Int = .max) -> [ActivityEntry] {
+        let head = activityHead
+        let capacity = UInt64(segment.geometry.ringCapacity)
+        var first = max(sequence &+ 1, head > capacity ? head - capacity + 1 : 1)
+        if limit < Int.max, head >= first, head - first + 1 > UInt64(limit) { first = head - UInt64(limit) + 1 }
+        var out: [ActivityEntry] = []
+        guard head >= first else { return out }
+        out.reserveCapacity(Int(head - first + 1))
+        for seq in first...head {
+            if let entry = readActivity(seq) { out.append(entry) }
+        }
+        return out
+    }
+
+    func readActivity(_ seq: UInt64) -> ActivityEntry? {
+        let e = base + (ringOffset + Int(truncatingIfNeeded: (seq &- 1) & ringMask) * Layout.Ring.entrySize)
+        let s1 = e.loadAcquiring(Layout.Ring.stamp)
+        guard s1 == seq else { return nil }
+        let time = Int64(bitPattern: e.loadRelaxed(Layout.Ring.timeMicros))
+        let packed = e.loadRelaxed(Layout.Ring.pid)
+        let epoch = e.loadRelaxed(Layout.Ring.epoch)
+        let key = BookKey(exchange: e.loadName(Layout.Ring.exchange), currency: e.loadName(Layout.Ring.currency))
+        let amount = e.loadAmount(Layout.Ring.amount)
+        let detail = e.loadAmount(Layout.Ring.detail)
+        let after = e.loadAmount(Layout.Ring.after)
+        atomicMemoryFence(ordering: .acquiring)
+        guard e.loadRelaxed(Layout.Ring.stamp) == seq else { return nil }
+        let outcome = UInt8(truncatingIfNeeded: packed >> 40)
+        let idx = (packed >> 48) & 0xFF
+        return ActivityEntry(
+            sequence: seq, timeMicros: time, pid: Int32(bitPattern: UInt32(truncatingIfNeeded: packed)),
+            operation: Operation(rawValue: UInt8(truncatingIfNeeded: packed >> 32)),
+            refusal: outcome == 0 ? nil : RefusalCode(rawValue: outcome),
+            index: idx == ringNoIndex ? nil : Int(idx), epoch: epoch, key: key, amount: amount, detail: detail, after: after)
+    }
+}

@@ -1,0 +1,177 @@
+/// Why a segment file cannot be used. Every case names the path, so the message stands alone.
+public enum SegmentError: Error, Sendable, Equatable, CustomStringConvertible {
+    case notFound(path: String)
+    case exists(path: String)
+    case notASegment(path: String, why: String)
+    case wrongVersion(path: String, found: UInt32)
+    case corrupt(path: String, why: String)
+    case system(path: String, call: String, errno: Int32)
+    case readOnly(path: String)
+    case full(path: String, what: String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let p):
+            return "\(p): no segment there (create one with 'shmbal init', or any write creates it)"
+        case .exists(let p):
+            return "\(p): a file already exists there; refusing to overwrite it"
+        case .notASegment(let p, let why):
+            return "\(p): not a ShmBalance segment (\(why))"
+        case .wrongVersion(let p, let found):
+            return "\(p): segment has layout version \(found), this build reads version \(Layout.version); use a matching shmbal or recreate the segment"
+        case .corrupt(let p, let why):
+            return "\(p): segment is corrupt (\(why))"
+        case .system(let p, let call, let e):
+            return "\(p): \(call) failed: \(errnoText(e))"
+        case .readOnly(let p):
+            return "\(p): attached read-only; this operation writes"
+        case .full(let p, let what):
+            return "\(p): the \(what) is full (recreate the segment with a larger capacity: shmbal init --records N)"
+        }
+    }
+}
+
+func errnoText(_ e: Int32) -> String {
+    switch e {
+    case 1: return "operation not permitted (EPERM)"
+    case 2: return "no such file or directory (ENOENT)"
+    case 13: return "permission denied (EACCES)"
+    case 17: return "file exists (EEXIST)"
+    case 20: return "a path component is not a directory (ENOTDIR)"
+    case 21: return "is a directory (EISDIR)"
+    case 28: return "no space left on device (ENOSPC)"
+    case 30: return "read-only file system (EROFS)"
+    case 40: return "it is a symbolic link, which a segment never follows (ELOOP)"
+    default: return "errno \(e)"
+    }
+}
+
+/// The operation a refusal or an activity entry is about.
+public enum Operation: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    case reset = 1, set, adjust, allocate, release, reconcile, setCreditLimit, setName, setStrategyCount, configure, recoverLock, get
+
+    public var description: String {
+        switch self {
+        case .reset: return "reset"
+        case .set: return "set"
+        case .adjust: return "adjust"
+        case .allocate: return "allocate"
+        case .release: return "release"
+        case .reconcile: return "reconcile"
+        case .setCreditLimit: return "credit"
+        case .setName: return "name"
+        case .setStrategyCount: return "count"
+        case .configure: return "configure"
+        case .recoverLock: return "recover"
+        case .get: return "get"
+        }
+    }
+}
+
+/// Why the rules of SPEC §3 refused an operation (stored in the activity ring as one byte).
+public enum RefusalCode: UInt8, Sendable, CaseIterable {
+    case noRecord = 1
+    case indexOutOfRange
+    case notASubStrategy
+    case nonPositiveAmount
+    case insufficientHeadroom
+    case exceedsBudget
+    case negativeBudget
+    case overflow
+    case badCount
+    case shrinkOverNonZero
+    case badAmount
+    case negativeCredit
+    case tableFull
+}
+
+/// A refusal by the rules: what was asked, of which record, and the figure that stood in the way.
+public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: RefusalCode
+    public var operation: Operation
+    public var key: BookKey
+    public var index: Int
+    public var amount: Amount
+    /// The limit that was hit: the headroom, the budget, the slot's value, the count asked for …
+    public var detail: Amount
+
+    public init(_ code: RefusalCode, _ operation: Operation, _ key: BookKey, index: Int, amount: Amount, detail: Amount = .zero) {
+        self.code = code
+        self.operation = operation
+        self.key = key
+        self.index = index
+        self.amount = amount
+        self.detail = detail
+    }
+
+    /// A message a person can act on, e.g. "KRAKEN USDC #3: release 500.00 exceeds its budget 200.00".
+    public var description: String {
+        let at = "\(key) #\(index)"
+        let op = operation.description
+        let n = amount.description
+        switch code {
+        case .noRecord:
+            return "\(key) has no record: reset it first"
+        case .indexOutOfRange:
+            return "\(key): index \(index) is out of range (this record has \(detail.raw) slots, 0…\(detail.raw - 1))"
+        case .notASubStrategy:
+            return "\(key): \(op) needs a sub-strategy index 2…\(detail.raw - 1); #\(index) is \(index == 0 ? "the total" : index == 1 ? "the pool" : "out of range")"
+        case .nonPositiveAmount:
+            return "\(at): \(op) needs an amount above 0 (got \(n))"
+        case .insufficientHeadroom:
+            return "\(at): allocate \(n) exceeds the headroom \(detail) (pool + credit)"
+        case .exceedsBudget:
+            return "\(at): release \(n) exceeds its budget \(detail)"
+        case .negativeBudget:
+            return "\(at): \(op) \(n) would make the budget negative (it is \(detail)); a sub-strategy budget is never below 0"
+        case .overflow:
+            return "\(at): \(op) \(n) would take a slot beyond the largest storable amount (10^18 whole units)"
+        case .badCount:
+            return "\(key): strategy count \(detail.raw) is outside 2…64"
+        case .shrinkOverNonZero:
+            return "\(key): cannot shrink to \(detail.raw) slots: slot #\(index) still holds \(n)"
+        case .badAmount:
+            return "\(at): \(op) got an amount that is not a finite number in range"
+        case .negativeCredit:
+            return "\(key): a credit limit cannot be negative (got \(n))"
+        case .tableFull:
+            return "\(key): the segment's record table is full (\(detail.raw) records)"
+        }
+    }
+}
+
+/// Everything an operation of the books can fail with. `description` is one line for a person.
+public enum BooksError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Refused by the rules of SPEC §3; recorded in the activity ring; nothing changed.
+    case refused(Refusal)
+    /// The input is not usable (a bad amount, name or index), caught before any record was touched.
+    case badInput(String)
+    /// The segment cannot be used.
+    case segment(SegmentError)
+    /// The record's lock was held longer than the bound (a stopped process, a debugger); nothing changed.
+    case busy(key: BookKey, ownerTid: Int32, waitedMs: Int)
+    /// The record's lock or data is damaged beyond what the protocol repairs.
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .refused(let r): return r.description
+        case .badInput(let s): return s
+        case .segment(let e): return e.description
+        case .busy(let key, let tid, let ms):
+            let who = tid > 0 ? " (held by thread \(tid)\(processExists(tid) ? ", alive but not releasing it: stopped or in a debugger?" : ""))" : ""
+            return "\(key): record busy: its lock was not released within \(ms) ms\(who); nothing was changed, try again"
+        case .corrupt(let s): return s
+        }
+    }
+
+    /// The refusal, when this is one.
+    public var refusal: Refusal? {
+        if case .refused(let r) = self { return r }
+        return nil
+    }
+}
+
+import Glibc
+
+func processExists(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno == EPERM }

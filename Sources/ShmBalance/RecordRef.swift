@@ -1,0 +1,163 @@
+import Atomics
+import Glibc
+
+/// A consistent copy of one record's money state, as a reader gets it (no heap, no names).
+@frozen
+public struct RecordState: Sendable, Equatable {
+    public var strategyCount: Int
+    /// The slot the last applied operation changed (0…63).
+    public var lastIndex: Int
+    public var epoch: UInt64
+    /// Applied mutations of this record since it was created.
+    public var opCount: UInt64
+    public var lastChangeMicros: Int64
+    public var lastChangePid: Int32
+    public var creditLimit: Amount
+    /// `slots[0..<strategyCount]` are meaningful; the rest are zero.
+    public var slots: InlineArray<64, Amount>
+
+    @inlinable
+    public init() {
+        strategyCount = 0
+        lastIndex = 0
+        epoch = 0
+        opCount = 0
+        lastChangeMicros = 0
+        lastChangePid = 0
+        creditLimit = .zero
+        slots = InlineArray(repeating: .zero)
+    }
+
+    @inlinable public var total: Amount { slots[0] }
+    @inlinable public var pool: Amount { slots[1] }
+    /// pool + credit: what `allocate` may still hand out.
+    @inlinable public var headroom: Amount { Amount(raw: slots[1].raw &+ creditLimit.raw) }
+
+    /// The sum of the sub-strategy budgets (slots 2…).
+    @inlinable public var allocated: Amount {
+        var sum: Int128 = 0
+        for i in 2..<max(2, min(strategyCount, 64)) { sum &+= slots[i].raw }
+        return Amount(raw: sum)
+    }
+
+    /// total − (pool + budgets): zero exactly when the identity holds.
+    @inlinable public var identityDifference: Amount {
+        var sum: Int128 = 0
+        for i in 1..<max(1, min(strategyCount, 64)) { sum &+= slots[i].raw }
+        return Amount(raw: slots[0].raw &- sum)
+    }
+
+    @inlinable public var identityHolds: Bool { identityDifference.raw == 0 }
+
+    public static func == (a: RecordState, b: RecordState) -> Bool {
+        guard a.strategyCount == b.strategyCount, a.lastIndex == b.lastIndex, a.epoch == b.epoch, a.opCount == b.opCount,
+              a.lastChangeMicros == b.lastChangeMicros, a.lastChangePid == b.lastChangePid, a.creditLimit == b.creditLimit
+        else { return false }
+        for i in 0..<64 where a.slots[i] != b.slots[i] { return false }
+        return true
+    }
+}
+
+/// A published record inside the mapping. Only the core creates these; the key never changes.
+///
+/// Commit protocol (the "latch", as in LMDB's two meta pages and Linux's seqcount_latch):
+/// the record keeps two copies of its `State`; `generation & 1` names the published one.
+/// A writer, holding the record's robust mutex, copies the published state into the other copy,
+/// changes it there, and publishes it with one release store of `generation + 1`. A writer
+/// killed at any instruction before that store leaves the published copy untouched (there is
+/// nothing to roll back); killed after it, the operation is complete. Readers never lock: they
+/// read `generation`, copy the state it names, and retry if `generation` moved meanwhile.
+@frozen
+public struct RecordRef: @unchecked Sendable {
+    @usableFromInline let p: UnsafeMutableRawPointer
+    public let key: BookKey
+
+    @inlinable
+    init(p: UnsafeMutableRawPointer, key: BookKey) {
+        self.p = p
+        self.key = key
+    }
+
+    @inlinable @inline(__always)
+    var mutex: UnsafeMutablePointer<pthread_mutex_t> {
+        (p + Layout.Record.mutex).assumingMemoryBound(to: pthread_mutex_t.self)
+    }
+
+    @inlinable @inline(__always)
+    func state(_ generation: UInt64) -> UnsafeMutableRawPointer {
+        p + (Layout.Record.states + Int(generation & 1) * Layout.State.size)
+    }
+
+    /// Bound on seqlock retries: a read retries only when two commits land during it, so this
+    /// is never reached unless a writer commits non-stop for the whole bound.
+    @usableFromInline static let readRetries = 1_000_000
+
+    /// Copies the published state into `out`: consistent, without locking, on a read-only mapping too.
+    @inlinable
+    public func read(into out: inout RecordState) throws(BooksError) {
+        var attempt = 0
+        while true {
+            let g1 = p.loadAcquiring(Layout.Record.generation)
+            let s = state(g1)
+            let w0 = s.loadRelaxed(Layout.State.strategyCount)
+            // A count outside 2…64 can only be a torn read (retry) or damage (reported below).
+            let count = Int(truncatingIfNeeded: w0 & 0xFFFF_FFFF)
+            let clamped = count < 2 ? 2 : (count > 64 ? 64 : count)
+            out.strategyCount = count
+            out.lastIndex = Int(truncatingIfNeeded: (w0 >> 32) & 63)
+            out.epoch = s.loadRelaxed(Layout.State.epoch)
+            out.opCount = s.loadRelaxed(Layout.State.opCount)
+            out.lastChangeMicros = Int64(bitPattern: s.loadRelaxed(Layout.State.lastChangeMicros))
+            out.lastChangePid = Int32(truncatingIfNeeded: s.loadRelaxed(Layout.State.lastChangePid))
+            out.creditLimit = s.loadAmount(Layout.State.creditLimit)
+            for i in 0..<clamped { out.slots[i] = s.loadAmount(Layout.State.slots + 16 * i) }
+            for i in clamped..<64 { out.slots[i] = .zero }
+            atomicMemoryFence(ordering: .acquiring)
+            if p.loadRelaxed(Layout.Record.generation) == g1 {
+                if count != clamped { throw .corrupt("\(key): record is corrupt (strategy count \(count))") }
+                return
+            }
+            attempt += 1
+            if attempt >= RecordRef.readRetries { throw .busy(key: key, ownerTid: 0, waitedMs: 0) }
+        }
+    }
+
+    /// One slot, consistent with the state it came from.
+    @inlinable
+    public func readSlot(_ index: Int) throws(BooksError) -> Amount {
+        var attempt = 0
+        while true {
+            let g1 = p.loadAcquiring(Layout.Record.generation)
+            let s = state(g1)
+            let count = Int(truncatingIfNeeded: s.loadRelaxed(Layout.State.strategyCount) & 0xFFFF_FFFF)
+            let value = (index >= 0 && index < 64) ? s.loadAmount(Layout.State.slots + 16 * index) : .zero
+            atomicMemoryFence(ordering: .acquiring)
+            if p.loadRelaxed(Layout.Record.generation) == g1 {
+                guard index >= 0 && index < count else {
+                    throw .refused(Refusal(.indexOutOfRange, .get, key, index: index, amount: .zero, detail: Amount(raw: Int128(count))))
+                }
+                return value
+            }
+            attempt += 1
+            if attempt >= RecordRef.readRetries { throw .busy(key: key, ownerTid: 0, waitedMs: 0) }
+        }
+    }
+
+    /// The 64 slot names, consistent (their own two copies and generation, like the state).
+    public func readNames() throws(BooksError) -> [ShortName] {
+        var names = [ShortName](repeating: .empty, count: 64)
+        for _ in 0..<RecordRef.readRetries {
+            let g1 = p.loadAcquiring(Layout.Record.namesGeneration)
+            let base = Layout.Record.names + Int(g1 & 1) * Layout.Record.namesSize
+            for i in 0..<64 { names[i] = p.loadName(base + 16 * i) }
+            atomicMemoryFence(ordering: .acquiring)
+            if p.loadRelaxed(Layout.Record.namesGeneration) == g1 { return names }
+        }
+        throw .busy(key: key, ownerTid: 0, waitedMs: 0)
+    }
+
+    /// When each slot last changed (µs since the epoch, 0 = never): informational, not part of the commit.
+    public func slotChangedMicros() -> [Int64] {
+        (0..<64).map { Int64(bitPattern: p.loadRelaxed(Layout.Record.slotChangedMicros + 8 * $0)) }
+    }
+}

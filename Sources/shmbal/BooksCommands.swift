@@ -1,0 +1,194 @@
+import ArgumentParser
+import ShmBalance
+
+// The operations that change the books (SPEC §3), one small command each. Amounts that may be
+// negative are captured with `.allUnrecognized` so `adjust USD -1000` works without `--`.
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create a segment with chosen capacities and file mode (fails if the path is taken).")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Balance records it can hold.") var records = Geometry.defaults.recordCapacity
+    @Option(help: "Quote entries it can hold.") var quotes = Geometry.defaults.quoteCapacity
+    @Option(help: "Activity entries kept (a power of two).") var activity = Geometry.defaults.ringCapacity
+    @Option(help: "File mode, octal: 0600 (owner only) or 0660 (a group).") var mode = "0600"
+
+    func run() throws {
+        guard let m = UInt32(mode, radix: 8), m & ~0o777 == 0 else { throw CLIError(.badInput, "--mode '\(mode)' is not an octal file mode like 0600 or 0660") }
+        let g = Geometry(recordCapacity: records, quoteCapacity: quotes, ringCapacity: activity)
+        if let why = g.problem { throw CLIError(.badInput, why) }
+        let path = global.segmentPath
+        do {
+            let s = try Segment.create(path, geometry: g, mode: m)
+            print("created \(s.path): \(records) records, \(quotes) quotes, \(activity) activity entries, \(g.segmentSize) bytes, mode \(String(m, radix: 8).leftPadded(4, "0"))")
+        } catch {
+            throw CLIError(.unusable, error.description)
+        }
+    }
+}
+
+struct Reset: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "total = pool = BALANCE, every budget 0, epoch + 1 (creates the record if missing).")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Currency, e.g. USDC.") var currency: String
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The account's balance.", valueName: "balance")) var rest: [String] = []
+    @Option(help: "Slots (2…64); without it an existing record keeps its count, credit and names, a new one gets 8.") var strategies: Int?
+
+    func run() throws {
+        let balance = try singleAmount(rest, what: "BALANCE")
+        let books = try global.books(.readWriteCreating())
+        let key = try global.key(books, currency)
+        try core { () throws(BooksError) in try books.reset(key, balance: balance, strategyCount: strategies) }
+        try printSummary(books, key)
+    }
+}
+
+struct SetSlot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set",
+        abstract: "Set a slot (default the total); the pool absorbs the difference (a change of the pool moves the total).")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Currency.") var currency: String
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The new value.", valueName: "amount")) var rest: [String] = []
+    @Option(help: "Slot: 0 total, 1 pool, 2… a sub-strategy.") var index = 0
+
+    func run() throws {
+        let amount = try singleAmount(rest, what: "AMOUNT")
+        let books = try global.books(.readWrite)
+        let key = try global.key(books, currency)
+        try core { () throws(BooksError) in try books.set(key, amount, index: index) }
+        try printSummary(books, key)
+    }
+}
+
+struct Adjust: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Add DELTA to a slot (default the total: a fill, deposit or withdrawal); the identity is kept as by set.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Currency.") var currency: String
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The change, e.g. -1000.", valueName: "delta")) var rest: [String] = []
+    @Option(help: "Slot: 0 total, 1 pool, 2… a sub-strategy.") var index = 0
+
+    func run() throws {
+        let delta = try singleAmount(rest, what: "DELTA")
+        let books = try global.books(.readWrite)
+        let key = try global.key(books, currency)
+        try core { () throws(BooksError) in try books.adjust(key, delta, index: index) }
+        try printSummary(books, key)
+    }
+}
+
+struct Allocate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Move AMOUNT from the pool to sub-strategy INDEX (refused beyond pool + credit).")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Currency.") var currency: String
+    @Argument(help: "Sub-strategy slot (2…).") var index: Int
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Amount (> 0).", valueName: "amount")) var rest: [String] = []
+
+    func run() throws {
+        let amount = try singleAmount(rest, what: "AMOUNT")
+        let books = try global.books(.readWrite)
+        let key = try global.key(books, currency)
+        try core { () throws(BooksError) in try books.allocate(key, index: index, amount) }
+        try printSummary(books, key)
+    }
+}
+
+struct Release: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Return AMOUNT from sub-strategy INDEX to the pool (refused beyond its budget).")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Currency.") var currency: String
+    @Argument(help: "Sub-strategy slot (2…).") var index: Int
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Amount (> 0).", valueName: "amount")) var rest: [String] = []
+
+    func run() throws {
+        let amount = try singleAmount(rest, what: "AMOUNT")
+        let books = try global.books(.readWrite)
+        let key = try global.key(books, currency)
+        try core { () throws(BooksError) in try books.release(key, index: index, amount) }
+        try printSummary(books, key)
+    }
+}
+
+struct Reconcile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Recovery: set the total to the exchange's balance (the pool absorbs it); reset if pool + credit would go below 0.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Currency.") var currency: String
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The balance the exchange reports.", valueName: "exchange-balance")) var rest: [String] = []
+    @Flag(help: "Print the outcome as JSON.") var json = false
+
+    func run() throws {
+        let balance = try singleAmount(rest, what: "EXCHANGE_BALANCE")
+        let books = try global.books(.readWriteCreating())
+        let key = try global.key(books, currency)
+        let outcome = try core { () throws(BooksError) in try books.reconcile(key, exchangeBalance: balance) }
+        if json {
+            var fields: [(String, JSON)] = [("exchange", .string(key.exchange.description)), ("currency", .string(key.currency.description))]
+            switch outcome {
+            case .inSync: fields.append(("outcome", .string("in-sync")))
+            case .repaired(let d, let pool): fields += [("outcome", .string("repaired")), ("delta", .amount(d)), ("pool", .amount(pool))]
+            case .reset(let d, let pool, let dropped):
+                fields += [("outcome", .string("reset")), ("delta", .amount(d)), ("unrepairedPool", .amount(pool)),
+                           ("dropped", .array(dropped.map { .object([("index", .int(Int64($0.index))), ("amount", .amount($0.amount))]) }))]
+            case .created(let b): fields += [("outcome", .string("created")), ("balance", .amount(b))]
+            }
+            print(JSON.object(fields).text)
+        } else {
+            print("\(key): \(outcome)")
+        }
+    }
+}
+
+struct Credit: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Set a currency's credit limit (what allocate may lend beyond the pool).")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Currency.") var currency: String
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Credit limit (≥ 0).", valueName: "amount")) var rest: [String] = []
+
+    func run() throws {
+        let credit = try singleAmount(rest, what: "AMOUNT")
+        let books = try global.books(.readWrite)
+        let key = try global.key(books, currency)
+        try core { () throws(BooksError) in try books.setCreditLimit(key, credit) }
+        try printSummary(books, key)
+    }
+}
+
+struct Strategies: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Set a record's slot count (2…64): grows any time, shrinks only over zero slots.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Currency.") var currency: String
+    @Argument(help: "New count.") var count: Int
+
+    func run() throws {
+        let books = try global.books(.readWrite)
+        let key = try global.key(books, currency)
+        try core { () throws(BooksError) in try books.setStrategyCount(key, count) }
+        try printSummary(books, key)
+    }
+}
+
+struct Name: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Name a slot (printable ASCII without spaces, up to 15 characters; \"\" clears it).")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Currency.") var currency: String
+    @Argument(help: "Slot index.") var index: Int
+    @Argument(help: "The name, e.g. grid-bot.") var name: String
+
+    func run() throws {
+        let label = try CLIError.name(name, kind: .label)
+        let books = try global.books(.readWrite)
+        let key = try global.key(books, currency)
+        try core { () throws(BooksError) in try books.setName(key, index: index, label) }
+        print("\(key) #\(index) is now named '\(label)'")
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int, _ pad: Character = " ") -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+
+    func rightPadded(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

@@ -1,0 +1,68 @@
+import ShmBalance
+import Glibc
+
+/// The exit codes documented in `shmbal --help`.
+enum ExitStatus: Int32 {
+    case internalError = 1
+    case badInput = 2
+    case refused = 3
+    case unusable = 4
+    case busy = 5
+    case broken = 6
+}
+
+/// A failure with its exit status and a one-line reason for stderr.
+struct CLIError: Error, CustomStringConvertible {
+    var status: ExitStatus
+    var description: String
+
+    init(_ status: ExitStatus, _ message: String) {
+        self.status = status
+        self.description = message
+    }
+
+    init(_ error: BooksError) {
+        switch error {
+        case .refused: status = .refused
+        case .badInput: status = .badInput
+        case .segment: status = .unusable
+        case .busy: status = .busy
+        case .corrupt: status = .unusable
+        }
+        description = error.description
+    }
+
+    static func amount(_ text: String) throws -> Amount {
+        do { return try Amount(parsing: text) } catch { throw CLIError(.badInput, error.message) }
+    }
+
+    static func name(_ text: String, kind: ShortName.Kind = .symbol) throws -> ShortName {
+        do { return try ShortName(text, kind: kind) } catch { throw CLIError(.badInput, error.message) }
+    }
+}
+
+/// Runs a core call, turning its typed error into a `CLIError`.
+func core<T>(_ body: () throws(BooksError) -> T) throws -> T {
+    do { return try body() } catch { throw CLIError(error) }
+}
+
+func environment(_ name: String) -> String? {
+    guard let v = getenv(name), v.pointee != 0 else { return nil }
+    return String(cString: v)
+}
+
+/// The one amount in an `.allUnrecognized` capture (how a bare negative amount such as `-1000` gets
+/// past the argument parser); anything else there is refused by name.
+func singleAmount(_ rest: [String], what: String) throws -> Amount {
+    guard let first = rest.first else { throw CLIError(.badInput, "missing \(what)") }
+    if rest.count > 1 { throw CLIError(.badInput, "unexpected argument '\(rest[1])'") }
+    if first.hasPrefix("--") { throw CLIError(.badInput, "unknown option '\(first)'") }
+    return try CLIError.amount(first)
+}
+
+/// One line on stderr (Swift 6 forbids touching C's `stderr` global).
+func printError(_ line: String) {
+    fflush(nil)
+    let text = line + "\n"
+    _ = text.withCString { write(2, $0, strlen($0)) }
+}
