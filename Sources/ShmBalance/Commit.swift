@@ -120,8 +120,11 @@ extension Books {
             s.lastIndex = max(0, change.index)
             let next = rec.state(g &+ 1)
             atomicMemoryFence(ordering: .releasing)
+            faultPoint(.lockedBeforeWrite)
             writeState(s, to: next)
+            faultPoint(.writtenBeforePublish)
             rec.p.storeReleasing(g &+ 1, Layout.Record.generation)
+            faultPoint(.publishedBeforeUnlock)
         }
         appendActivity(operation, rec.key, index: change.index, outcome: 0, epoch: s.epoch,
                        amount: amount, detail: change.detail, after: change.after, now: now)

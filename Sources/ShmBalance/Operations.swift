@@ -75,12 +75,15 @@ extension Books {
         // Release fence: a reader that sees any of the stores below also sees a generation ≥ g
         // when it re-checks, so it discards the copy (see `RecordRef.read`).
         atomicMemoryFence(ordering: .releasing)
+        faultPoint(.lockedBeforeWrite)
         copyState(from: cur, to: next, slots: count)
         next.storeAmount(Amount(raw: pool), Layout.State.slots + 16)
         next.storeAmount(Amount(raw: slot), Layout.State.slots + 16 * index)
         stampState(next, count: count, index: index, opCount: opCount, now: now)
+        faultPoint(.writtenBeforePublish)
         // The commit: one release store. Before it the operation never happened; after it, it did.
         rec.p.storeReleasing(g &+ 1, Layout.Record.generation)
+        faultPoint(.publishedBeforeUnlock)
         appendActivity(operation, rec.key, index: index, outcome: 0, epoch: next.loadRelaxed(Layout.State.epoch),
                        amount: amount, detail: .zero, after: Amount(raw: slot), now: now)
         rec.p.storeRelaxed(UInt64(bitPattern: now), Layout.Record.slotChangedMicros + 8)
