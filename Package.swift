@@ -43,6 +43,17 @@ let package = Package(
             name: "ShmBalanceTests",
             dependencies: ["ShmBalance", "ShmBalanceConfig", "shmbal", "shmbal-worker"]
         ),
+        // Issue 7: the fault-injection campaign (writers, a reader, a killer) and the stuck and
+        // hostile neighbours, one executable with roles.
+        .executableTarget(
+            name: "shmbal-campaign",
+            dependencies: ["ShmBalance", .product(name: "Atomics", package: "swift-atomics")],
+            path: "Tests/Campaign"
+        ),
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: ["ShmBalance", "ShmBalanceConfig", "shmbal", "shmbal-campaign"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
