@@ -68,7 +68,10 @@ extension Books {
         out.lastChangeMicros = Int64(bitPattern: s.loadRelaxed(Layout.State.lastChangeMicros))
         out.lastChangePid = Int32(truncatingIfNeeded: s.loadRelaxed(Layout.State.lastChangePid))
         out.creditLimit = s.loadAmount(Layout.State.creditLimit)
-        for i in 0..<64 { out.slots[i] = s.loadAmount(Layout.State.slots + 16 * i) }
+        // Slots beyond the count are meaningless and may be stale in this copy (allocate/release
+        // copy only the meaningful ones, and a reset may shrink the count): read them as zero, as
+        // `RecordRef.read` does, so growing the count later never brings back an old budget.
+        for i in 0..<64 { out.slots[i] = i < out.strategyCount ? s.loadAmount(Layout.State.slots + 16 * i) : .zero }
         return out
     }
 
