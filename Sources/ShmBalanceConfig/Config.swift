@@ -31,13 +31,14 @@ public struct ConfigFile: Sendable, Equatable {
     /// Parses config text; `file` only names it in errors.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> ConfigFile {
         let source = SourceLines(text)
+        try preflight(text, file: file)
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
         } catch let e as TOMLParseError {
-            throw ConfigError(file: file, line: e.source.begin.line, key: nil, message: "TOML syntax: \(e.description)")
+            throw ConfigError(file: file, line: e.source.begin.line, key: nil, message: "TOML syntax: \(e.description.oneLine)")
         } catch {
-            throw ConfigError(file: file, line: nil, key: nil, message: "TOML syntax: \(error)")
+            throw ConfigError(file: file, line: nil, key: nil, message: "TOML syntax: \(String(describing: error).oneLine)")
         }
         func fail(_ table: [String], _ key: String?, _ message: String) -> ConfigError {
             ConfigError(file: file, line: source.line(of: key, in: table), key: (table + [key].compactMap { $0 }).joined(separator: "."), message: message)
@@ -154,7 +155,7 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         let place = line.map { "\(file):\($0)" } ?? file
         let k = key.map { " \($0):" } ?? ""
-        return "\(place):\(k) \(message); nothing was applied"
+        return "\(place):\(k) \(message); nothing was applied".oneLine
     }
 }
 
