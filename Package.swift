@@ -57,3 +57,13 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Issue 7: libFuzzer targets, declared only when SHMBAL_FUZZ is set (they have no main of their
+// own: libFuzzer supplies it). Built and run by Tests/Fuzz/run.sh with --sanitize=fuzzer.
+if Context.environment["SHMBAL_FUZZ"] != nil {
+    package.targets += [
+        .executableTarget(name: "fuzz-amount", dependencies: ["ShmBalance"], path: "Tests/Fuzz/Amount"),
+        .executableTarget(name: "fuzz-segment", dependencies: ["ShmBalance"], path: "Tests/Fuzz/Segment"),
+        .executableTarget(name: "fuzz-config", dependencies: ["ShmBalance", "ShmBalanceConfig"], path: "Tests/Fuzz/Config"),
+    ]
+}

@@ -1,0 +1,58 @@
+import Foundation
+import ShmBalanceConfig
+import XCTest
+
+/// What the fuzzers (Tests/Fuzz) found, kept as plain tests through the real CLI.
+final class FuzzFindingsTests: XCTestCase {
+    /// toml++ (inside TOMLKit) aborted the process on a table header starting with a character
+    /// that starts no key; now it is a syntax error with the file and line, exit 4.
+    func testTableHeaderThatStartsNoKeyIsASyntaxErrorNotAnAbort() throws {
+        let dir = TempDir()
+        for header in ["[`]", "[ `]", "[[`]]", "[.a]", "[#]", "[=]", "[", "[ \r", "default_exchange = \"KRAKEN\"\n\n  [=x]"] {
+            let file = dir.file("c.toml")
+            try Data((header + "\n").utf8).write(to: URL(fileURLWithPath: file))
+            for args in [["config", "check", file], ["config", "apply", file, "--segment", dir.file("seg")]] {
+                let r = try shmbal(args)
+                XCTAssertFalse(r.signalled, "\(header): shmbal crashed")
+                XCTAssertEqual(r.status, 4, "\(header): \(r.err)")
+                XCTAssertTrue(r.err.contains("c.toml:\(header.split(separator: "\n", omittingEmptySubsequences: false).count):"), r.err)
+                XCTAssertTrue(r.err.contains("a table name must start with") || r.err.contains("a table header needs a name"), r.err)
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("seg")), "a bad config created the segment")
+        }
+        // Headers that are fine stay fine.
+        XCTAssertThrowsError(try ConfigFile.parse("\u{FEFF}[= 12XKRAKNCE]\n", file: "bom.toml"))
+        XCTAssertNoThrow(try ConfigFile.parse("\u{FEFF}[KRAKEN.USDC]\ncredit = \"1\"\n", file: "bom.toml"))
+        XCTAssertNoThrow(try ConfigFile.parse("[KRAKEN.USDC]\ncredit = \"5\"\n[ \"BINANCE\".ETH ]\nstrategies = 3\n[_X.-Y]\n", file: "ok.toml"))
+    }
+
+    /// TOMLKit quotes the offending character raw, so "saw 't⏎'" made a two-line error.
+    func testTOMLSyntaxErrorsStayOnOneLine() throws {
+        let dir = TempDir()
+        for text in ["defown = t\n", "a = \"x\ny\"\n", "a = [1,\n\t\r"] {
+            let file = dir.file("c.toml")
+            try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+            let r = try shmbal(["config", "check", file])
+            XCTAssertEqual(r.status, 4, r.err)
+            XCTAssertEqual(r.err.split(separator: "\n").count, 1, "one line: \(r.err)")
+            XCTAssertTrue(r.err.hasPrefix("shmbal: \(file):"), r.err)
+        }
+    }
+
+    /// toml++ aborted on an array with a `}` where a value belongs; arrays are not part of the
+    /// config, so they are refused first, with the line.
+    func testArraysAreRefusedBeforeTheParserCanAbort() throws {
+        let dir = TempDir()
+        for text in ["a = [}\n", "a = [[}]]\n", "[KRAKEN.USDC]\ncredit = [1,}\n", "a = {b = [}}\n", "x = 1\na = [ # c\n}\n"] {
+            let file = dir.file("c.toml")
+            try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+            let r = try shmbal(["config", "check", file])
+            XCTAssertFalse(r.signalled, "\(text): shmbal crashed")
+            XCTAssertEqual(r.status, 4, r.err)
+            XCTAssertTrue(r.err.contains("arrays ([…]) are not part of a ShmBalance config"), r.err)
+        }
+        // Brackets inside strings and comments are not arrays.
+        XCTAssertNoThrow(try ConfigFile.parse("# [x] = [}\n[KRAKEN.USDC] # [\nnames = { 2 = \"a[b]\", 3 = 'c[' }\n", file: "ok.toml"))
+        XCTAssertThrowsError(try ConfigFile.parse("a = \"\"\"x\"\"\"\n", file: "ml.toml"))
+    }
+}
