@@ -45,9 +45,10 @@ struct RunResult {
 /// Runs `executable` to completion (killing it after `timeout` seconds, which the caller then
 /// sees as a signalled result) and returns its status and output.
 @discardableResult
-func runProcess(_ executable: String, _ args: [String], env: [String: String] = [:], timeout: Double = 120) throws -> RunResult {
+func runProcess(_ executable: String, _ args: [String], env: [String: String] = [:], timeout: Double = 120, cwd: String? = nil) throws -> RunResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
+    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
     p.arguments = args
     var environment = ProcessInfo.processInfo.environment
     environment["SWIFT_BACKTRACE"] = "enable=no"
