@@ -301,7 +301,8 @@ private:
     /// The cached record handle for `currency` (looked up once it exists), or nullptr when the
     /// record does not exist yet. Append-only and lock-free to read: the hot path is a short scan.
     const shmbal_record *record(Currency currency) {
-        const char *name = currency.name ? currency.name : "";
+        const char *name = currency.name;
+        if (name == nullptr) return nullptr;  // the by-key call says what is wrong
         size_t n = count_.load(std::memory_order_acquire);
         for (size_t i = 0; i < n; i++)
             if (std::strcmp(cache_[i].currency, name) == 0) return &cache_[i].record;
