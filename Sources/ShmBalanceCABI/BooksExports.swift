@@ -27,17 +27,18 @@ public func cClose(_ books: shmbal_books) -> Int32 {
 
 @_cdecl("shmbal_segment_path")
 public func cSegmentPath(_ books: shmbal_books, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int) -> Int32 {
-    run { () throws(ABIFailure) in try copyText(try handles.openBooks(books.id).pointee.segment.path, to: buffer, capacity: capacity) }
+    run { () throws(ABIFailure) in try handles.withBooks(books.id) { (b) throws(ABIFailure) in try copyText(b.segment.path, to: buffer, capacity: capacity) } }
 }
 
 // MARK: - reset, set, adjust
 
 func reset(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, _ cur: UnsafePointer<CChar>?, _ balance: () throws(ABIFailure) -> Amount, _ count: Int32) -> Int32 {
     run { () throws(ABIFailure) in
-        let b = try handles.openBooks(h.id)
-        let key = try bookKey(ex, cur)
-        let a = try balance()
-        try core { () throws(BooksError) in try b.pointee.reset(key, balance: a, strategyCount: count == 0 ? nil : Int(count)) }
+        try handles.withBooks(h.id) { (b) throws(ABIFailure) in
+            let key = try bookKey(ex, cur)
+            let a = try balance()
+            try core { () throws(BooksError) in try b.reset(key, balance: a, strategyCount: count == 0 ? nil : Int(count)) }
+        }
     }
 }
 
@@ -56,10 +57,11 @@ public func cResetText(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, _ cur: Un
 func slotChange(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, _ cur: UnsafePointer<CChar>?, _ index: Int32,
                 _ value: () throws(ABIFailure) -> Amount, _ apply: (Books, BookKey, Amount, Int) throws(BooksError) -> Void) -> Int32 {
     run { () throws(ABIFailure) in
-        let b = try handles.openBooks(h.id)
-        let key = try bookKey(ex, cur)
-        let a = try value()
-        try core { () throws(BooksError) in try apply(b.pointee, key, a, Int(index)) }
+        try handles.withBooks(h.id) { (b) throws(ABIFailure) in
+            let key = try bookKey(ex, cur)
+            let a = try value()
+            try core { () throws(BooksError) in try apply(b, key, a, Int(index)) }
+        }
     }
 }
 
@@ -110,10 +112,11 @@ public func cReleaseText(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, _ cur: 
 @_cdecl("shmbal_get")
 public func cGet(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, _ cur: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<shmbal_record_info>?) -> Int32 {
     run { () throws(ABIFailure) in
-        let b = try handles.openBooks(h.id)
-        let key = try bookKey(ex, cur)
-        guard let out else { throw .null("a record to fill") }
-        shmbal_record_info.fill(out, try core { () throws(BooksError) in try b.pointee.get(key) })
+        try handles.withBooks(h.id) { (b) throws(ABIFailure) in
+            let key = try bookKey(ex, cur)
+            guard let out else { throw .null("a record to fill") }
+            shmbal_record_info.fill(out, try core { () throws(BooksError) in try b.get(key) })
+        }
     }
 }
 
@@ -121,11 +124,12 @@ public func cGet(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, _ cur: UnsafePo
 public func cBalance(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, _ cur: UnsafePointer<CChar>?, _ index: Int32,
                      _ value: UnsafeMutablePointer<Double>?, _ exact: UnsafeMutablePointer<shmbal_amount>?) -> Int32 {
     run { () throws(ABIFailure) in
-        let b = try handles.openBooks(h.id)
-        let key = try bookKey(ex, cur)
-        let a = try core { () throws(BooksError) in try b.pointee.balance(key, index: Int(index)) }
-        value?.pointee = a.doubleValue
-        exact?.pointee = shmbal_amount(a)
+        try handles.withBooks(h.id) { (b) throws(ABIFailure) in
+            let key = try bookKey(ex, cur)
+            let a = try core { () throws(BooksError) in try b.balance(key, index: Int(index)) }
+            value?.pointee = a.doubleValue
+            exact?.pointee = shmbal_amount(a)
+        }
     }
 }
 
@@ -133,10 +137,11 @@ public func cBalance(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, _ cur: Unsa
 public func cBalanceText(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, _ cur: UnsafePointer<CChar>?, _ index: Int32,
                          _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int) -> Int32 {
     run { () throws(ABIFailure) in
-        let b = try handles.openBooks(h.id)
-        let key = try bookKey(ex, cur)
-        let a = try core { () throws(BooksError) in try b.pointee.balance(key, index: Int(index)) }
-        try copyText(a.exactText, to: buffer, capacity: capacity)
+        try handles.withBooks(h.id) { (b) throws(ABIFailure) in
+            let key = try bookKey(ex, cur)
+            let a = try core { () throws(BooksError) in try b.balance(key, index: Int(index)) }
+            try copyText(a.exactText, to: buffer, capacity: capacity)
+        }
     }
 }
 
@@ -145,11 +150,12 @@ public func cBalanceText(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, _ cur: 
 func reconcile(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, _ cur: UnsafePointer<CChar>?, _ balance: () throws(ABIFailure) -> Amount,
                _ out: UnsafeMutablePointer<shmbal_reconcile_result>?) -> Int32 {
     run { () throws(ABIFailure) in
-        let b = try handles.openBooks(h.id)
-        let key = try bookKey(ex, cur)
-        let a = try balance()
-        let outcome = try core { () throws(BooksError) in try b.pointee.reconcile(key, exchangeBalance: a) }
-        if let out { shmbal_reconcile_result.fill(out, outcome) }
+        try handles.withBooks(h.id) { (b) throws(ABIFailure) in
+            let key = try bookKey(ex, cur)
+            let a = try balance()
+            let outcome = try core { () throws(BooksError) in try b.reconcile(key, exchangeBalance: a) }
+            if let out { shmbal_reconcile_result.fill(out, outcome) }
+        }
     }
 }
 
@@ -178,18 +184,20 @@ public func cSetCreditLimitText(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, 
 @_cdecl("shmbal_set_strategy_count")
 public func cSetStrategyCount(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, _ cur: UnsafePointer<CChar>?, _ count: Int32) -> Int32 {
     run { () throws(ABIFailure) in
-        let b = try handles.openBooks(h.id)
-        let key = try bookKey(ex, cur)
-        try core { () throws(BooksError) in try b.pointee.setStrategyCount(key, Int(count)) }
+        try handles.withBooks(h.id) { (b) throws(ABIFailure) in
+            let key = try bookKey(ex, cur)
+            try core { () throws(BooksError) in try b.setStrategyCount(key, Int(count)) }
+        }
     }
 }
 
 @_cdecl("shmbal_set_name")
 public func cSetName(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, _ cur: UnsafePointer<CChar>?, _ index: Int32, _ name: UnsafePointer<CChar>?) -> Int32 {
     run { () throws(ABIFailure) in
-        let b = try handles.openBooks(h.id)
-        let key = try bookKey(ex, cur)
-        let n = try label(name)
-        try core { () throws(BooksError) in try b.pointee.setName(key, index: Int(index), n) }
+        try handles.withBooks(h.id) { (b) throws(ABIFailure) in
+            let key = try bookKey(ex, cur)
+            let n = try label(name)
+            try core { () throws(BooksError) in try b.setName(key, index: Int(index), n) }
+        }
     }
 }

@@ -22,8 +22,9 @@ struct HandleTable: @unchecked Sendable {
     let generations: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
     let recordCounts: UnsafeMutablePointer<UnsafeAtomic<Int>.Storage>
     let entries: UnsafeMutablePointer<Entry>
-    /// Initialised exactly while the entry's generation is odd.
-    let books: UnsafeMutablePointer<Books>
+    /// The open segment of each entry, retained while the entry's generation is odd. Calls reach
+    /// it as a guaranteed reference (no retain/release per call) and borrow its `let books`.
+    let books: UnsafeMutablePointer<Unmanaged<OpenBooks>?>
     let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
     init() {
@@ -34,6 +35,7 @@ struct HandleTable: @unchecked Sendable {
         entries = .allocate(capacity: Self.capacity)
         entries.initialize(repeating: Entry(), count: Self.capacity)
         books = .allocate(capacity: Self.capacity)
+        books.initialize(repeating: nil, count: Self.capacity)
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
     }
@@ -54,20 +56,22 @@ struct HandleTable: @unchecked Sendable {
         return entries + i
     }
 
-    /// The books of the open handle `id`.
+    /// Runs `body` with the books of the open handle `id`.
     @inline(__always)
-    func openBooks(_ id: UInt64) throws(ABIFailure) -> UnsafeMutablePointer<Books> {
-        books + (try entry(id) - entries)
+    func withBooks<R>(_ id: UInt64, _ body: (Books) throws(ABIFailure) -> R) throws(ABIFailure) -> R {
+        let open = books[try entry(id) - entries].unsafelyUnwrapped
+        return try open._withUnsafeGuaranteedRef { o in Result { () throws(ABIFailure) in try body(o.books) } }.get()
     }
 
-    /// The record a `shmbal_record` handle names.
+    /// Runs `body` with the books and the record a `shmbal_record` handle names.
     @inline(__always)
-    func record(_ handle: shmbal_record) throws(ABIFailure) -> (UnsafeMutablePointer<Books>, RecordRef) {
-        let b = try openBooks(handle.books)
-        let i = Int(truncatingIfNeeded: handle.books & 0xFFFF) &- 1
+    func withRecord<R>(_ handle: shmbal_record, _ body: (Books, RecordRef) throws(ABIFailure) -> R) throws(ABIFailure) -> R {
+        let i = try entry(handle.books) - entries
         let n = recordCount(i).load(ordering: .acquiring)
         guard handle.slot < UInt64(n) else { throw .closed }
-        return (b, entries[i].records![Int(handle.slot)])
+        let ref = entries[i].records.unsafelyUnwrapped[Int(handle.slot)]
+        let open = books[i].unsafelyUnwrapped
+        return try open._withUnsafeGuaranteedRef { o in Result { () throws(ABIFailure) in try body(o.books, ref) } }.get()
     }
 
     func open(_ books: Books) throws(ABIFailure) -> UInt64 {
@@ -79,7 +83,7 @@ struct HandleTable: @unchecked Sendable {
             let capacity = books.segment.geometry.recordCapacity
             let records = UnsafeMutablePointer<RecordRef>.allocate(capacity: capacity)
             entries[i] = Entry(records: records, recordCapacity: capacity)
-            (self.books + i).initialize(to: books)
+            self.books[i] = Unmanaged.passRetained(OpenBooks(books))
             recordCount(i).store(0, ordering: .relaxed)
             generation(i).store(g &+ 1, ordering: .releasing)
             return (g &+ 1) << 16 | UInt64(i + 1)
@@ -98,7 +102,8 @@ struct HandleTable: @unchecked Sendable {
         recordCount(i).store(0, ordering: .relaxed)
         e.pointee = Entry()
         // The last reference to the segment goes here, which unmaps it.
-        (books + i).deinitialize(count: 1)
+        books[i]?.release()
+        books[i] = nil
         records?.deinitialize(count: n)
         records?.deallocate()
     }
@@ -131,3 +136,9 @@ struct HandleTable: @unchecked Sendable {
 }
 
 let handles = HandleTable()
+
+/// An open segment, owned by its table entry.
+final class OpenBooks {
+    let books: Books
+    init(_ books: Books) { self.books = books }
+}

@@ -7,11 +7,12 @@ import ShmBalance
 public func cQuoteWrite(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, _ dataType: UnsafePointer<CChar>?, _ cur: UnsafePointer<CChar>?,
                         _ quote: UnsafePointer<shmbal_quote>?) -> Int32 {
     run { () throws(ABIFailure) in
-        let b = try handles.openBooks(h.id)
-        let key = try quoteKey(ex, dataType, cur)
-        guard let q = quote?.pointee else { throw .null("a quote") }
-        let value = SingleQuote(timestamp: q.timestamp, localTimestamp: q.local_timestamp, mid: q.mid)
-        try core { () throws(BooksError) in try b.pointee.writeQuote(key, value) }
+        try handles.withBooks(h.id) { (b) throws(ABIFailure) in
+            let key = try quoteKey(ex, dataType, cur)
+            guard let q = quote?.pointee else { throw .null("a quote") }
+            let value = SingleQuote(timestamp: q.timestamp, localTimestamp: q.local_timestamp, mid: q.mid)
+            try core { () throws(BooksError) in try b.writeQuote(key, value) }
+        }
     }
 }
 
@@ -19,12 +20,13 @@ public func cQuoteWrite(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, _ dataTy
 public func cQuoteGet(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, _ dataType: UnsafePointer<CChar>?, _ cur: UnsafePointer<CChar>?,
                       _ out: UnsafeMutablePointer<shmbal_quote>?) -> Int32 {
     run { () throws(ABIFailure) in
-        let b = try handles.openBooks(h.id)
-        let key = try quoteKey(ex, dataType, cur)
-        guard let out else { throw .null("a quote to fill") }
-        guard let q = try core({ () throws(BooksError) in try b.pointee.quote(key) }) else {
-            throw ABIFailure(SHMBAL_NOT_FOUND, "\(key): no quote has been written")
+        try handles.withBooks(h.id) { (b) throws(ABIFailure) in
+            let key = try quoteKey(ex, dataType, cur)
+            guard let out else { throw .null("a quote to fill") }
+            guard let q = try core({ () throws(BooksError) in try b.quote(key) }) else {
+                throw ABIFailure(SHMBAL_NOT_FOUND, "\(key): no quote has been written")
+            }
+            out.pointee = shmbal_quote(timestamp: q.timestamp, local_timestamp: q.localTimestamp, mid: q.mid)
         }
-        out.pointee = shmbal_quote(timestamp: q.timestamp, local_timestamp: q.localTimestamp, mid: q.mid)
     }
 }
