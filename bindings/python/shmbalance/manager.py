@@ -38,10 +38,6 @@ class StrategyBalanceManager:
         self._allocate = self._lib.shmbal_record_allocate
         self._release = self._lib.shmbal_record_release
         self._balance = self._lib.shmbal_record_balance
-        self._value = ctypes.c_double()
-        self._exact = n.Amount()
-        self._value_ref = ctypes.byref(self._value)
-        self._exact_ref = ctypes.byref(self._exact)
 
     # ---- the seed's methods -------------------------------------------------------------------
 
@@ -98,15 +94,19 @@ class StrategyBalanceManager:
     def get_balance(self, currency: str, index: int = 0, exact: bool = False) -> Union[float, Decimal]:
         """One slot (default: the total) as a ``float``, as in the seed; ``exact=True`` gives the
         stored value as a ``Decimal``."""
+        # Fresh out-values per call: ctypes releases the GIL during the call, so buffers kept on the
+        # manager would be shared by threads calling at once.
+        value = ctypes.c_double()
+        raw = n.Amount()
         rec = self._record(currency)
         if rec is not None:
-            rc = self._balance(rec, self._index(index), self._value_ref, self._exact_ref)
+            rc = self._balance(rec, self._index(index), ctypes.byref(value), ctypes.byref(raw))
             if rc:
                 raise n.fail(self._lib, rc)
         else:
             self._books.call("shmbal_balance", self._exchange, n.name(currency, "a currency"), self._index(index),
-                             self._value_ref, self._exact_ref)
-        return self._exact.decimal() if exact else self._value.value
+                             ctypes.byref(value), ctypes.byref(raw))
+        return raw.decimal() if exact else value.value
 
     # ---- beyond the seed ----------------------------------------------------------------------
 

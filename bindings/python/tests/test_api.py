@@ -148,15 +148,26 @@ def test_many_threads_share_one_manager(segment: str) -> None:
     def work(index: int) -> None:
         for _ in range(rounds):
             m.allocate("USDC", index, 0.01)
-            m.get_balance("USDC", index)
+            # Only this thread touches its slot: reading anything else would be another thread's answer.
+            assert m.get_balance("USDC", index) == 0.01
+            assert m.get_balance("USDC", index, exact=True) == Decimal("0.01")
             m.release("USDC", index, 0.01)
         m.allocate("USDC", index, Decimal("0.01") * index)
 
-    workers = [threading.Thread(target=work, args=(2 + t,)) for t in range(threads)]
+    errors = []
+
+    def guarded(index: int) -> None:
+        try:
+            work(index)
+        except BaseException as e:  # a failed assert in a thread must fail the test
+            errors.append(e)
+
+    workers = [threading.Thread(target=guarded, args=(2 + t,)) for t in range(threads)]
     for w in workers:
         w.start()
     for w in workers:
         w.join()
+    assert not errors, errors[:3]
     b = m.get("USDC")
     assert b.identity_holds and b.op_count - before == threads * (2 * rounds + 1)
     assert b.slots[2:] == tuple(Decimal("0.01") * i for i in range(2, 10))
