@@ -14,6 +14,8 @@ from .errors import BadInputError, RefusedError
 #: so 0.1 is exactly 0.1), an int, a Decimal, or decimal text such as "10000.00" (exact).
 AmountLike = Union[float, int, Decimal, str]
 
+_double = ctypes.c_double
+
 
 class StrategyBalanceManager:
     """Strategy balances of one exchange account, shared by every process attached to ``segment``.
@@ -35,8 +37,9 @@ class StrategyBalanceManager:
         self._handle = self._books.handle
         # currency as given -> record handle, filled on first use of an existing record.
         self._records: Dict[object, n.RecordHandle] = {}
-        self._allocate = self._lib.shmbal_record_allocate
-        self._release = self._lib.shmbal_record_release
+        # The hot path calls these undeclared (faster) after checking the argument types itself.
+        self._allocate = n.unchecked().shmbal_record_allocate
+        self._release = n.unchecked().shmbal_record_release
         self._balance = self._lib.shmbal_record_balance
 
     # ---- the seed's methods -------------------------------------------------------------------
@@ -63,7 +66,7 @@ class StrategyBalanceManager:
         rec = self._records.get(currency)
         if rec is not None and type(amount) is float and type(index) is int and 0 <= index < 64:
             # The hot path: one C call on a cached record handle.
-            rc = self._allocate(rec, index, amount)
+            rc = self._allocate(rec, index, _double(amount))
             if rc:
                 raise n.fail(self._lib, rc)
             return
@@ -73,7 +76,7 @@ class StrategyBalanceManager:
         """Sub-strategy ``index`` gives ``amount`` back to the pool; refused beyond its budget."""
         rec = self._records.get(currency)
         if rec is not None and type(amount) is float and type(index) is int and 0 <= index < 64:
-            rc = self._release(rec, index, amount)
+            rc = self._release(rec, index, _double(amount))
             if rc:
                 raise n.fail(self._lib, rc)
             return

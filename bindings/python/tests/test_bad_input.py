@@ -111,6 +111,7 @@ def test_unknown_currency_is_refused(manager, segment: str) -> None:
     assert str(e) == "name 'US DC' has a character that is not allowed: use letters, digits, _ - ."
     assert str(refused(manager.get, "A_VERY_LONG_CURRENCY")) == "name 'A_VERY_LONG_CURRENCY' is too long: at most 15 characters"
     assert type(refused(manager.get, 42)) is hft.BadInputError
+    assert type(refused(manager.allocate, "USDC\0XYZ", 2, 1.0)) is hft.BadInputError  # never just "USDC"
     assert snapshot(manager, ["USDC"]) == before
     assert manager.get("usdc").currency == "USDC"  # lower case is a name, folded
 
@@ -122,6 +123,7 @@ def test_bad_decimal_text_is_refused_not_rounded(manager) -> None:
     assert "more than 18 decimal places" in str(refused(manager.adjust, "USDC", "0.0000000000000000001"))
     assert "does not fit" in str(refused(manager.adjust, "USDC", 10**30))
     assert type(refused(manager.adjust, "USDC", True)) is hft.BadInputError
+    assert type(refused(manager.adjust, "USDC", "100\0.5")) is hft.BadInputError
     assert snapshot(manager, ["USDC"]) == before
 
 
