@@ -204,9 +204,9 @@ public:
     explicit StrategyBalanceManager(Exchange exchange, int strategyCount = 8, const std::string &segment = "",
                                     bool readOnly = false)
         : strategyCount_(checkedCount(strategyCount)),
-          books_(segment, readOnly ? SHMBAL_OPEN_READ_ONLY : SHMBAL_OPEN_CREATE) {
-        std::strncpy(exchange_, exchange.name ? exchange.name : "", sizeof exchange_ - 1);
-    }
+          books_(segment, readOnly ? SHMBAL_OPEN_READ_ONLY : SHMBAL_OPEN_CREATE),
+          exchangeName_(exchange.name ? exchange.name : ""),
+          exchange_(exchange.name ? exchangeName_.c_str() : nullptr) {}
 
     /// total = pool = balance, every budget 0 (sub-strategies must ask again).
     void reset(Currency currency, double balance) { check(shmbal_reset(h(), exchange_, currency.name, balance, countForReset(currency))); }
@@ -279,7 +279,7 @@ public:
         check(shmbal_set_name(h(), exchange_, currency.name, index, name.c_str()));
     }
 
-    const char *exchange() const { return exchange_; }
+    const char *exchange() const { return exchangeName_.c_str(); }
     int strategyCount() const { return strategyCount_; }
     std::string segment() const { return books_.path(); }
     /// Detaches; later calls throw Closed.
@@ -329,7 +329,8 @@ private:
 
     int strategyCount_;
     Books books_;
-    char exchange_[16] = {};
+    std::string exchangeName_;  // as given: the library checks it (and folds case) on every call
+    const char *exchange_;
     Cached cache_[kCacheSize] = {};
     std::atomic<size_t> count_{0};
     std::mutex mutex_;

@@ -73,6 +73,8 @@ int main() {
     CHECK_THROWS(shmbal::BadInput, "name 'US DC' has a character that is not allowed: use letters, digits, _ - .",
                  manager.allocate(Currency("US DC"), 2, 1.0));
     CHECK_THROWS(shmbal::BadInput, "a currency is required (got NULL)", manager.allocate(Currency(nullptr), 2, 1.0));
+    CHECK_THROWS(shmbal::BadInput, "name 'AVERYLONGEXCHANGE' is too long: at most 15 characters",
+                 StrategyBalanceManager(Exchange("AVERYLONGEXCHANGE")).allocate(Currency::USDC, 2, 1.0));
 
     CHECK_EQ(Snapshot{manager.get(Currency::USDC)}, before);
 
