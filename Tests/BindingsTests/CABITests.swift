@@ -167,6 +167,29 @@ final class CABITests: XCTestCase {
         XCTAssertEqual(shmbal_amount_parse(nil, &b), SHMBAL_BAD_INPUT)
     }
 
+    /// Doubles come out correctly rounded: a double that went in comes back unchanged, and
+    /// decimal text comes out as the double the standard library parses from it.
+    func testDoublesRoundTrip() {
+        var rng = SystemRandomNumberGenerator()
+        var a = shmbal_amount(lo: 0, hi: 0)
+        for i in 0..<20_000 {
+            let decimals = i % 19
+            let value = Double(Int64.random(in: -(1 << 53)...(1 << 53), using: &rng)) / [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18][decimals]
+            guard shmbal_amount_from_double(value, &a) == SHMBAL_OK else { continue }  // beyond 18 decimals
+            XCTAssertEqual(shmbal_amount_to_double(a), value, "\(value)")
+        }
+        for text in ["1.295110504991", "36.146305312007", "0.1", "-0.000000000000000001", "123456789012.123456789012345678",
+                     "999999999999999999.999999999999999999", "9007199254740993", "0"] {
+            XCTAssertEqual(shmbal_amount_parse(text, &a), SHMBAL_OK)
+            XCTAssertEqual(shmbal_amount_to_double(a), Double(text)!, text)
+        }
+        XCTAssertEqual(shmbal_reset_text(books, "KRAKEN", "USDC", "1.295110504991", 0), SHMBAL_OK)
+        var value = 0.0
+        XCTAssertEqual(shmbal_balance(books, "KRAKEN", "USDC", 0, &value, nil), SHMBAL_OK)
+        // (Not the literal 1.295110504991: Swift on x86 rounds float literals twice, through Float80.)
+        XCTAssertEqual(value, Double("1.295110504991")!)
+    }
+
     func testReconcileReportsItsOutcome() {
         var result = shmbal_reconcile_result()
         XCTAssertEqual(shmbal_reconcile(books, "KRAKEN", "USDC", 1000, &result), SHMBAL_OK)

@@ -30,6 +30,11 @@ def test_amounts_are_exact(segment: str) -> None:
     assert m.get_balance(Currency.USDC, 2, exact=True) == Decimal("0.3")
     assert m.get_balance(Currency.USDC, 1, exact=True) == Decimal("0.7")
     assert m.get_balance(Currency.USDC, 2) == 0.3 and type(m.get_balance(Currency.USDC, 2)) is float
+    # A float comes back as the same float (the nearest double, correctly rounded).
+    for x in (1.295110504991, 36.146305312007, 0.000000001, 123456789.123456789, -5100.0):
+        m.set(Currency.USDC, x)
+        assert m.get_balance(Currency.USDC) == x
+        assert float(m.get(Currency.USDC).total) == x
     # Text, Decimal and int amounts are exact to the 18th decimal, never through a float.
     m.reset("BTC", "21000000.123456789012345678")
     assert m.get("BTC").total == Decimal("21000000.123456789012345678")
