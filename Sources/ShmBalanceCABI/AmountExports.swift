@@ -25,4 +25,4 @@ public func cAmountFormat(_ a: shmbal_amount, _ buffer: UnsafeMutablePointer<CCh
 }
 
 @_cdecl("shmbal_amount_to_double")
-public func cAmountToDouble(_ a: shmbal_amount) -> Double { a.amount.nearestDouble }
+public func cAmountToDouble(_ a: shmbal_amount) -> Double { a.amount.doubleValue }

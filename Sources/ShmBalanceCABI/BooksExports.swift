@@ -127,7 +127,7 @@ public func cBalance(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, _ cur: Unsa
         try handles.withBooks(h.id) { (b) throws(ABIFailure) in
             let key = try bookKey(ex, cur)
             let a = try core { () throws(BooksError) in try b.balance(key, index: Int(index)) }
-            value?.pointee = a.nearestDouble
+            value?.pointee = a.doubleValue
             exact?.pointee = shmbal_amount(a)
         }
     }

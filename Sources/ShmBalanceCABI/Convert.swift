@@ -109,8 +109,8 @@ extension shmbal_record_info {
         out.pointee.last_change_micros = s.lastChangeMicros
         out.pointee.last_change_pid = s.lastChangePid
         out.pointee.identity_holds = s.identityHolds ? 1 : 0
-        out.pointee.credit_limit = s.creditLimit.nearestDouble
-        out.pointee.headroom = s.headroom.nearestDouble
+        out.pointee.credit_limit = s.creditLimit.doubleValue
+        out.pointee.headroom = s.headroom.doubleValue
         out.pointee.exact_credit_limit = shmbal_amount(s.creditLimit)
         out.pointee.exact_headroom = shmbal_amount(s.headroom)
         let doubles = offset(\.slots).assumingMemoryBound(to: Double.self)
@@ -120,7 +120,7 @@ extension shmbal_record_info {
         for i in 0..<64 {
             let meaningful = i < s.strategyCount
             let value = meaningful ? s.slots[i] : .zero
-            doubles[i] = value.nearestDouble
+            doubles[i] = value.doubleValue
             exact[i] = shmbal_amount(value)
             storeName(meaningful ? r.names[i] : .empty, names + 16 * i)
             changed[i] = meaningful ? r.slotChangedMicros[i] : 0

@@ -61,7 +61,7 @@ public func cRecordBalance(_ r: shmbal_record, _ index: Int32, _ value: UnsafeMu
     run { () throws(ABIFailure) in
         try handles.withRecord(r) { (_, ref) throws(ABIFailure) in
             let a = try core { () throws(BooksError) in try ref.readSlot(Int(index)) }
-            value?.pointee = a.nearestDouble
+            value?.pointee = a.doubleValue
             exact?.pointee = shmbal_amount(a)
         }
     }

@@ -1,7 +1,7 @@
 // Amount → Double, correctly rounded, for the APIs that hand out floats (the seed's
-// `get_balance`, the C ABI's doubles). `doubleValue` adds two rounded parts, which can be one
-// unit in the last place off (1.295110504991 came back as 1.2951105049909999), so a float that
-// went in through `init(exactly:)` did not always come back unchanged. This one always does.
+// `get_balance`, the C ABI's doubles). Adding a rounded whole part and a rounded fraction can be
+// one unit in the last place off (1.295110504991 came back as 1.2951105049909999), so a float
+// that went in through `init(exactly:)` would not always come back unchanged. This one does.
 
 extension Amount {
     /// 10^k as exact Doubles (exact up to 10^22).
@@ -11,8 +11,9 @@ extension Amount {
         return p
     }
 
-    /// The Double nearest to the exact value (ties to even), so `Amount(exactly: x).nearestDouble == x`.
-    public var nearestDouble: Double {
+    /// The Double nearest to the exact value (ties to even), so `Amount(exactly: x).doubleValue == x`.
+    /// For the float-returning APIs only; never used for arithmetic.
+    public var doubleValue: Double {
         let magnitude = raw.magnitude
         let (whole, fraction) = magnitude.quotientAndRemainder(dividingBy: UInt128(Amount.scale))
         // value = n / 10^d with n = whole · 10^d + the fraction's significant digits. When n < 2^53
@@ -35,6 +36,6 @@ extension Amount {
             }
         }
         // More than 15–16 significant digits: the standard library's correctly rounded parse.
-        return Double(exactText) ?? doubleValue
+        return Double(exactText)!  // digits, an optional sign and point: always parses
     }
 }
