@@ -118,7 +118,7 @@ public struct RecordRef: @unchecked Sendable {
                 return
             }
             attempt += 1
-            if attempt >= RecordRef.readRetries { throw .busy(key: key, ownerTid: 0, waitedMs: 0) }
+            if attempt >= RecordRef.readRetries { throw .busy(what: "\(key): record", ownerTid: 0, waitedMs: 0) }
         }
     }
 
@@ -139,7 +139,7 @@ public struct RecordRef: @unchecked Sendable {
                 return value
             }
             attempt += 1
-            if attempt >= RecordRef.readRetries { throw .busy(key: key, ownerTid: 0, waitedMs: 0) }
+            if attempt >= RecordRef.readRetries { throw .busy(what: "\(key): record", ownerTid: 0, waitedMs: 0) }
         }
     }
 
@@ -153,7 +153,7 @@ public struct RecordRef: @unchecked Sendable {
             atomicMemoryFence(ordering: .acquiring)
             if p.loadRelaxed(Layout.Record.namesGeneration) == g1 { return names }
         }
-        throw .busy(key: key, ownerTid: 0, waitedMs: 0)
+        throw .busy(what: "\(key): record", ownerTid: 0, waitedMs: 0)
     }
 
     /// When each slot last changed (µs since the epoch, 0 = never): informational, not part of the commit.
