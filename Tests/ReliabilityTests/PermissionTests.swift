@@ -41,11 +41,13 @@ final class PermissionTests: XCTestCase {
         // Two users in one group, a third outside it.
         let tag = String(getpid() % 100_000)
         let group = "shmrel\(tag)g", alice = "shmrel\(tag)a", bob = "shmrel\(tag)b", carol = "shmrel\(tag)c"
-        XCTAssertEqual(try privileged(["/usr/sbin/groupadd", group]).status, 0)
-        defer {
+        func removeUsers() {
             for u in [alice, bob, carol] { _ = try? privileged(["/usr/sbin/userdel", u]) }
             _ = try? privileged(["/usr/sbin/groupdel", group])
         }
+        removeUsers()  // leftovers of an interrupted earlier run with the same pid
+        defer { removeUsers() }
+        XCTAssertEqual(try privileged(["/usr/sbin/groupadd", group]).status, 0)
         for u in [alice, bob] { XCTAssertEqual(try privileged(["/usr/sbin/useradd", "-M", "-N", "-g", group, "-s", "/usr/sbin/nologin", u]).status, 0) }
         XCTAssertEqual(try privileged(["/usr/sbin/useradd", "-M", "-U", "-s", "/usr/sbin/nologin", carol]).status, 0)
         // A directory everyone may use, and a copy of the CLI everyone may run.
