@@ -175,8 +175,11 @@ public final class Segment: @unchecked Sendable {
         let geometry = try checked.get()
         let base = try map(fd: fd.rawValue, size: geometry.segmentSize, readOnly: readOnly, path: path)
         let segment = Segment(path: path, readOnly: readOnly, geometry: geometry, base: base)
-        // Counters are not checksummed (they change); a value beyond capacity means damage.
-        if segment.publishedRecordCount > geometry.recordCapacity || segment.publishedQuoteCount > geometry.quoteCapacity {
+        // Counters are not checksummed (they change); a value beyond capacity means damage. They
+        // are unsigned in the file: one with the top bit set reads as a negative Int, which must
+        // be refused too, or every later `0..<count` would trap (found by the segment fuzzer).
+        if !(0...geometry.recordCapacity).contains(segment.publishedRecordCount)
+            || !(0...geometry.quoteCapacity).contains(segment.publishedQuoteCount) {
             throw .corrupt(path: path, why: "record or quote count exceeds its capacity")
         }
         return segment
