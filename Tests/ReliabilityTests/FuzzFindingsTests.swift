@@ -1,4 +1,5 @@
 import Foundation
+import ShmBalance
 import ShmBalanceConfig
 import XCTest
 
@@ -54,5 +55,28 @@ final class FuzzFindingsTests: XCTestCase {
         // Brackets inside strings and comments are not arrays.
         XCTAssertNoThrow(try ConfigFile.parse("# [x] = [}\n[KRAKEN.USDC] # [\nnames = { 2 = \"a[b]\", 3 = 'c[' }\n", file: "ok.toml"))
         XCTAssertThrowsError(try ConfigFile.parse("a = \"\"\"x\"\"\"\n", file: "ml.toml"))
+    }
+
+    /// The record and quote counts are unsigned in the file; one with its top bit set read as a
+    /// negative Int, passed the attach check (count ≤ capacity) and then trapped every reader.
+    func testNegativeLookingCountsAreRefusedAtAttach() throws {
+        let dir = TempDir()
+        let seg = dir.file("seg")
+        XCTAssertEqual(try shmbal(["reset", "USDC", "100", "--segment", seg, "--exchange", "KRAKEN"]).status, 0)
+        let good = try Data(contentsOf: URL(fileURLWithPath: seg))
+        for offset in [Layout.Header.recordCount, Layout.Header.quoteCount] {
+            var bad = good
+            bad[offset + 7] |= 0x80
+            try bad.write(to: URL(fileURLWithPath: seg))
+            for access in [Segment.AccessMode.readOnly, .readWrite] {
+                XCTAssertThrowsError(try Books.open(seg, access)) { error in
+                    XCTAssertTrue("\(error)".contains("exceeds its capacity"), "\(error)")
+                }
+            }
+            let r = try shmbal(["list", "--segment", seg])
+            XCTAssertFalse(r.signalled, "list crashed on a negative-looking count")
+            XCTAssertEqual(r.status, 4, r.err)
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: seg)), bad, "attaching changed the file")
+        }
     }
 }
