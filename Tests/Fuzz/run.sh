@@ -11,8 +11,12 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-25}
 export PATH="/opt/swift/usr/bin:$PATH" SHMBAL_FUZZ=1
 targets=(amount segment config)
+# The Swift driver keeps only the last -sanitize= option, so SwiftPM's `--sanitize=fuzzer
+# --sanitize=address` would silently drop the fuzzer's coverage: --sanitize=fuzzer makes SwiftPM
+# link libFuzzer, and the single combined option after it (which wins) instruments every module.
+flags=(--sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address -Xcxx -fsanitize=fuzzer-no-link,address)
 for t in "${targets[@]}"; do
-  swift build -c release --sanitize=fuzzer --sanitize=address --scratch-path .build-fuzz --product "fuzz-$t" 2>&1 \
+  swift build -c release --scratch-path .build-fuzz --product "fuzz-$t" "${flags[@]}" 2>&1 \
     | grep -v "Cannot export local symbol" || true
   test -x ".build-fuzz/release/fuzz-$t"
 done
@@ -32,8 +36,15 @@ for t in "${targets[@]}"; do
     echo "fuzz-$t FAILED: the input is in .build-fuzz/artifacts/"
     exit 1
   fi
-  runs=$(grep -o 'number_of_executed_units: *[0-9]*' "$work/$t.log" | grep -o '[0-9]*$')
-  found=$(grep -o 'new_units_added: *[0-9]*' "$work/$t.log" | grep -o '[0-9]*$')
-  echo "fuzz-$t: ok, $runs inputs, $found new coverage units, no crash"
+  runs=$(grep -o 'number_of_executed_units: *[0-9]*' "$work/$t.log" | grep -o '[0-9]*$' || echo 0)
+  found=$(grep -o 'new_units_added: *[0-9]*' "$work/$t.log" | grep -o '[0-9]*$' || echo 0)
+  counters=$(grep -o '([0-9]* inline 8-bit counters)' "$work/$t.log" | grep -o '[0-9]*' | head -1 || echo 0)
+  # A fuzzer that ran nothing, or without coverage of the library, would pass for nothing.
+  if [ "${runs:-0}" -lt 1000 ] || [ "${counters:-0}" -lt 5000 ]; then
+    tail -20 "$work/$t.log"
+    echo "fuzz-$t FAILED: only ${runs:-0} inputs run with ${counters:-0} coverage counters (not a working libFuzzer build?)"
+    exit 1
+  fi
+  echo "fuzz-$t: ok, $runs inputs, $counters coverage counters, $found new coverage units, no crash"
 done
 echo "fuzz: ${#targets[@]} passed, 0 failed"
