@@ -34,7 +34,9 @@
 //   88   8  geometryChecksum (FNV-1a 0..<88) 16    8  opCount: applied mutations
 //  128   8  recordCount (published, atomic)  24    8  lastChangeMicros
 //  136   8  quoteCount (published, atomic)   32    4  lastChangePid
-//  192   8  ringHead: last sequence taken    36   12  (reserved)
+//  192   8  ringHead: last sequence taken    36    4  (reserved)
+//                                            40    8  pairMark: pairMark(gen) when an allocate/release
+//                                                     published this copy (see `Layout.pairMark`)
 //  256  64  tableMutex: creates records      48   16  creditLimit (Int128, 10^-18 units)
 //  320  64  quoteMutex: writes quotes        64 1024  slots[64] (Int128, 10^-18 units)
 //  384   8  defaultExchangeGeneration
@@ -107,6 +109,10 @@ public enum Layout {
         public static let opCount = 16
         public static let lastChangeMicros = 24
         public static let lastChangePid = 32
+        /// `Layout.pairMark(g)` when the allocate/release that published this copy at generation `g`
+        /// built it from the other copy by changing only the pool, slot `lastIndex` and the stamp;
+        /// anything else (0 from every other writer) makes the next commit copy the state in full.
+        public static let pairMark = 40
         public static let creditLimit = 48
         public static let slots = 64
         /// Bytes before the slots that a commit copies (count, epoch, counters, credit).
@@ -138,6 +144,11 @@ public enum Layout {
         public static let detail = 80
         public static let after = 96
     }
+
+    /// The value of `State.pairMark` that vouches for a copy published at `generation` (never 0,
+    /// so zeroed memory and stale marks from earlier generations never match).
+    @inlinable @inline(__always)
+    public static func pairMark(_ generation: UInt64) -> UInt64 { generation ^ 0x5041_4952_4D41_524B }
 
     /// Slots per record (the seed's `strategies[64]`).
     public static let slotCount = 64
