@@ -93,8 +93,16 @@ public struct RecordRef: @unchecked Sendable {
     @usableFromInline static let readRetries = 1_000_000
 
     /// Copies the published state into `out`: consistent, without locking, on a read-only mapping too.
+    ///
+    /// Allocation-free and about as cheap as a hand-written C seqlock read: it copies the head and
+    /// the meaningful slots, and clears only the slots past the new count that `out` had in use
+    /// before (a fresh `RecordState` has none), so a caller that stores into slots past
+    /// `strategyCount` itself must clear them itself.
     @inlinable
     public func read(into out: inout RecordState) throws(BooksError) {
+        // Slots `out` may hold non-zero past the count it ends with: those of its previous count,
+        // and those a discarded (torn) attempt below filled.
+        var used = out.strategyCount < 0 ? 0 : (out.strategyCount > 64 ? 64 : out.strategyCount)
         var attempt = 0
         while true {
             let g1 = p.loadAcquiring(Layout.Record.generation)
@@ -110,13 +118,21 @@ public struct RecordRef: @unchecked Sendable {
             out.lastChangeMicros = Int64(bitPattern: s.loadRelaxed(Layout.State.lastChangeMicros))
             out.lastChangePid = Int32(truncatingIfNeeded: s.loadRelaxed(Layout.State.lastChangePid))
             out.creditLimit = s.loadAmount(Layout.State.creditLimit)
-            for i in 0..<clamped { out.slots[i] = s.loadAmount(Layout.State.slots + 16 * i) }
-            for i in clamped..<64 { out.slots[i] = .zero }
+            var i = 0
+            while i < clamped {
+                out.slots[i] = s.loadAmount(Layout.State.slots &+ 16 &* i)
+                i &+= 1
+            }
             atomicMemoryFence(ordering: .acquiring)
             if p.loadRelaxed(Layout.Record.generation) == g1 {
                 if count != clamped { throw .corrupt("\(key): record is corrupt (strategy count \(count))") }
+                while used > clamped {
+                    used &-= 1
+                    out.slots[used] = .zero
+                }
                 return
             }
+            if clamped > used { used = clamped }
             attempt += 1
             if attempt >= RecordRef.readRetries { throw .busy(key: key, ownerTid: 0, waitedMs: 0) }
         }
