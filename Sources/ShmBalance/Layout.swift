@@ -2,6 +2,10 @@
 // here; docs/layout.md repeats this diagram for C++ and Python readers. Change anything below and
 // bump `Layout.version`: a process built for another version refuses to attach.
 //
+//  Every mutex below sits in a 64-byte slot: the pthread_mutex_t (40 B on x86_64, 48 B on aarch64)
+//  at its start and, at +56, an 8-byte "waiting" hint (a writer spinning for that mutex; see
+//  `lockRobust`), zero when nobody waits.
+//
 //  Segment file (little-endian, x86_64 / aarch64 Linux)
 //  ┌──────────────────────────────── 0
 //  │ Header                     4096 B  magic, version, geometry (checksummed), counters, table locks
@@ -155,6 +159,8 @@ public enum Layout {
     public static let minStrategyCount = 2
     public static let defaultStrategyCount = 8
     public static let pthreadMutexBytes = 40
+    /// Offset of the waiting hint inside every 64-byte mutex slot (after the pthread_mutex_t).
+    public static let mutexWaitingHint = 56
 
     /// Bounds on capacities, so a corrupt header cannot ask for absurd sizes.
     public static let maxRecords = 65_536

@@ -1,4 +1,5 @@
 import CShmBalanceSys
+import Foundation
 import Glibc
 @testable import ShmBalance
 import XCTest
@@ -129,6 +130,59 @@ final class HotPathTests: XCTestCase {
         XCTAssertEqual(state.strategyCount, 9)
         XCTAssertEqual((0..<64).filter { state.slots[$0] != .zero }, [0, 1])
         XCTAssertEqual(state, try books.get(k).state)
+    }
+
+    /// A waiting hint left set by a waiter that died (or went to sleep) delays the next locker by
+    /// at most its short courtesy wait, once: that locker clears it.
+    func testStaleWaitingHintIsClearedByTheNextLocker() throws {
+        let seg = TempSegment()
+        let books = try seg.books()
+        let k = key("USDC")
+        try books.reset(k, balance: Amount("100"), strategyCount: 9)
+        guard let rec = books.record(k) else { return XCTFail("no record") }
+        let hint = UnsafeMutableRawPointer(rec.mutex)
+        hint.storeRelaxed(1, Layout.mutexWaitingHint)
+        try books.allocate(rec, index: 2, Amount("1"))
+        XCTAssertEqual(hint.loadRelaxed(Layout.mutexWaitingHint), 0)
+        try books.release(rec, index: 2, Amount("1"))
+        XCTAssertEqual(try books.balance(k, index: 1), Amount("100"))
+    }
+
+    /// Two threads allocating and releasing on one record flat out (the contended lock path, its
+    /// spin and hand-off): every operation applies exactly once and the identity holds throughout.
+    func testContendedAllocateReleaseLosesNothing() throws {
+        let seg = TempSegment()
+        let books = try seg.books()
+        let k = key("USDC")
+        try books.reset(k, balance: Amount("1000000"), strategyCount: 9)
+        guard let rec = books.record(k) else { return XCTFail("no record") }
+        final class Failures: @unchecked Sendable {
+            var count = 0
+            let lock = NSLock()
+            func add(_ n: Int) { lock.lock(); count += n; lock.unlock() }
+        }
+        let failures = Failures()
+        let group = DispatchGroup()
+        for index in [2, 3] {
+            DispatchQueue.global().async(group: group) {
+                var failed = 0
+                for i in 0..<100_000 {
+                    do {
+                        if i % 3 == 2 { try books.release(rec, index: index, Amount("2")) } else { try books.allocate(rec, index: index, Amount("1")) }
+                    } catch { failed += 1 }
+                }
+                failures.add(failed)
+            }
+        }
+        group.wait()
+        XCTAssertEqual(failures.count, 0)
+        let r = try books.get(k)
+        XCTAssertTrue(r.identityHolds)
+        // Per thread: 66,667 allocations of 1 and 33,333 releases of 2 leave 1 in the budget.
+        XCTAssertEqual(r.slots[2], Amount("1"))
+        XCTAssertEqual(r.slots[3], Amount("1"))
+        XCTAssertEqual(r.slots[1], Amount("999998"))
+        XCTAssertEqual(r.state.opCount, 200_000 + 1)
     }
 
     /// The TSC clock agrees with CLOCK_REALTIME: every reading lies between a system-clock reading
