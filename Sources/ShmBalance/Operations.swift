@@ -14,7 +14,7 @@ extension Books {
 
     /// Moves `amount` from the pool to sub-strategy `index`. Refused unless 2 ≤ index < count,
     /// amount > 0 and pool − amount + credit ≥ 0.
-    @inlinable
+    @inlinable @inline(__always)
     public func allocate(_ rec: RecordRef, index: Int, _ amount: Amount) throws(BooksError) {
         try requireWritable()
         try lock(rec)
@@ -43,7 +43,7 @@ extension Books {
 
     /// Moves `amount` from sub-strategy `index` back to the pool. Refused unless 2 ≤ index < count,
     /// amount > 0 and amount ≤ the budget.
-    @inlinable
+    @inlinable @inline(__always)
     public func release(_ rec: RecordRef, index: Int, _ amount: Amount) throws(BooksError) {
         try requireWritable()
         try lock(rec)
@@ -109,7 +109,7 @@ extension Books {
         rec.p.storeReleasing(g &+ 1, Layout.Record.generation)
         faultPoint(.publishedBeforeUnlock)
         appendActivity(operation, rec.key, index: index, outcome: 0, epoch: cur.loadRelaxed(Layout.State.epoch),
-                       amount: amount, detail: .zero, after: Amount(raw: slot), now: now)
+                       amount: amount, detail: Amount(raw: 0), after: Amount(raw: slot), now: now)
         rec.p.storeRelaxed(UInt64(bitPattern: now), Layout.Record.slotChangedMicros + 8)
         rec.p.storeRelaxed(UInt64(bitPattern: now), Layout.Record.slotChangedMicros &+ 8 &* index)
         unlock(rec)
