@@ -362,6 +362,11 @@ extension Books {
 public struct DroppedBudget: Sendable, Equatable {
     public var index: Int
     public var amount: Amount
+
+    public init(index: Int, amount: Amount) {
+        self.index = index
+        self.amount = amount
+    }
 }
 
 /// What `reconcile` did.

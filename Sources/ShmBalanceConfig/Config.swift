@@ -169,16 +169,17 @@ struct SourceLines {
         s.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "\"", with: "").replacingOccurrences(of: " ", with: "")
     }
 
-    /// 1-based line of `key` inside table `path` (or of the table header when `key` is nil).
+    /// 1-based line of `key` inside table `path` (or of the table's first header when `key` is nil).
     func line(of key: String?, in path: [String]) -> Int? {
-        let header = "[" + path.joined(separator: ".") + "]"
+        let header = stripped("[" + path.joined(separator: "."))
         var inTable = path.isEmpty
         var headerLine: Int?
         for (n, raw) in lines.enumerated() {
             let s = stripped(raw)
             if s.hasPrefix("[") {
-                inTable = s.hasPrefix(header)
-                if inTable && headerLine == nil { headerLine = n + 1 }
+                inTable = s.hasPrefix(header + "]")
+                // `[A.B]` also names table A, for an error about A itself.
+                if headerLine == nil && (inTable || s.hasPrefix(header + ".")) { headerLine = n + 1 }
                 continue
             }
             guard let key else { continue }

@@ -34,11 +34,9 @@ struct Reset: ParsableCommand {
     @Option(help: "Slots (2…64); without it an existing record keeps its count, credit and names, a new one gets 8.") var strategies: Int?
 
     func run() throws {
-        let balance = try singleAmount(rest, what: "BALANCE")
-        let books = try global.books(.readWriteCreating())
-        let key = try global.key(books, currency)
-        try core { () throws(BooksError) in try books.reset(key, balance: balance, strategyCount: strategies) }
-        try printSummary(books, key)
+        try global.change(currency, rest, what: "BALANCE", access: .readWriteCreating()) { (books, key, amount) throws(BooksError) in
+            try books.reset(key, balance: amount, strategyCount: strategies)
+        }
     }
 }
 
@@ -52,11 +50,9 @@ struct SetSlot: ParsableCommand {
     @Option(help: "Slot: 0 total, 1 pool, 2… a sub-strategy.") var index = 0
 
     func run() throws {
-        let amount = try singleAmount(rest, what: "AMOUNT")
-        let books = try global.books(.readWrite)
-        let key = try global.key(books, currency)
-        try core { () throws(BooksError) in try books.set(key, amount, index: index) }
-        try printSummary(books, key)
+        try global.change(currency, rest, what: "AMOUNT") { (books, key, amount) throws(BooksError) in
+            try books.set(key, amount, index: index)
+        }
     }
 }
 
@@ -68,11 +64,9 @@ struct Adjust: ParsableCommand {
     @Option(help: "Slot: 0 total, 1 pool, 2… a sub-strategy.") var index = 0
 
     func run() throws {
-        let delta = try singleAmount(rest, what: "DELTA")
-        let books = try global.books(.readWrite)
-        let key = try global.key(books, currency)
-        try core { () throws(BooksError) in try books.adjust(key, delta, index: index) }
-        try printSummary(books, key)
+        try global.change(currency, rest, what: "DELTA") { (books, key, amount) throws(BooksError) in
+            try books.adjust(key, amount, index: index)
+        }
     }
 }
 
@@ -84,11 +78,9 @@ struct Allocate: ParsableCommand {
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Amount (> 0).", valueName: "amount")) var rest: [String] = []
 
     func run() throws {
-        let amount = try singleAmount(rest, what: "AMOUNT")
-        let books = try global.books(.readWrite)
-        let key = try global.key(books, currency)
-        try core { () throws(BooksError) in try books.allocate(key, index: index, amount) }
-        try printSummary(books, key)
+        try global.change(currency, rest, what: "AMOUNT") { (books, key, amount) throws(BooksError) in
+            try books.allocate(key, index: index, amount)
+        }
     }
 }
 
@@ -100,11 +92,9 @@ struct Release: ParsableCommand {
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Amount (> 0).", valueName: "amount")) var rest: [String] = []
 
     func run() throws {
-        let amount = try singleAmount(rest, what: "AMOUNT")
-        let books = try global.books(.readWrite)
-        let key = try global.key(books, currency)
-        try core { () throws(BooksError) in try books.release(key, index: index, amount) }
-        try printSummary(books, key)
+        try global.change(currency, rest, what: "AMOUNT") { (books, key, amount) throws(BooksError) in
+            try books.release(key, index: index, amount)
+        }
     }
 }
 
@@ -145,11 +135,9 @@ struct Credit: ParsableCommand {
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Credit limit (≥ 0).", valueName: "amount")) var rest: [String] = []
 
     func run() throws {
-        let credit = try singleAmount(rest, what: "AMOUNT")
-        let books = try global.books(.readWrite)
-        let key = try global.key(books, currency)
-        try core { () throws(BooksError) in try books.setCreditLimit(key, credit) }
-        try printSummary(books, key)
+        try global.change(currency, rest, what: "AMOUNT") { (books, key, amount) throws(BooksError) in
+            try books.setCreditLimit(key, amount)
+        }
     }
 }
 

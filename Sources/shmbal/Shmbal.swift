@@ -59,6 +59,17 @@ struct GlobalOptions: ParsableArguments {
         throw CLIError(.badInput, "which exchange? the segment has \(all.map(\.description).joined(separator: ", ")); pass --exchange NAME")
     }
 
+    /// The shape of every command that changes one record by one amount: parse the amount
+    /// (a bare negative too), open the books, resolve the key, apply, print the record as it is now.
+    func change(_ currency: String, _ rest: [String], what: String, access: Segment.AccessMode = .readWrite,
+                _ body: (Books, BookKey, Amount) throws(BooksError) -> Void) throws {
+        let amount = try singleAmount(rest, what: what)
+        let books = try books(access)
+        let key = try key(books, currency)
+        try core { () throws(BooksError) in try body(books, key, amount) }
+        try printSummary(books, key)
+    }
+
     func key(_ books: Books, _ currency: String) throws -> BookKey {
         BookKey(exchange: try resolveExchange(books), currency: try CLIError.name(currency))
     }
