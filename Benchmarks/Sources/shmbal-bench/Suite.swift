@@ -7,12 +7,13 @@ struct SuiteOptions {
     var redisPort: Int32?
     /// Instructions per operation from callgrind, by workload name (`Benchmarks/run` measures them).
     var instructions: [String: Double] = [:]
-    /// Python rows measured by `Benchmarks/python/*.py`: name → "median_ns p99_ns p999_ns" or "unavailable: why".
-    var python: [String: String] = [:]
+    /// Rows measured by other processes (`Benchmarks/python/python_peers.py`, `Benchmarks/cabi`):
+    /// name → "median_ns p99_ns p999_ns" or "unavailable: why".
+    var external: [String: String] = [:]
     var out: String?
     var quick = false
     var command = "Benchmarks/run"
-    /// Sections to run (all when empty): one, read, slow, python, contend, readers.
+    /// Sections to run (all when empty): one, read, slow, external, contend, readers.
     var only: Set<String> = []
 
     init(_ args: [String]) {
@@ -26,7 +27,7 @@ struct SuiteOptions {
             switch args[i] {
             case "--redis-port": redisPort = Int32(value())
             case "--instructions": instructions = SuiteOptions.parsePairs(readFile(value()) ?? "").compactMapValues(Double.init)
-            case "--python-results": python = SuiteOptions.parsePairs(readFile(value()) ?? "")
+            case "--external": external = SuiteOptions.parsePairs(readFile(value()) ?? "")
             case "--out": out = value()
             case "--command": command = value()
             case "--quick": quick = true
@@ -81,7 +82,7 @@ final class Suite {
         let swiftMedian = on("one") ? try onePass() : .nan
         if on("read") { try readPass() }
         if on("slow") { try slowPeers() }
-        if on("python") { pythonRows(swiftMedian: swiftMedian) }
+        if on("external") { externalRows(swiftMedian: swiftMedian) }
         if on("contend") { try contention() }
         if on("readers") { try readers() }
         let load1 = loadAverage()
@@ -264,35 +265,43 @@ final class Suite {
         return v.hasPrefix("3.") ? String(v.dropFirst(2)) : v
     }
 
-    // MARK: - Python (measured by the run script's Python processes)
+    // MARK: - The C ABI and Python (measured by other processes the run script starts)
 
-    func pythonRows(swiftMedian: Double) {
+    func externalRows(swiftMedian: Double) {
         func parse(_ key: String) -> Latency? {
-            guard let v = o.python[key] else { return nil }
+            guard let v = o.external[key] else { return nil }
             let parts = v.split(separator: " ").compactMap { Double($0) }
             guard parts.count == 3 else { return nil }
             return Latency(p50: parts[0], p99: parts[1], p999: parts[2], max: .nan, count: 0)
         }
+        let separate = "its own process: ratio to the one-process ShmBalance median above"
+        if let c = parse("cabi") {
+            rows.append(Row(name: "**ShmBalance C ABI** (`libshmbalance.so`, record handle, double amount), one call", median: c.p50,
+                            p99: c.p99, p999: c.p999, throughput: 1e9 / c.p50, instructions: o.instructions["cabi"] ?? .nan,
+                            ratio: c.p50 / swiftMedian, note: separate))
+        } else {
+            rows.append(Row(name: "ShmBalance C ABI, one call", note: o.external["cabi"] ?? "not measured"))
+        }
         let mp = parse("multiprocessing")
         if let pkg = parse("package") {
             rows.append(Row(name: "**ShmBalance Python package**, one call (`allocate` or `release`)", median: pkg.p50, p99: pkg.p99, p999: pkg.p999,
-                            throughput: 1e9 / pkg.p50, ratio: pkg.p50 / swiftMedian))
+                            throughput: 1e9 / pkg.p50, ratio: pkg.p50 / swiftMedian, note: separate))
             targets.append(("Python: one call ≤ 2 µs median", pkg.p50 <= 2000, fmtNs(pkg.p50)))
             if let mp {
-                targets.append(("stretch: Python package faster than the `multiprocessing` peer", pkg.p50 < mp.p50,
-                                "\(fmtNs(pkg.p50)) vs \(fmtNs(mp.p50))"))
+                targets.append(("stretch: the Python package faster than the `multiprocessing` peer (same Python process, interleaved rounds)",
+                                pkg.p50 < mp.p50, "\(fmtNs(pkg.p50)) vs \(fmtNs(mp.p50))"))
             }
         } else {
-            let why = o.python["package"] ?? "not measured"
+            let why = o.external["package"] ?? "not measured"
             rows.append(Row(name: "ShmBalance Python package, one call", note: why))
             targets.append(("Python: one call ≤ 2 µs median", nil, why))
         }
         if let mp {
             rows.append(Row(name: "Python `multiprocessing.shared_memory` + `multiprocessing.Lock` (not crash-safe)", median: mp.p50,
                             p99: mp.p99, p999: mp.p999, throughput: 1e9 / mp.p50, ratio: mp.p50 / swiftMedian,
-                            note: "a killed holder blocks everyone"))
+                            note: "a killed holder blocks everyone; " + separate))
         } else {
-            rows.append(Row(name: "Python `multiprocessing` peer", note: o.python["multiprocessing"] ?? "not measured"))
+            rows.append(Row(name: "Python `multiprocessing` peer", note: o.external["multiprocessing"] ?? "not measured"))
         }
     }
 
