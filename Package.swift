@@ -6,6 +6,8 @@ let package = Package(
     products: [
         .executable(name: "shmbal", targets: ["shmbal"]),
         .library(name: "ShmBalance", targets: ["ShmBalance"]),
+        // libshmbalance.so: the C ABI (Sources/CShmBalance/include/shmbalance.h) for C, C++ and Python.
+        .library(name: "shmbalance", type: .dynamic, targets: ["ShmBalanceCABI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -37,12 +39,22 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The C ABI: the public header (and its layout checks) ...
+        .target(name: "CShmBalance"),
+        // ... and its Swift @_cdecl exports, each one call into the core.
+        .target(
+            name: "ShmBalanceCABI",
+            dependencies: ["CShmBalance", "ShmBalance", .product(name: "Atomics", package: "swift-atomics")]
+        ),
         // A process the multi-process and crash tests spawn: random operations, logged acks.
         .executableTarget(name: "shmbal-worker", dependencies: ["ShmBalance"], path: "Tests/Worker"),
         .testTarget(
             name: "ShmBalanceTests",
             dependencies: ["ShmBalance", "ShmBalanceConfig", "shmbal", "shmbal-worker"]
         ),
+        // Drives the C ABI in-process, and the Python package, the C++ header and the seed's
+        // examples as child processes (python3, g++) against the built libshmbalance.so.
+        .testTarget(name: "BindingsTests", dependencies: ["CShmBalance", "ShmBalanceCABI", "ShmBalance", "shmbal"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -51,13 +51,6 @@ public struct Amount: Sendable, Hashable, Comparable, CustomStringConvertible {
         return r.isStorable ? r : nil
     }
 
-    /// The nearest Double (for the seed's float-returning APIs; never used for arithmetic).
-    public var doubleValue: Double {
-        let whole = raw / Amount.scale
-        let frac = raw % Amount.scale
-        return Double(whole) + Double(frac) / 1e18
-    }
-
     /// Plain decimal with at least two decimals and no grouping: `10000.00`, `-0.1` → `-0.10`.
     public var description: String { formatted() }
 

@@ -90,7 +90,7 @@ public struct Books: @unchecked Sendable {
             pthread_mutex_consistent(m)
             return m
         case ETIMEDOUT:
-            throw .badInput("\(segment.path): the \(what) is busy: its lock was not released within \(lockTimeoutNs / 1_000_000) ms; nothing was changed")
+            throw .busy(what: "\(segment.path): \(what)", ownerTid: shmbal_mutex_owner_tid(m), waitedMs: Int(lockTimeoutNs / 1_000_000))
         default:
             throw .corrupt("\(segment.path): the \(what) lock failed (errno \(rc))")
         }

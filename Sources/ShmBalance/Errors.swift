@@ -148,8 +148,9 @@ public enum BooksError: Error, Sendable, Equatable, CustomStringConvertible {
     case badInput(String)
     /// The segment cannot be used.
     case segment(SegmentError)
-    /// The record's lock was held longer than the bound (a stopped process, a debugger); nothing changed.
-    case busy(key: BookKey, ownerTid: Int32, waitedMs: Int)
+    /// A lock was held longer than the bound (a stopped process, a debugger); nothing changed.
+    /// `what` names it: a record ("KRAKEN USDC: record") or a table ("/dev/shm/shmbal: record table").
+    case busy(what: String, ownerTid: Int32, waitedMs: Int)
     /// The record's lock or data is damaged beyond what the protocol repairs.
     case corrupt(String)
 
@@ -158,9 +159,9 @@ public enum BooksError: Error, Sendable, Equatable, CustomStringConvertible {
         case .refused(let r): return r.description
         case .badInput(let s): return s
         case .segment(let e): return e.description
-        case .busy(let key, let tid, let ms):
+        case .busy(let what, let tid, let ms):
             let who = tid > 0 ? " (held by thread \(tid)\(processExists(tid) ? ", alive but not releasing it: stopped or in a debugger?" : ""))" : ""
-            return "\(key): record busy: its lock was not released within \(ms) ms\(who); nothing was changed, try again"
+            return "\(what) busy: its lock was not released within \(ms) ms\(who); nothing was changed, try again"
         case .corrupt(let s): return s
         }
     }

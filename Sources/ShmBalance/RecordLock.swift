@@ -91,7 +91,7 @@ func lockOutcomeSlow(_ rc: Int32, _ mutex: UnsafeMutablePointer<pthread_mutex_t>
         pthread_mutex_consistent(mutex)
         return (.recoveredFromDeadHolder, nil)
     case ETIMEDOUT:
-        return (.acquired, .busy(key: key, ownerTid: shmbal_mutex_owner_tid(mutex), waitedMs: Int(timeoutNs / 1_000_000)))
+        return (.acquired, .busy(what: "\(key): record", ownerTid: shmbal_mutex_owner_tid(mutex), waitedMs: Int(timeoutNs / 1_000_000)))
     case ENOTRECOVERABLE:
         return (.acquired, .corrupt("\(key): the record's lock is unrecoverable (a holder unlocked it without repairing it); recreate the segment from a snapshot"))
     default:

@@ -150,7 +150,7 @@ public struct RecordRef: @unchecked Sendable {
     @usableFromInline @inline(never)
     func readFailure(count: Int?) -> BooksError {
         if let count { return .corrupt("\(key): record is corrupt (strategy count \(count))") }
-        return .busy(key: key, ownerTid: 0, waitedMs: 0)
+        return .busy(what: "\(key): record", ownerTid: 0, waitedMs: 0)
     }
 
     /// One slot, consistent with the state it came from.
@@ -170,7 +170,7 @@ public struct RecordRef: @unchecked Sendable {
                 return value
             }
             attempt += 1
-            if attempt >= RecordRef.readRetries { throw .busy(key: key, ownerTid: 0, waitedMs: 0) }
+            if attempt >= RecordRef.readRetries { throw .busy(what: "\(key): record", ownerTid: 0, waitedMs: 0) }
         }
     }
 
@@ -184,7 +184,7 @@ public struct RecordRef: @unchecked Sendable {
             atomicMemoryFence(ordering: .acquiring)
             if p.loadRelaxed(Layout.Record.namesGeneration) == g1 { return names }
         }
-        throw .busy(key: key, ownerTid: 0, waitedMs: 0)
+        throw .busy(what: "\(key): record", ownerTid: 0, waitedMs: 0)
     }
 
     /// When each slot last changed (µs since the epoch, 0 = never): informational, not part of the commit.

@@ -1,0 +1,242 @@
+/*
+ * shmbalance.h: the C ABI of ShmBalance (libshmbalance.so), the one public C header.
+ *
+ * Exact strategy-balance books in shared memory (see the README and SPEC §3): per (exchange,
+ * currency) a record of up to 64 slots where slots[0] is the account's total, slots[1] the pool
+ * and slots[2..count) the sub-strategies' budgets, with total == pool + budgets exactly.
+ * Every function here calls the same Swift core as the `shmbal` CLI and the dashboard.
+ *
+ * Conventions
+ *   - Every function that can fail returns an int status: SHMBAL_OK (0) or one of the codes
+ *     below. After a failure, shmbal_last_error() gives a one-line message for a person (the
+ *     core's own message) and shmbal_last_error_code() the status again, both per thread and
+ *     left unchanged by later successful calls. Nothing is changed by a failed call.
+ *   - Names (exchange, currency, data type) are NUL-terminated ASCII, up to 15 characters of
+ *     letters, digits, `_ - .`; lower case is folded to upper ("usdc" is "USDC"). Slot names
+ *     are any printable ASCII without spaces.
+ *   - Amounts go in as `double` (converted through its shortest decimal form, so 0.1 means
+ *     exactly 0.1; NaN and infinities are refused) or as decimal text ("-1000", "0.1",
+ *     "10000.00"; no exponent, no separators, at most 18 decimals; never rounded). They come
+ *     out as `double` (nearest) and exactly, as shmbal_amount (the stored 128-bit fixed-point
+ *     value) or as text.
+ *   - Handles are small values, not pointers. A closed (or never opened) handle is detected and
+ *     refused with SHMBAL_CLOSED; it never reaches freed memory.
+ *   - Thread safety: every function may be called from any number of threads and processes at
+ *     once, on the same handle too; records are locked per operation inside the core. The one
+ *     exception: do not close a handle while another thread is still inside a call on it.
+ */
+#ifndef SHMBALANCE_H
+#define SHMBALANCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The version of this ABI; shmbal_abi_version() returns the library's. Bumped on any change
+ * to a signature or a struct below. */
+#define SHMBAL_ABI_VERSION 1
+
+/* ---- status codes -------------------------------------------------------------------------- */
+
+#define SHMBAL_OK 0
+/* Refused by the rules (SPEC §3): no such record, index out of range, allocate beyond the
+ * headroom, release beyond the budget, a budget below 0, overflow. Recorded in the segment's
+ * activity log. shmbal_last_refusal() says which rule. */
+#define SHMBAL_REFUSED 1
+/* Unusable input caught before any record was touched: NaN, infinity, bad decimal text, a bad
+ * name, a NULL pointer, a bad open mode. */
+#define SHMBAL_BAD_INPUT 2
+/* The segment cannot be used: missing, not a segment, another layout version, attached
+ * read-only for a write, full, a system call failed, too many open handles. */
+#define SHMBAL_SEGMENT 3
+/* The record's lock was held longer than the bound (about a second; $SHMBAL_LOCK_TIMEOUT_MS):
+ * a stopped process or a debugger holds it. Try again. */
+#define SHMBAL_BUSY 4
+/* The segment's data or a lock is damaged beyond what the protocol repairs. */
+#define SHMBAL_CORRUPT 5
+/* The handle was closed, or never came from shmbal_open / shmbal_record_find. */
+#define SHMBAL_CLOSED 6
+/* Nothing there: no quote was ever written for that key. */
+#define SHMBAL_NOT_FOUND 7
+
+/* The message of the last failed call on this thread ("" if none yet). The pointer stays valid
+ * until this thread's next failing call; copy it to keep it. */
+const char *shmbal_last_error(void);
+/* The status of the last failed call on this thread (SHMBAL_OK if none yet). */
+int shmbal_last_error_code(void);
+/* When the last failure on this thread was SHMBAL_REFUSED: which rule (the core's RefusalCode:
+ * 1 no record, 2 index out of range, 3 not a sub-strategy index, 4 amount not above 0,
+ * 5 beyond the headroom, 6 beyond the budget, 7 a budget below 0, 8 overflow, 9 bad strategy
+ * count, 10 shrinking over non-zero slots, 11 bad amount, 12 negative credit, 13 table full);
+ * 0 otherwise. */
+int shmbal_last_refusal(void);
+
+/* SHMBAL_ABI_VERSION of the loaded library. */
+int shmbal_abi_version(void);
+
+/* ---- amounts ------------------------------------------------------------------------------- */
+
+/* An exact amount: a signed 128-bit integer in units of 10^-18 (value = raw / 10^18), split in
+ * two halves: raw = hi * 2^64 + lo. */
+typedef struct shmbal_amount {
+    uint64_t lo;
+    int64_t hi;
+} shmbal_amount;
+
+/* The exact amount a double means (through its shortest decimal form). */
+int shmbal_amount_from_double(double value, shmbal_amount *out);
+/* Parses decimal text exactly. */
+int shmbal_amount_parse(const char *text, shmbal_amount *out);
+/* The exact decimal text with the fewest digits ("10000", "0.1", "-30"), NUL-terminated. Needs
+ * at most 41 bytes; fails with SHMBAL_BAD_INPUT (writing "") if `capacity` is too small. */
+int shmbal_amount_format(shmbal_amount amount, char *buffer, size_t capacity);
+/* The nearest double. */
+double shmbal_amount_to_double(shmbal_amount amount);
+
+/* ---- segments ------------------------------------------------------------------------------ */
+
+/* An open segment. Copy it freely; it stays valid until shmbal_close. */
+typedef struct shmbal_books {
+    uint64_t id;
+} shmbal_books;
+
+/* Open modes. */
+#define SHMBAL_OPEN_CREATE 0     /* read-write; create the segment (mode 0600) if nothing is there */
+#define SHMBAL_OPEN_READ_WRITE 1 /* read-write; the segment must exist */
+#define SHMBAL_OPEN_READ_ONLY 2  /* mapped read-only: nothing through this handle can write */
+
+/* Opens the segment at `path` (NULL or "": $SHMBAL_SEGMENT when set, else /dev/shm/shmbal).
+ * At most 1024 handles are open at once per process; open one per segment and share it. */
+int shmbal_open(const char *path, int mode, shmbal_books *out);
+/* Closes the handle and unmaps the segment; the handle and its record handles become invalid
+ * (SHMBAL_CLOSED from then on). Closing twice returns SHMBAL_CLOSED. */
+int shmbal_close(shmbal_books books);
+/* The path of the segment, NUL-terminated (SHMBAL_BAD_INPUT if `capacity` is too small). */
+int shmbal_segment_path(shmbal_books books, char *buffer, size_t capacity);
+
+/* ---- the operations of SPEC §3, by key ------------------------------------------------------- */
+
+/* total = pool = balance, every budget 0, epoch + 1. Creates the record if missing, with
+ * `strategy_count` slots (2…64), or 8 when 0. On an existing record a count of 0 keeps its count,
+ * credit and names; a count of 2…64 sets it. */
+int shmbal_reset(shmbal_books books, const char *exchange, const char *currency, double balance, int strategy_count);
+int shmbal_reset_text(shmbal_books books, const char *exchange, const char *currency, const char *balance, int strategy_count);
+
+/* slots[index] = amount, then rebalance: a change to the total (0) or a budget (≥ 2) is absorbed
+ * by the pool; a change to the pool (1) moves the total with it. Refused for index ≥ count or a
+ * budget below 0. */
+int shmbal_set(shmbal_books books, const char *exchange, const char *currency, double amount, int index);
+int shmbal_set_text(shmbal_books books, const char *exchange, const char *currency, const char *amount, int index);
+
+/* slots[index] += delta, then rebalance as shmbal_set does. */
+int shmbal_adjust(shmbal_books books, const char *exchange, const char *currency, double delta, int index);
+int shmbal_adjust_text(shmbal_books books, const char *exchange, const char *currency, const char *delta, int index);
+
+/* Sub-strategy `index` (2 ≤ index < count) takes `amount` (> 0) from the pool. Refused when
+ * pool − amount + credit < 0. */
+int shmbal_allocate(shmbal_books books, const char *exchange, const char *currency, int index, double amount);
+int shmbal_allocate_text(shmbal_books books, const char *exchange, const char *currency, int index, const char *amount);
+
+/* Sub-strategy `index` gives `amount` (> 0, ≤ its budget) back to the pool. */
+int shmbal_release(shmbal_books books, const char *exchange, const char *currency, int index, double amount);
+int shmbal_release_text(shmbal_books books, const char *exchange, const char *currency, int index, const char *amount);
+
+/* A consistent copy of a whole record. */
+typedef struct shmbal_record_info {
+    char exchange[16];             /* NUL-terminated */
+    char currency[16];
+    int32_t strategy_count;        /* 2…64: slots [0, strategy_count) are meaningful, the rest are 0 */
+    int32_t last_index;            /* the slot the last applied operation changed */
+    uint64_t epoch;                /* + 1 on every reset: a changed epoch means budgets were dropped */
+    uint64_t op_count;             /* applied mutations since the record was created */
+    int64_t last_change_micros;    /* µs since the Unix epoch */
+    int32_t last_change_pid;
+    int32_t identity_holds;        /* 1 when slots[0] == slots[1] + … + slots[count-1] exactly */
+    double credit_limit;           /* nearest doubles … */
+    double headroom;               /* pool + credit: what allocate may still hand out */
+    double slots[64];
+    shmbal_amount exact_credit_limit; /* … and the exact values */
+    shmbal_amount exact_headroom;
+    shmbal_amount exact_slots[64];
+    char names[64][16];            /* slot names, NUL-terminated ("total", "pool", "grid-bot", "") */
+    int64_t slot_changed_micros[64]; /* when each slot last changed (0: never) */
+} shmbal_record_info;
+
+/* Fills `out` with a consistent copy of the record (readers never wait for writers). */
+int shmbal_get(shmbal_books books, const char *exchange, const char *currency, shmbal_record_info *out);
+
+/* One slot (index 0: the total): as the nearest double and/or exactly (either pointer may be NULL). */
+int shmbal_balance(shmbal_books books, const char *exchange, const char *currency, int index, double *value, shmbal_amount *exact);
+/* One slot as exact decimal text (see shmbal_amount_format). */
+int shmbal_balance_text(shmbal_books books, const char *exchange, const char *currency, int index, char *buffer, size_t capacity);
+
+/* What shmbal_reconcile did. */
+#define SHMBAL_RECONCILE_IN_SYNC 0 /* the total already matched: nothing changed */
+#define SHMBAL_RECONCILE_REPAIRED 1 /* the total moved by delta, the pool absorbed it, budgets stayed */
+#define SHMBAL_RECONCILE_RESET 2   /* the repair would leave pool + credit < 0: reset, budgets dropped */
+#define SHMBAL_RECONCILE_CREATED 3 /* there was no record: created and reset to the balance */
+
+typedef struct shmbal_reconcile_result {
+    int32_t kind;                  /* SHMBAL_RECONCILE_* */
+    int32_t dropped_count;         /* RESET: how many budgets were dropped (entries below) */
+    shmbal_amount delta;           /* the exchange's balance − the local total (CREATED: the balance) */
+    shmbal_amount pool;            /* REPAIRED: the pool now; RESET: the pool the repair would have left */
+    int32_t dropped_index[62];
+    shmbal_amount dropped_amount[62];
+    char description[256];         /* the core's one-line account, NUL-terminated */
+} shmbal_reconcile_result;
+
+/* The recovery procedure of SPEC §3 as one atomic step: bring the total to the exchange's
+ * balance; the pool absorbs the difference; if then pool + credit < 0, reset. `out` may be NULL. */
+int shmbal_reconcile(shmbal_books books, const char *exchange, const char *currency, double exchange_balance, shmbal_reconcile_result *out);
+int shmbal_reconcile_text(shmbal_books books, const char *exchange, const char *currency, const char *exchange_balance, shmbal_reconcile_result *out);
+
+/* Metadata: the credit limit (≥ 0), the number of meaningful slots (grows any time, shrinks
+ * only over zero slots), a slot's name (empty clears it). */
+int shmbal_set_credit_limit(shmbal_books books, const char *exchange, const char *currency, double credit);
+int shmbal_set_credit_limit_text(shmbal_books books, const char *exchange, const char *currency, const char *credit);
+int shmbal_set_strategy_count(shmbal_books books, const char *exchange, const char *currency, int count);
+int shmbal_set_name(shmbal_books books, const char *exchange, const char *currency, int index, const char *name);
+
+/* ---- record handles: the hot path ------------------------------------------------------------ */
+
+/* One record of an open segment, looked up once. Calls through it skip the name checks and the
+ * key search; it stays valid until its shmbal_books is closed. */
+typedef struct shmbal_record {
+    uint64_t books;
+    uint64_t slot;
+} shmbal_record;
+
+/* Finds the record for (exchange, currency); SHMBAL_REFUSED ("… has no record: reset it first")
+ * when it does not exist yet. */
+int shmbal_record_find(shmbal_books books, const char *exchange, const char *currency, shmbal_record *out);
+int shmbal_record_allocate(shmbal_record record, int index, double amount);
+int shmbal_record_allocate_text(shmbal_record record, int index, const char *amount);
+int shmbal_record_release(shmbal_record record, int index, double amount);
+int shmbal_record_release_text(shmbal_record record, int index, const char *amount);
+int shmbal_record_balance(shmbal_record record, int index, double *value, shmbal_amount *exact);
+int shmbal_record_get(shmbal_record record, shmbal_record_info *out);
+
+/* ---- quotes (the seed's ShareMemorySingleQuote) ---------------------------------------------- */
+
+/* The seed's SingleQuote: timestamps in µs since the Unix epoch, mid a double. */
+typedef struct shmbal_quote {
+    int64_t timestamp;
+    int64_t local_timestamp;
+    double mid;
+} shmbal_quote;
+
+/* Writes the quote for (exchange, data type, currency), e.g. (KRAKEN, BALANCE, USDT); readers
+ * always see a whole quote. `mid` must be finite. */
+int shmbal_quote_write(shmbal_books books, const char *exchange, const char *data_type, const char *currency, const shmbal_quote *quote);
+/* The latest quote; SHMBAL_NOT_FOUND when none was ever written for that key. */
+int shmbal_quote_get(shmbal_books books, const char *exchange, const char *data_type, const char *currency, shmbal_quote *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHMBALANCE_H */

@@ -1,0 +1,166 @@
+import CShmBalance
+import ShmBalance
+
+// C values → core values and back. The per-call path (names and double amounts) allocates
+// nothing; anything unusual goes to the core's own parsers, whose messages the caller gets.
+
+/// A symbol (exchange, currency, data type) from a C string, packed without a heap allocation
+/// when it is plainly valid; otherwise the core's `ShortName` decides and words the error.
+@inline(__always)
+func symbol(_ text: UnsafePointer<CChar>?, _ what: StaticString) throws(ABIFailure) -> ShortName {
+    guard let text else { throw .null(what) }
+    var lo: UInt64 = 0
+    var hi: UInt64 = 0
+    var i = 0
+    while i < 16 {
+        var c = UInt8(bitPattern: text[i])
+        if c == 0 { break }
+        switch c {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): c -= 32
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."): break
+        default: return try coreSymbol(text)
+        }
+        if i < 8 { lo |= UInt64(c) << UInt64(8 * i) } else { hi |= UInt64(c) << UInt64(8 * (i - 8)) }
+        i += 1
+    }
+    guard i > 0 && i <= ShortName.maxLength else { return try coreSymbol(text) }
+    return ShortName(lo: lo, hi: hi)
+}
+
+/// The core's verdict on a name the fast path did not accept.
+@inline(never)
+func coreSymbol(_ text: UnsafePointer<CChar>) throws(ABIFailure) -> ShortName {
+    do { return try ShortName(String(cString: text)) } catch { throw ABIFailure(error) }
+}
+
+@inline(__always)
+func bookKey(_ exchange: UnsafePointer<CChar>?, _ currency: UnsafePointer<CChar>?) throws(ABIFailure) -> BookKey {
+    BookKey(exchange: try symbol(exchange, "an exchange"), currency: try symbol(currency, "a currency"))
+}
+
+func quoteKey(_ exchange: UnsafePointer<CChar>?, _ dataType: UnsafePointer<CChar>?, _ currency: UnsafePointer<CChar>?) throws(ABIFailure) -> QuoteKey {
+    QuoteKey(exchange: try symbol(exchange, "an exchange"), dataType: try symbol(dataType, "a data type"),
+             currency: try symbol(currency, "a currency"))
+}
+
+func label(_ text: UnsafePointer<CChar>?) throws(ABIFailure) -> ShortName {
+    guard let text else { throw .null("a slot name") }
+    do { return try ShortName(String(cString: text), kind: .label) } catch { throw ABIFailure(error) }
+}
+
+/// A double as the exact amount its shortest decimal form names (the core's conversion).
+@inline(__always)
+func amount(_ value: Double) throws(ABIFailure) -> Amount {
+    do { return try Amount(exactly: value) } catch { throw ABIFailure(error) }
+}
+
+/// Decimal text, parsed exactly by the core.
+func amount(_ text: UnsafePointer<CChar>?, _ what: StaticString = "an amount") throws(ABIFailure) -> Amount {
+    guard let text else { throw .null(what) }
+    do { return try Amount(parsing: String(cString: text)) } catch { throw ABIFailure(error) }
+}
+
+extension shmbal_amount {
+    @inline(__always)
+    init(_ a: Amount) {
+        self.init(lo: UInt64(truncatingIfNeeded: a.raw), hi: Int64(truncatingIfNeeded: a.raw >> 64))
+    }
+
+    var amount: Amount { Amount(raw: Int128(hi) << 64 | Int128(lo)) }
+}
+
+/// Copies NUL-terminated text into a caller's buffer, or fails without writing past it.
+func copyText(_ text: String, to buffer: UnsafeMutablePointer<CChar>?, capacity: Int) throws(ABIFailure) {
+    guard let buffer else { throw .null("a buffer") }
+    var t = text
+    let fits = t.withUTF8 { utf8 -> Bool in
+        guard utf8.count < capacity else { return false }
+        UnsafeMutableRawPointer(buffer).copyMemory(from: utf8.baseAddress!, byteCount: utf8.count)
+        buffer[utf8.count] = 0
+        return true
+    }
+    guard fits else {
+        if capacity > 0 { buffer[0] = 0 }
+        throw ABIFailure(SHMBAL_BAD_INPUT, "the buffer of \(capacity) bytes is too small for \(t.utf8.count + 1) bytes")
+    }
+}
+
+/// Writes a name's 16 bytes (NUL-padded, so always terminated) at `p`.
+func storeName(_ name: ShortName, _ p: UnsafeMutableRawPointer) {
+    p.storeBytes(of: name.lo, as: UInt64.self)
+    p.storeBytes(of: name.hi, toByteOffset: 8, as: UInt64.self)
+}
+
+extension shmbal_record_info {
+    /// Fills a C record from one consistent copy.
+    static func fill(_ out: UnsafeMutablePointer<shmbal_record_info>, _ r: BalanceRecord) {
+        let base = UnsafeMutableRawPointer(out)
+        func offset(_ path: PartialKeyPath<shmbal_record_info>) -> UnsafeMutableRawPointer {
+            base + MemoryLayout<shmbal_record_info>.offset(of: path)!
+        }
+        storeName(r.key.exchange, offset(\.exchange))
+        storeName(r.key.currency, offset(\.currency))
+        let s = r.state
+        out.pointee.strategy_count = Int32(truncatingIfNeeded: s.strategyCount)
+        out.pointee.last_index = Int32(truncatingIfNeeded: s.lastIndex)
+        out.pointee.epoch = s.epoch
+        out.pointee.op_count = s.opCount
+        out.pointee.last_change_micros = s.lastChangeMicros
+        out.pointee.last_change_pid = s.lastChangePid
+        out.pointee.identity_holds = s.identityHolds ? 1 : 0
+        out.pointee.credit_limit = s.creditLimit.doubleValue
+        out.pointee.headroom = s.headroom.doubleValue
+        out.pointee.exact_credit_limit = shmbal_amount(s.creditLimit)
+        out.pointee.exact_headroom = shmbal_amount(s.headroom)
+        let doubles = offset(\.slots).assumingMemoryBound(to: Double.self)
+        let exact = offset(\.exact_slots).assumingMemoryBound(to: shmbal_amount.self)
+        let names = offset(\.names)
+        let changed = offset(\.slot_changed_micros).assumingMemoryBound(to: Int64.self)
+        for i in 0..<64 {
+            let meaningful = i < s.strategyCount
+            let value = meaningful ? s.slots[i] : .zero
+            doubles[i] = value.doubleValue
+            exact[i] = shmbal_amount(value)
+            storeName(meaningful ? r.names[i] : .empty, names + 16 * i)
+            changed[i] = meaningful ? r.slotChangedMicros[i] : 0
+        }
+    }
+}
+
+extension shmbal_reconcile_result {
+    static func fill(_ out: UnsafeMutablePointer<shmbal_reconcile_result>, _ outcome: ReconcileOutcome) {
+        let base = UnsafeMutableRawPointer(out)
+        base.initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<shmbal_reconcile_result>.size)
+        let indices = (base + MemoryLayout<shmbal_reconcile_result>.offset(of: \.dropped_index)!).assumingMemoryBound(to: Int32.self)
+        let amounts = (base + MemoryLayout<shmbal_reconcile_result>.offset(of: \.dropped_amount)!).assumingMemoryBound(to: shmbal_amount.self)
+        switch outcome {
+        case .inSync:
+            out.pointee.kind = SHMBAL_RECONCILE_IN_SYNC
+        case .repaired(let delta, let pool):
+            out.pointee.kind = SHMBAL_RECONCILE_REPAIRED
+            out.pointee.delta = shmbal_amount(delta)
+            out.pointee.pool = shmbal_amount(pool)
+        case .reset(let delta, let pool, let dropped):
+            out.pointee.kind = SHMBAL_RECONCILE_RESET
+            out.pointee.delta = shmbal_amount(delta)
+            out.pointee.pool = shmbal_amount(pool)
+            out.pointee.dropped_count = Int32(min(dropped.count, 62))
+            for (n, d) in dropped.prefix(62).enumerated() {
+                indices[n] = Int32(d.index)
+                amounts[n] = shmbal_amount(d.amount)
+            }
+        case .created(let balance):
+            out.pointee.kind = SHMBAL_RECONCILE_CREATED
+            out.pointee.delta = shmbal_amount(balance)
+        }
+        let description = (base + MemoryLayout<shmbal_reconcile_result>.offset(of: \.description)!).assumingMemoryBound(to: CChar.self)
+        var text = outcome.description
+        text.withUTF8 { utf8 in
+            var n = min(utf8.count, 255)
+            while n > 0 && n < utf8.count && utf8[n] & 0xC0 == 0x80 { n -= 1 }
+            if n > 0 { UnsafeMutableRawPointer(description).copyMemory(from: utf8.baseAddress!, byteCount: n) }
+            description[n] = 0
+        }
+    }
+}

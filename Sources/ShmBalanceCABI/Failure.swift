@@ -1,0 +1,115 @@
+import CShmBalance
+import Glibc
+import ShmBalance
+
+/// A failed C call: the status it returns and the message `shmbal_last_error` gives.
+struct ABIFailure: Error {
+    var status: Int32
+    var message: String
+    /// The core's `RefusalCode` when `status` is `SHMBAL_REFUSED`, else 0.
+    var refusal: Int32 = 0
+
+    init(_ status: Int32, _ message: String, refusal: Int32 = 0) {
+        self.status = status
+        self.message = message
+        self.refusal = refusal
+    }
+
+    init(_ error: BooksError) {
+        switch error {
+        case .refused(let r): self.init(SHMBAL_REFUSED, r.description, refusal: Int32(r.code.rawValue))
+        case .badInput: self.init(SHMBAL_BAD_INPUT, error.description)
+        case .segment: self.init(SHMBAL_SEGMENT, error.description)
+        case .busy: self.init(SHMBAL_BUSY, error.description)
+        case .corrupt: self.init(SHMBAL_CORRUPT, error.description)
+        }
+    }
+
+    init(_ error: AmountError) { self.init(SHMBAL_BAD_INPUT, error.message) }
+
+    static let closed = ABIFailure(SHMBAL_CLOSED, "the handle is closed (or was never opened)")
+
+    static func null(_ what: StaticString) -> ABIFailure {
+        ABIFailure(SHMBAL_BAD_INPUT, "\(what) is required (got NULL)")
+    }
+}
+
+/// Runs the body of an exported function: SHMBAL_OK, or the failure's status with its message
+/// kept for `shmbal_last_error`. Successful calls leave the thread's last error as it was, so the
+/// hot path writes nothing but the operation itself.
+@inline(__always)
+func run(_ body: () throws(ABIFailure) -> Void) -> Int32 {
+    do {
+        try body()
+        return SHMBAL_OK
+    } catch {
+        LastError.store(error)
+        return error.status
+    }
+}
+
+/// Calls the core, turning its typed error into an `ABIFailure`.
+@inline(__always)
+func core<T>(_ body: () throws(BooksError) -> T) throws(ABIFailure) -> T {
+    do { return try body() } catch { throw ABIFailure(error) }
+}
+
+/// The last failure of each thread, in a per-thread buffer (POSIX thread-specific data, freed
+/// when the thread exits), so `shmbal_last_error` is safe from any number of threads.
+enum LastError {
+    static let messageCapacity = 1024
+    /// Buffer layout: status (Int32), refusal (Int32), message (NUL-terminated).
+    static let messageOffset = 8
+
+    static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        let rc = pthread_key_create(&key) { free($0) }
+        precondition(rc == 0, "shmbalance: pthread_key_create failed (errno \(rc))")
+        return key
+    }()
+
+    static func store(_ failure: ABIFailure) {
+        var buffer = pthread_getspecific(key)
+        if buffer == nil {
+            guard let fresh = malloc(messageOffset + messageCapacity) else { return }
+            pthread_setspecific(key, fresh)
+            buffer = fresh
+        }
+        guard let b = buffer else { return }
+        b.storeBytes(of: failure.status, as: Int32.self)
+        b.storeBytes(of: failure.refusal, toByteOffset: 4, as: Int32.self)
+        let text = b + messageOffset
+        var message = failure.message
+        message.withUTF8 { utf8 in
+            // Cut at a character boundary so the stored text stays valid UTF-8.
+            var n = min(utf8.count, messageCapacity - 1)
+            while n > 0 && n < utf8.count && utf8[n] & 0xC0 == 0x80 { n -= 1 }
+            if n > 0 { text.copyMemory(from: utf8.baseAddress!, byteCount: n) }
+            text.storeBytes(of: 0, toByteOffset: n, as: UInt8.self)
+        }
+    }
+
+    static var buffer: UnsafeMutableRawPointer? { pthread_getspecific(key) }
+}
+
+@_cdecl("shmbal_last_error")
+public func cLastError() -> UnsafePointer<CChar> {
+    if let b = LastError.buffer {
+        return UnsafePointer((b + LastError.messageOffset).assumingMemoryBound(to: CChar.self))
+    }
+    return UnsafeRawPointer(StaticString("").utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+@_cdecl("shmbal_last_error_code")
+public func cLastErrorCode() -> Int32 {
+    LastError.buffer?.load(as: Int32.self) ?? SHMBAL_OK
+}
+
+@_cdecl("shmbal_last_refusal")
+public func cLastRefusal() -> Int32 {
+    guard let b = LastError.buffer, b.load(as: Int32.self) == SHMBAL_REFUSED else { return 0 }
+    return b.load(fromByteOffset: 4, as: Int32.self)
+}
+
+@_cdecl("shmbal_abi_version")
+public func cABIVersion() -> Int32 { SHMBAL_ABI_VERSION }

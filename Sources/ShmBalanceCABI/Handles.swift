@@ -1,0 +1,144 @@
+import Atomics
+import CShmBalance
+import Glibc
+import ShmBalance
+
+/// The process-wide table of open segments behind `shmbal_books` and `shmbal_record` handles.
+///
+/// A handle is an id, not a pointer: `generation << 16 | (entry + 1)`. An entry's generation is
+/// odd while open and is bumped on close, so a closed or stale handle fails the one comparison
+/// every call makes and never reaches freed memory. Entries are written only under `mutex`
+/// (open, close, first lookup of a record) and published by a release store of the generation
+/// (or of the record count); calls read them with acquire loads and no lock.
+struct HandleTable: @unchecked Sendable {
+    static let capacity = 1024
+
+    struct Entry {
+        /// The records this handle has looked up, append-only (never more than the segment holds).
+        var records: UnsafeMutablePointer<RecordRef>?
+        var recordCapacity = 0
+    }
+
+    let generations: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
+    let recordCounts: UnsafeMutablePointer<UnsafeAtomic<Int>.Storage>
+    let entries: UnsafeMutablePointer<Entry>
+    /// The open segment of each entry, retained while the entry's generation is odd. Calls reach
+    /// it as a guaranteed reference (no retain/release per call) and borrow its `let books`.
+    let books: UnsafeMutablePointer<Unmanaged<OpenBooks>?>
+    let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    init() {
+        generations = .allocate(capacity: Self.capacity)
+        generations.initialize(repeating: UnsafeAtomic<UInt64>.Storage(0), count: Self.capacity)
+        recordCounts = .allocate(capacity: Self.capacity)
+        recordCounts.initialize(repeating: UnsafeAtomic<Int>.Storage(0), count: Self.capacity)
+        entries = .allocate(capacity: Self.capacity)
+        entries.initialize(repeating: Entry(), count: Self.capacity)
+        books = .allocate(capacity: Self.capacity)
+        books.initialize(repeating: nil, count: Self.capacity)
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    @inline(__always)
+    func generation(_ i: Int) -> UnsafeAtomic<UInt64> { UnsafeAtomic(at: generations + i) }
+
+    @inline(__always)
+    func recordCount(_ i: Int) -> UnsafeAtomic<Int> { UnsafeAtomic(at: recordCounts + i) }
+
+    /// The open entry `id` names, or `.closed`.
+    @inline(__always)
+    func entry(_ id: UInt64) throws(ABIFailure) -> UnsafeMutablePointer<Entry> {
+        let i = Int(truncatingIfNeeded: id & 0xFFFF) &- 1
+        guard i >= 0 && i < Self.capacity, id >> 16 & 1 == 1,
+              generation(i).load(ordering: .acquiring) == id >> 16
+        else { throw .closed }
+        return entries + i
+    }
+
+    /// Runs `body` with the books of the open handle `id`.
+    @inline(__always)
+    func withBooks<R>(_ id: UInt64, _ body: (Books) throws(ABIFailure) -> R) throws(ABIFailure) -> R {
+        let open = books[try entry(id) - entries].unsafelyUnwrapped
+        return try open._withUnsafeGuaranteedRef { o in Result { () throws(ABIFailure) in try body(o.books) } }.get()
+    }
+
+    /// Runs `body` with the books and the record a `shmbal_record` handle names.
+    @inline(__always)
+    func withRecord<R>(_ handle: shmbal_record, _ body: (Books, RecordRef) throws(ABIFailure) -> R) throws(ABIFailure) -> R {
+        let i = try entry(handle.books) - entries
+        let n = recordCount(i).load(ordering: .acquiring)
+        guard handle.slot < UInt64(n) else { throw .closed }
+        let ref = entries[i].records.unsafelyUnwrapped[Int(handle.slot)]
+        let open = books[i].unsafelyUnwrapped
+        return try open._withUnsafeGuaranteedRef { o in Result { () throws(ABIFailure) in try body(o.books, ref) } }.get()
+    }
+
+    func open(_ books: Books) throws(ABIFailure) -> UInt64 {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        for i in 0..<Self.capacity {
+            let g = generation(i).load(ordering: .relaxed)
+            guard g & 1 == 0 else { continue }
+            let capacity = books.segment.geometry.recordCapacity
+            let records = UnsafeMutablePointer<RecordRef>.allocate(capacity: capacity)
+            entries[i] = Entry(records: records, recordCapacity: capacity)
+            self.books[i] = Unmanaged.passRetained(OpenBooks(books))
+            recordCount(i).store(0, ordering: .relaxed)
+            generation(i).store(g &+ 1, ordering: .releasing)
+            return (g &+ 1) << 16 | UInt64(i + 1)
+        }
+        throw ABIFailure(SHMBAL_SEGMENT, "\(books.segment.path): too many open handles (\(Self.capacity)); open each segment once and share the handle")
+    }
+
+    func close(_ id: UInt64) throws(ABIFailure) {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        let e = try entry(id)
+        let i = e - entries
+        generation(i).store(id >> 16 &+ 1, ordering: .releasing)
+        let records = e.pointee.records
+        let n = recordCount(i).load(ordering: .relaxed)
+        recordCount(i).store(0, ordering: .relaxed)
+        e.pointee = Entry()
+        // The last reference to the segment goes here, which unmaps it.
+        books[i]?.release()
+        books[i] = nil
+        records?.deinitialize(count: n)
+        records?.deallocate()
+    }
+
+    /// A record handle for `ref`: its index in this handle's table, added on first lookup.
+    func recordSlot(_ id: UInt64, _ ref: RecordRef) throws(ABIFailure) -> UInt64 {
+        let e = try entry(id)
+        let i = e - entries
+        if let s = findCached(i, ref.key) { return s }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        // Re-check under the lock: the handle may have been closed, or another thread added it.
+        _ = try entry(id)
+        if let s = findCached(i, ref.key) { return s }
+        let n = recordCount(i).load(ordering: .relaxed)
+        guard n < e.pointee.recordCapacity, let records = e.pointee.records else {
+            throw ABIFailure(SHMBAL_CORRUPT, "\(ref.key): more records than the segment holds")
+        }
+        (records + n).initialize(to: ref)
+        recordCount(i).store(n + 1, ordering: .releasing)
+        return UInt64(n)
+    }
+
+    private func findCached(_ i: Int, _ key: BookKey) -> UInt64? {
+        let n = recordCount(i).load(ordering: .acquiring)
+        guard let records = entries[i].records else { return nil }
+        for s in 0..<n where records[s].key == key { return UInt64(s) }
+        return nil
+    }
+}
+
+let handles = HandleTable()
+
+/// An open segment, owned by its table entry.
+final class OpenBooks {
+    let books: Books
+    init(_ books: Books) { self.books = books }
+}

@@ -1,0 +1,78 @@
+import CShmBalance
+import ShmBalance
+
+// Record handles: the hot path. A strategy looks its record up once and then calls allocate /
+// release with nothing but a table check, the double → Amount conversion and the core's op.
+
+@_cdecl("shmbal_record_find")
+public func cRecordFind(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, _ cur: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<shmbal_record>?) -> Int32 {
+    run { () throws(ABIFailure) in
+        try handles.withBooks(h.id) { (b) throws(ABIFailure) in
+            let key = try bookKey(ex, cur)
+            guard let out else { throw .null("a place for the record handle") }
+            let ref = try core { () throws(BooksError) in try b.existing(key, for: .get) }
+            out.pointee = shmbal_record(books: h.id, slot: try handles.recordSlot(h.id, ref))
+        }
+    }
+}
+
+@_cdecl("shmbal_record_allocate")
+public func cRecordAllocate(_ r: shmbal_record, _ index: Int32, _ value: Double) -> Int32 {
+    run { () throws(ABIFailure) in
+        try handles.withRecord(r) { (b, ref) throws(ABIFailure) in
+            let a = try amount(value)
+            try core { () throws(BooksError) in try b.allocate(ref, index: Int(index), a) }
+        }
+    }
+}
+
+@_cdecl("shmbal_record_allocate_text")
+public func cRecordAllocateText(_ r: shmbal_record, _ index: Int32, _ value: UnsafePointer<CChar>?) -> Int32 {
+    run { () throws(ABIFailure) in
+        try handles.withRecord(r) { (b, ref) throws(ABIFailure) in
+            let a = try amount(value)
+            try core { () throws(BooksError) in try b.allocate(ref, index: Int(index), a) }
+        }
+    }
+}
+
+@_cdecl("shmbal_record_release")
+public func cRecordRelease(_ r: shmbal_record, _ index: Int32, _ value: Double) -> Int32 {
+    run { () throws(ABIFailure) in
+        try handles.withRecord(r) { (b, ref) throws(ABIFailure) in
+            let a = try amount(value)
+            try core { () throws(BooksError) in try b.release(ref, index: Int(index), a) }
+        }
+    }
+}
+
+@_cdecl("shmbal_record_release_text")
+public func cRecordReleaseText(_ r: shmbal_record, _ index: Int32, _ value: UnsafePointer<CChar>?) -> Int32 {
+    run { () throws(ABIFailure) in
+        try handles.withRecord(r) { (b, ref) throws(ABIFailure) in
+            let a = try amount(value)
+            try core { () throws(BooksError) in try b.release(ref, index: Int(index), a) }
+        }
+    }
+}
+
+@_cdecl("shmbal_record_balance")
+public func cRecordBalance(_ r: shmbal_record, _ index: Int32, _ value: UnsafeMutablePointer<Double>?, _ exact: UnsafeMutablePointer<shmbal_amount>?) -> Int32 {
+    run { () throws(ABIFailure) in
+        try handles.withRecord(r) { (_, ref) throws(ABIFailure) in
+            let a = try core { () throws(BooksError) in try ref.readSlot(Int(index)) }
+            value?.pointee = a.doubleValue
+            exact?.pointee = shmbal_amount(a)
+        }
+    }
+}
+
+@_cdecl("shmbal_record_get")
+public func cRecordGet(_ r: shmbal_record, _ out: UnsafeMutablePointer<shmbal_record_info>?) -> Int32 {
+    run { () throws(ABIFailure) in
+        try handles.withRecord(r) { (b, ref) throws(ABIFailure) in
+            guard let out else { throw .null("a record to fill") }
+            shmbal_record_info.fill(out, try core { () throws(BooksError) in try b.get(ref) })
+        }
+    }
+}

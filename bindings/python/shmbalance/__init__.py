@@ -1,0 +1,37 @@
+"""ShmBalance for Python: exact strategy-balance books in shared memory.
+
+    from shmbalance import StrategyBalanceManager, Exchange, Currency
+
+    manager = StrategyBalanceManager(Exchange.KRAKEN, strategy_count=8)
+    manager.reset(Currency.USDC, 10000.0)
+    manager.allocate(Currency.USDC, index=2, amount=2000.0)
+    manager.get_balance(Currency.USDC, index=1)   # 8000.0
+
+A pure-Python layer (ctypes) over libshmbalance.so, the same core the ``shmbal`` CLI and the
+dashboard use; see the README's "Strategies in C++, C and Python" section.
+"""
+
+from .books import Books, ReconcileOutcome, StrategyBalance
+from .errors import (
+    BadInputError,
+    BusyError,
+    ClosedError,
+    CorruptError,
+    NotFoundError,
+    RefusedError,
+    SegmentError,
+    ShmBalanceError,
+)
+from .manager import AmountLike, StrategyBalanceManager
+from .names import Currency, DataType, Exchange
+from .quotes import SingleQuote, getSingleQuoteCurrency, get_single_quote, writeSingleQuoteCurrency, write_single_quote
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "StrategyBalanceManager", "StrategyBalance", "ReconcileOutcome", "Books", "AmountLike",
+    "SingleQuote", "write_single_quote", "get_single_quote", "writeSingleQuoteCurrency", "getSingleQuoteCurrency",
+    "Exchange", "Currency", "DataType",
+    "ShmBalanceError", "RefusedError", "BadInputError", "SegmentError", "BusyError", "CorruptError",
+    "ClosedError", "NotFoundError",
+]
