@@ -1,8 +1,10 @@
 // The C ABI row: allocate/release through libshmbalance.so as a C program calls it (a record
 // handle looked up once, double amounts), on a private segment with one record of 9 slots.
 // Built and run by Benchmarks/run when the library exists (issue 7):
-//   cabi_ops rounds    prints "cabi median_ns p99_ns p999_ns" (median of per-round batch means)
+//   cabi_ops rounds    prints "cabi median_ns p99_ns p999_ns" (median of per-round batch means),
+//                      then "cabi-read …" for shmbal_record_get (the whole record, consistent)
 //   cabi_ops ops N     N operations and nothing else (callgrind: Ir(2N) − Ir(N))
+//   cabi_ops read N    N shmbal_record_get calls and nothing else
 #define _GNU_SOURCE
 #include "shmbalance.h"
 
@@ -26,6 +28,16 @@ static int cmp(const void *a, const void *b) {
 
 static volatile double amount_source = 1.0;  // a run-time value, as in real code
 
+static shmbal_record_info info;
+
+static int reads(shmbal_record rec, long n) {
+    int failed = 0;
+    for (long i = 0; i < n; i++) {
+        if (shmbal_record_get(rec, &info) != SHMBAL_OK || info.strategy_count != 9) failed++;
+    }
+    return failed;
+}
+
 static int ops(shmbal_record rec, long n) {
     double amount = amount_source;
     int failed = 0;
@@ -37,8 +49,8 @@ static int ops(shmbal_record rec, long n) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || (strcmp(argv[1], "ops") == 0 && argc < 3)) {
-        fprintf(stderr, "usage: cabi_ops rounds | cabi_ops ops N\n");
+    if (argc < 2 || (strcmp(argv[1], "rounds") != 0 && argc < 3)) {
+        fprintf(stderr, "usage: cabi_ops rounds | cabi_ops (ops|read) N\n");
         return 2;
     }
     char path[64];
@@ -56,6 +68,8 @@ int main(int argc, char **argv) {
     int failed = 0;
     if (strcmp(argv[1], "ops") == 0) {
         failed = ops(rec, atol(argv[2]));
+    } else if (strcmp(argv[1], "read") == 0) {
+        failed = reads(rec, atol(argv[2]));
     } else {
         enum { ROUNDS = 21, BATCH = 200000, SAMPLES = 500000 };
         double means[ROUNDS];
@@ -77,6 +91,21 @@ int main(int argc, char **argv) {
         }
         qsort(s, SAMPLES, sizeof s[0], cmp);
         printf("cabi %.1f %.0f %.0f\n", means[ROUNDS / 2], s[(long)(0.99 * (SAMPLES - 1))], s[(long)(0.999 * (SAMPLES - 1))]);
+        enum { READ_BATCH = 50000 };
+        failed += reads(rec, READ_BATCH);
+        for (int r = 0; r < ROUNDS; r++) {
+            int64_t t0 = now_ns();
+            failed += reads(rec, READ_BATCH);
+            means[r] = (double)(now_ns() - t0) / READ_BATCH;
+        }
+        qsort(means, ROUNDS, sizeof means[0], cmp);
+        for (long i = 0; i < SAMPLES / 5; i++) {
+            int64_t t0 = now_ns();
+            failed += reads(rec, 1);
+            s[i] = (double)(now_ns() - t0);
+        }
+        qsort(s, SAMPLES / 5, sizeof s[0], cmp);
+        printf("cabi-read %.1f %.0f %.0f\n", means[ROUNDS / 2], s[(long)(0.99 * (SAMPLES / 5 - 1))], s[(long)(0.999 * (SAMPLES / 5 - 1))]);
         free(s);
     }
     shmbal_close(books);

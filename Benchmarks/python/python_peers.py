@@ -5,7 +5,8 @@
   `multiprocessing.shared_memory` block, one `multiprocessing.Lock` (not robust: a holder killed
   inside it blocks everyone), the same checks as ShmBalance.
 - "package": the ShmBalance Python package (`StrategyBalanceManager`), when it is importable
-  (module name from $SHMBAL_PY_MODULE, default `shmbalance`; its C library from $SHMBAL_LIBRARY).
+  (module name from $SHMBAL_PY_MODULE, default `shmbalance`; its C library from $SHMBAL_LIBRARY);
+  "package-read": its `get_balance` of one slot (a consistent read, a float).
 
 Rounds interleave the two. Prints one line per row: `name median_ns p99_ns p999_ns`, or
 `name unavailable: why`. The median is of per-round means (batches timed as a whole); p99 and
@@ -140,6 +141,15 @@ def main():
             p99, p999 = tails(lambda i: manager.allocate("USDC", index=2, amount=1.0) if i % 2 == 0
                               else manager.release("USDC", index=2, amount=1.0), 4 * BATCH)
             print(f"package {statistics.median(pkg_ns):.1f} {p99} {p999}")
+            get_balance = manager.get_balance
+            read_ns = []
+            for _ in range(ROUNDS):
+                t0 = time.perf_counter_ns()
+                for _ in range(BATCH):
+                    get_balance("USDC", 2)
+                read_ns.append((time.perf_counter_ns() - t0) / BATCH)
+            p99, p999 = tails(lambda i: get_balance("USDC", 2), 2 * BATCH)
+            print(f"package-read {statistics.median(read_ns):.1f} {p99} {p999}")
         else:
             print(f"package {why}")
     finally:

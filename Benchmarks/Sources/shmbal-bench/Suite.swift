@@ -279,6 +279,11 @@ final class Suite {
             rows.append(Row(name: "**ShmBalance C ABI** (`libshmbalance.so`, record handle, double amount), one call", median: c.p50,
                             p99: c.p99, p999: c.p999, throughput: 1e9 / c.p50, instructions: o.instructions["cabi"] ?? .nan,
                             ratio: c.p50 / swiftMedian, note: separate))
+            if let r = parse("cabi-read") {
+                rows.append(Row(name: "**ShmBalance C ABI** `shmbal_record_get` (the whole record, consistent: state, names, change times, as doubles and exact)",
+                                median: r.p50, p99: r.p99, p999: r.p999, throughput: 1e9 / r.p50, instructions: o.instructions["cabi-read"] ?? .nan,
+                                note: "its own process"))
+            }
         } else {
             rows.append(Row(name: "ShmBalance C ABI, one call", note: o.external["cabi"] ?? "not measured"))
         }
@@ -290,6 +295,10 @@ final class Suite {
             if let mp {
                 targets.append(("stretch: the Python package faster than the `multiprocessing` peer (same Python process, interleaved rounds)",
                                 pkg.p50 < mp.p50, "\(fmtNs(pkg.p50)) vs \(fmtNs(mp.p50))"))
+            }
+            if let r = parse("package-read") {
+                rows.append(Row(name: "**ShmBalance Python package** `get_balance` of one slot (consistent, a float)", median: r.p50, p99: r.p99,
+                                p999: r.p999, throughput: 1e9 / r.p50, note: "its own process"))
             }
         } else {
             let why = o.external["package"] ?? "not measured"
