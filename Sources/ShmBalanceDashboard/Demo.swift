@@ -8,7 +8,8 @@ public final class DemoSegment {
     /// The temporary folder holding the segment, when the demo made one.
     public let folder: String?
     public let books: Books
-    private var removed = false
+    /// Set once the segment exists: only what the demo created is ever removed.
+    private var created = false
 
     public static let exchange = try! ShortName("KRAKEN")
 
@@ -32,6 +33,7 @@ public final class DemoSegment {
         self.folder = folder
         do {
             books = Books(try Segment.create(segmentPath, geometry: .defaults, mode: 0o600))
+            created = true
         } catch {
             if let folder { rmdir(folder) }
             throw .segment(error)
@@ -42,8 +44,8 @@ public final class DemoSegment {
 
     /// Deletes the segment and the folder the demo made for it. Safe to call more than once.
     public func remove() {
-        guard !removed else { return }
-        removed = true
+        guard created else { return }
+        created = false
         unlink(path)
         if let folder { rmdir(folder) }
     }

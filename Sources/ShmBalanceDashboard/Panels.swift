@@ -89,7 +89,7 @@ extension Canvas {
             Column(header: "NAME", align: .left, rank: 1, cells: name, minimumWidth: 8),
             Column(header: "AMOUNT", align: .right, rank: 0, cells: amount),
             Column(header: "SHARE", align: .right, rank: 2, cells: share),
-            Column(header: "", align: .left, rank: 4, cells: [], flexible: true, minimumWidth: 10),
+            Column(header: "", align: .left, rank: 4, cells: [], flexible: true, minimumWidth: 10, maximumWidth: 60),
             Column(header: "LAST CHANGE", align: .left, rank: 3, cells: age),
         ]
         let inner = width - 4

@@ -21,6 +21,8 @@ struct Column {
     /// A column that takes whatever width is left (the share bar); its cells are drawn by the caller.
     var flexible = false
     var minimumWidth = 0
+    /// The most a flexible column grows to (a share bar wider than this reads no better).
+    var maximumWidth = Int.max
 
     var naturalWidth: Int { max(minimumWidth, header.count, cells.map(\.text.count).max() ?? 0) }
 }
@@ -43,7 +45,8 @@ struct TableLayout {
         let gaps = max(1, kept.count - 1)
         let hasFlex = kept.contains { $0.flexible }
         let gap = min(hasFlex ? 2 : maxGap, 1 + max(0, slack) / gaps)
-        let flexExtra = max(0, width - needed(kept, gap: gap))
+        let flex = kept.first { $0.flexible }
+        let flexExtra = min(max(0, width - needed(kept, gap: gap)), max(0, (flex?.maximumWidth ?? 0) - (flex?.naturalWidth ?? 0)))
         var x = 0
         columns = []
         for c in kept {
