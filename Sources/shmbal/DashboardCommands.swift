@@ -13,13 +13,16 @@ enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
 /// Display options `top` and `demo` share.
 struct DisplayOptions: ParsableArguments {
     @Option(help: "Refresh period in milliseconds (20…10000; 100 is 10 Hz).") var refreshMs = 100
-    @Option(help: ArgumentHelp("Colour: auto (the terminal's, live; none for --once), never, or ansi (SGR codes in --once output).", valueName: "when"))
+    @Option(help: ArgumentHelp("Colour: auto (the terminal's when live, unless NO_COLOR is set; none for --once), never, or ansi (SGR codes in --once output).", valueName: "when"))
     var color: ColorChoice = .auto
     @Flag(help: "ASCII only (OK/BROKEN, +-| boxes), whatever the locale says.") var ascii = false
 
     func validate() throws {
         guard (20...10_000).contains(refreshMs) else { throw ValidationError("--refresh-ms must be within 20…10000 (got \(refreshMs))") }
     }
+
+    /// Colour in the live dashboard: unless `--color never`, or NO_COLOR is set (no-color.org).
+    var liveColor: Bool { color != .never && environment("NO_COLOR") == nil }
 
     /// The glyph set: ASCII when asked or when the locale is not UTF-8 (after setlocale).
     var glyphs: Glyphs {
@@ -78,7 +81,7 @@ struct Top: ParsableCommand {
             print(display.color == .ansi ? grid.ansi() : grid.text)
             return
         }
-        do { try runLive(&controller, color: display.color != .never) } catch { throw CLIError(.badInput, error.description) }
+        do { try runLive(&controller, color: display.liveColor) } catch { throw CLIError(.badInput, error.description) }
     }
 }
 
@@ -110,9 +113,11 @@ struct Demo: ParsableCommand {
         if !noSimulation { simulation.start() }
         defer { simulation.stop() }
         var controller = try core { () throws(BooksError) in
-            try Controller(books: demo.books, ui: UIState(refreshMs: display.refreshMs, glyphs: glyphs))
+            // The seed's own example currency first.
+            try Controller(books: demo.books, ui: UIState(selectedKey: BookKey(exchange: DemoSegment.exchange, currency: try! ShortName("USDC")),
+                                                          refreshMs: display.refreshMs, glyphs: glyphs))
         }
-        do { try runLive(&controller, color: display.color != .never) } catch { throw CLIError(.badInput, error.description) }
+        do { try runLive(&controller, color: display.liveColor) } catch { throw CLIError(.badInput, error.description) }
     }
 }
 

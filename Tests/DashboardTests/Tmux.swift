@@ -37,7 +37,7 @@ final class TmuxSession {
     /// Runs a tmux command against this server; returns its stdout.
     @discardableResult
     func tmux(_ args: [String], check: Bool = true) throws -> String {
-        let r = try spawnAndWait(["/usr/bin/tmux", "-L", server] + args)
+        let r = try spawnAndWait(["tmux", "-L", server] + args)
         if check && r.status != 0 {
             throw NSError(domain: "tmux", code: Int(r.status),
                           userInfo: [NSLocalizedDescriptionKey: "tmux \(args.joined(separator: " ")) failed (\(r.status)): \(r.err)"])
@@ -104,7 +104,7 @@ func shellQuote(_ s: String) -> String {
     "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
 
-/// Runs a program to its exit with posix_spawn and waitpid; its output goes through files.
+/// Runs a program (found on $PATH) to its exit with posix_spawnp and waitpid; its output goes through files.
 ///
 /// Not Foundation's `Process`: `tmux new-session` leaves a server behind that inherits the
 /// child's descriptors, and `Process` (which watches a descriptor to learn that the child
@@ -132,7 +132,7 @@ func spawnAndWait(_ argv: [String]) throws -> (status: Int32, out: String, err: 
         cEnv.forEach { free($0) }
     }
     var pid = pid_t()
-    let rc = posix_spawn(&pid, argv[0], &actions, nil, cArgs, cEnv)
+    let rc = posix_spawnp(&pid, argv[0], &actions, nil, cArgs, cEnv)
     guard rc == 0 else {
         throw NSError(domain: "spawn", code: Int(rc), userInfo: [NSLocalizedDescriptionKey: "cannot run \(argv[0]): errno \(rc)"])
     }
