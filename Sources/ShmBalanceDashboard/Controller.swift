@@ -49,8 +49,8 @@ public struct Controller {
             }
             return
         }
-        // Esc does nothing on the main screen (SPEC §7) but clear a stale message.
-        if key == .escape { ui.status = nil; return }
+        // Esc does nothing on the main screen (SPEC §7): it only ever closes something.
+        if key == .escape { return }
         guard let binding = Keys.binding(for: key) else { return }
         if binding.writes && world.readOnly {
             ui.status = Status(.error, "read-only: \(binding.label) is off (attached with --read-only)")

@@ -22,10 +22,12 @@ private let stopSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
 private let fatalSignals: [Int32] = [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP]
 
 /// Gives the terminal back before a crash is reported, then lets the previous handler (Swift's
-/// backtracer, or the default action) run as if we had not been there.
+/// backtracer, or the default action) take the signal as if we had not been there: it is raised
+/// again (pending until this handler returns), and a fault would recur on return anyway.
 private func restoreAndPassOn(_ signal: Int32) {
     if cursesActive.exchange(false, ordering: .sequentiallyConsistent) { endwin() }
     sigaction(signal, previousActions + Int(signal), nil)
+    raise(signal)
 }
 
 public final class Terminal {
