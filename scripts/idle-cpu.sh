@@ -12,7 +12,13 @@ bin=$(swift build -c release --show-bin-path)/shmbal
 
 dir=$(mktemp -d /tmp/shmbal-idle-XXXXXX)
 server=shmbal-idle-$$
-cleanup() { tmux -L "$server" kill-server 2>/dev/null || true; rm -rf "$dir"; }
+cleanup() {
+  local socket
+  socket=$(tmux -L "$server" display-message -p '#{socket_path}' 2>/dev/null || true)
+  tmux -L "$server" kill-server 2>/dev/null || true
+  [ -n "$socket" ] && rm -f "$socket"
+  rm -rf "$dir"
+}
 trap cleanup EXIT
 seg=$dir/segment
 "$bin" reset USDC 10000 --strategies 5 --exchange KRAKEN --segment "$seg" >/dev/null

@@ -24,7 +24,11 @@ bin=$(swift build --show-bin-path)/shmbal
 
 work=$(mktemp -d /tmp/shmbal-shots-XXXXXX)
 server=shmbal-shots-$$
-cleanup() { tmux -L "$server" kill-server 2>/dev/null || true; rm -rf "$work"; }
+cleanup() {
+  tmux -L "$server" kill-server 2>/dev/null || true
+  rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$server"
+  rm -rf "$work"
+}
 trap cleanup EXIT
 mkdir -p "$out"
 

@@ -28,10 +28,13 @@ final class TmuxSession {
 
     deinit { close() }
 
+    /// Kills the server and removes its socket file (tmux leaves it behind).
     func close() {
         guard !closed else { return }
         closed = true
+        let socket = display("#{socket_path}")
         _ = try? tmux(["kill-server"], check: false)
+        if socket.hasSuffix("/" + server) { unlink(socket) }
     }
 
     /// Runs a tmux command against this server; returns its stdout.
