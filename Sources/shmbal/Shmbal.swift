@@ -26,6 +26,7 @@ struct Shmbal: ParsableCommand {
             Get.self, Balance.self, List.self, Reconcile.self, Check.self,
             Credit.self, Strategies.self, Name.self,
             Quote.self, Config.self, Log.self,
+            Top.self, Demo.self,
         ]
     )
 
