@@ -35,7 +35,7 @@ let package = Package(
         .executableTarget(
             name: "shmbal",
             dependencies: [
-                "ShmBalance", "ShmBalanceConfig",
+                "ShmBalance", "ShmBalanceConfig", "ShmBalanceDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -48,6 +48,15 @@ let package = Package(
         ),
         // A process the multi-process and crash tests spawn: random operations, logged acks.
         .executableTarget(name: "shmbal-worker", dependencies: ["ShmBalance"], path: "Tests/Worker"),
+        // ncursesw for the dashboard: module.modulemap + shim.h, the only C the dashboard needs.
+        .systemLibrary(name: "CNcurses", providers: [.apt(["libncurses-dev"])]),
+        // The live dashboard (`shmbal top`, `shmbal demo`): render (snapshot, UI state, size) -> grid, ncurses copies it.
+        .target(name: "ShmBalanceDashboard", dependencies: ["ShmBalance", "CNcurses"]),
+        .testTarget(
+            name: "DashboardTests",
+            dependencies: ["ShmBalanceDashboard", "ShmBalance", "shmbal"],
+            exclude: ["Goldens"]
+        ),
         .testTarget(
             name: "ShmBalanceTests",
             dependencies: ["ShmBalance", "ShmBalanceConfig", "shmbal", "shmbal-worker"]

@@ -39,7 +39,7 @@ extension Books {
     func appendActivity(_ operation: Operation, _ key: BookKey, index: Int, outcome: UInt8, epoch: UInt64,
                         amount: Amount, detail: Amount, after: Amount, now: Int64) {
         let seq = base.atomic64(Layout.Header.ringHead).loadThenWrappingIncrement(ordering: .relaxed) &+ 1
-        let e = base + (ringOffset + Int(truncatingIfNeeded: (seq &- 1) & ringMask) &* Layout.Ring.entrySize)
+        let e = base + (ringOffset &+ Int(truncatingIfNeeded: (seq &- 1) & ringMask) &* Layout.Ring.entrySize)
         e.storeRelaxed(0, Layout.Ring.stamp)
         atomicMemoryFence(ordering: .releasing)
         e.storeRelaxed(UInt64(bitPattern: now), Layout.Ring.timeMicros)

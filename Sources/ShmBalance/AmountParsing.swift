@@ -31,18 +31,20 @@ extension Amount {
     static func shortestDecimalFast(_ value: Double) -> Amount? {
         if value == 0 { return .zero }
         var p = 1.0
+        var scale: Int64 = 1_000_000_000_000_000_000  // 10^(18 − k): raw units per unit of n
         var k = 0
         while k <= 18 {
             let m = value * p
             guard m.magnitude < 9_007_199_254_740_992 else { return nil }
             let n = m.rounded()
             if n / p == value {
-                var r = Int128(Int64(n))
-                for _ in k..<18 { r *= 10 }
-                let a = Amount(raw: r)
+                // One multiplication (not 18 − k checked ones: this is on the C ABI's and Python's
+                // per-call path): |n| < 2^53 and scale ≤ 10^18 < 2^60, so it cannot overflow Int128.
+                let a = Amount(raw: Int128(Int64(n)) &* Int128(scale))
                 return a.isStorable ? a : nil
             }
             p *= 10
+            scale /= 10
             k += 1
         }
         return nil

@@ -18,7 +18,13 @@ extension Books {
         let (result, error) = lockOutcomeSlow(rc, rec.mutex, key: rec.key, timeoutNs: lockTimeoutNs)
         if let error { throw error }
         if result == .recoveredFromDeadHolder {
-            // Nothing to undo (the dead holder only ever wrote the unpublished copy); say that it happened.
+            // Nothing to undo: the dead holder only ever wrote the unpublished copy. Refresh that copy
+            // in full, since the next allocate/release copies into it only what the last one changed.
+            let g = rec.p.loadRelaxed(Layout.Record.generation)
+            let cur = rec.state(g), next = rec.state(g &+ 1)
+            atomicMemoryFence(ordering: .releasing)
+            for w in stride(from: 0, to: Layout.State.size, by: 8) { next.storeRelaxed(cur.loadRelaxed(w), w) }
+            // Say that it happened.
             appendActivity(.recoverLock, rec.key, index: -1, outcome: 0, epoch: 0, amount: .zero, detail: .zero,
                            after: .zero, now: shmbal_now_micros())
         }
@@ -147,6 +153,8 @@ extension Books {
         next.storeRelaxed(s.opCount, Layout.State.opCount)
         next.storeRelaxed(UInt64(bitPattern: s.lastChangeMicros), Layout.State.lastChangeMicros)
         next.storeRelaxed(UInt64(UInt32(bitPattern: s.lastChangePid)), Layout.State.lastChangePid)
+        // Not built by allocate/release: the next one copies this state in full.
+        next.storeRelaxed(0, Layout.State.pairMark)
         next.storeAmount(s.creditLimit, Layout.State.creditLimit)
         for i in 0..<64 { next.storeAmount(s.slots[i], Layout.State.slots + 16 * i) }
     }

@@ -2,6 +2,10 @@
 // here; docs/layout.md repeats this diagram for C++ and Python readers. Change anything below and
 // bump `Layout.version`: a process built for another version refuses to attach.
 //
+//  Every mutex below sits in a 64-byte slot: the pthread_mutex_t (40 B on x86_64, 48 B on aarch64)
+//  at its start and, at +56, an 8-byte "waiting" hint (a writer spinning for that mutex; see
+//  `lockRobust`), zero when nobody waits.
+//
 //  Segment file (little-endian, x86_64 / aarch64 Linux)
 //  ┌──────────────────────────────── 0
 //  │ Header                     4096 B  magic, version, geometry (checksummed), counters, table locks
@@ -34,7 +38,9 @@
 //   88   8  geometryChecksum (FNV-1a 0..<88) 16    8  opCount: applied mutations
 //  128   8  recordCount (published, atomic)  24    8  lastChangeMicros
 //  136   8  quoteCount (published, atomic)   32    4  lastChangePid
-//  192   8  ringHead: last sequence taken    36   12  (reserved)
+//  192   8  ringHead: last sequence taken    36    4  (reserved)
+//                                            40    8  pairMark: pairMark(gen) when an allocate/release
+//                                                     published this copy (see `Layout.pairMark`)
 //  256  64  tableMutex: creates records      48   16  creditLimit (Int128, 10^-18 units)
 //  320  64  quoteMutex: writes quotes        64 1024  slots[64] (Int128, 10^-18 units)
 //  384   8  defaultExchangeGeneration
@@ -107,6 +113,10 @@ public enum Layout {
         public static let opCount = 16
         public static let lastChangeMicros = 24
         public static let lastChangePid = 32
+        /// `Layout.pairMark(g)` when the allocate/release that published this copy at generation `g`
+        /// built it from the other copy by changing only the pool, slot `lastIndex` and the stamp;
+        /// anything else (0 from every other writer) makes the next commit copy the state in full.
+        public static let pairMark = 40
         public static let creditLimit = 48
         public static let slots = 64
         /// Bytes before the slots that a commit copies (count, epoch, counters, credit).
@@ -139,11 +149,18 @@ public enum Layout {
         public static let after = 96
     }
 
+    /// The value of `State.pairMark` that vouches for a copy published at `generation` (never 0,
+    /// so zeroed memory and stale marks from earlier generations never match).
+    @inlinable @inline(__always)
+    public static func pairMark(_ generation: UInt64) -> UInt64 { generation ^ 0x5041_4952_4D41_524B }
+
     /// Slots per record (the seed's `strategies[64]`).
     public static let slotCount = 64
     public static let minStrategyCount = 2
     public static let defaultStrategyCount = 8
     public static let pthreadMutexBytes = 40
+    /// Offset of the waiting hint inside every 64-byte mutex slot (after the pthread_mutex_t).
+    public static let mutexWaitingHint = 56
 
     /// Bounds on capacities, so a corrupt header cannot ask for absurd sizes.
     public static let maxRecords = 65_536

@@ -6,10 +6,15 @@ import CShmBalanceSys
 
 extension Books {
     // MARK: - Hot path: allocate / release, written out by hand (no full-state copy, no closure).
+    //
+    // What keeps them near hand-written C (`Benchmarks/`): refusals are built out of line
+    // (`refusePair`), so the fast path keeps its registers and a small frame; the commit copies
+    // only what the previous allocate/release changed (`State.pairMark`); the clock and the pid
+    // are inline C (no calls); nothing allocates, retains or takes a closure.
 
     /// Moves `amount` from the pool to sub-strategy `index`. Refused unless 2 ≤ index < count,
     /// amount > 0 and pool − amount + credit ≥ 0.
-    @inlinable
+    @inlinable @inline(__always)
     public func allocate(_ rec: RecordRef, index: Int, _ amount: Amount) throws(BooksError) {
         try requireWritable()
         try lock(rec)
@@ -17,29 +22,28 @@ extension Books {
         let cur = rec.state(g)
         let w0 = cur.loadRelaxed(Layout.State.strategyCount)
         let count = Int(truncatingIfNeeded: w0 & 0xFFFF_FFFF)
-        guard index >= 2 && index < count && count <= Layout.slotCount else {
-            throw refuse(rec, Refusal(.notASubStrategy, .allocate, rec.key, index: index, amount: amount, detail: Amount(raw: Int128(count))))
+        // 2 ≤ count ≤ 64 and 2 ≤ index < count, as two unsigned comparisons.
+        guard UInt(bitPattern: count &- 2) <= UInt(Layout.slotCount - 2) && UInt(bitPattern: index &- 2) < UInt(bitPattern: count &- 2) else {
+            throw refusePair(rec, .notASubStrategy, .allocate, index: index, amount: amount, detail: Int128(count))
         }
         guard amount.raw > 0 else {
-            throw refuse(rec, Refusal(.nonPositiveAmount, .allocate, rec.key, index: index, amount: amount))
+            throw refusePair(rec, .nonPositiveAmount, .allocate, index: index, amount: amount, detail: 0)
         }
         let pool = cur.loadAmount(Layout.State.slots + 16).raw
         let headroom = pool &+ cur.loadAmount(Layout.State.creditLimit).raw
         guard amount.raw <= headroom else {
-            throw refuse(rec, Refusal(.insufficientHeadroom, .allocate, rec.key, index: index, amount: amount, detail: Amount(raw: headroom)))
+            throw refusePair(rec, .insufficientHeadroom, .allocate, index: index, amount: amount, detail: headroom)
         }
-        let offset = Layout.State.slots + 16 * index
-        let slot = cur.loadAmount(offset).raw &+ amount.raw
+        let slot = cur.loadAmount(Layout.State.slots &+ 16 &* index).raw &+ amount.raw
         guard slot <= Amount.limit else {
-            throw refuse(rec, Refusal(.overflow, .allocate, rec.key, index: index, amount: amount))
+            throw refusePair(rec, .overflow, .allocate, index: index, amount: amount, detail: 0)
         }
-        commitPair(rec, g, cur, count: count, index: index, pool: pool &- amount.raw, slot: slot,
-                   operation: .allocate, amount: amount, opCount: cur.loadRelaxed(Layout.State.opCount))
+        commitPair(rec, g, cur, w0: w0, index: index, pool: pool &- amount.raw, slot: slot, operation: .allocate, amount: amount)
     }
 
     /// Moves `amount` from sub-strategy `index` back to the pool. Refused unless 2 ≤ index < count,
     /// amount > 0 and amount ≤ the budget.
-    @inlinable
+    @inlinable @inline(__always)
     public func release(_ rec: RecordRef, index: Int, _ amount: Amount) throws(BooksError) {
         try requireWritable()
         try lock(rec)
@@ -47,47 +51,67 @@ extension Books {
         let cur = rec.state(g)
         let w0 = cur.loadRelaxed(Layout.State.strategyCount)
         let count = Int(truncatingIfNeeded: w0 & 0xFFFF_FFFF)
-        guard index >= 2 && index < count && count <= Layout.slotCount else {
-            throw refuse(rec, Refusal(.notASubStrategy, .release, rec.key, index: index, amount: amount, detail: Amount(raw: Int128(count))))
+        // 2 ≤ count ≤ 64 and 2 ≤ index < count, as two unsigned comparisons.
+        guard UInt(bitPattern: count &- 2) <= UInt(Layout.slotCount - 2) && UInt(bitPattern: index &- 2) < UInt(bitPattern: count &- 2) else {
+            throw refusePair(rec, .notASubStrategy, .release, index: index, amount: amount, detail: Int128(count))
         }
         guard amount.raw > 0 else {
-            throw refuse(rec, Refusal(.nonPositiveAmount, .release, rec.key, index: index, amount: amount))
+            throw refusePair(rec, .nonPositiveAmount, .release, index: index, amount: amount, detail: 0)
         }
-        let offset = Layout.State.slots + 16 * index
-        let budget = cur.loadAmount(offset).raw
+        let budget = cur.loadAmount(Layout.State.slots &+ 16 &* index).raw
         guard amount.raw <= budget else {
-            throw refuse(rec, Refusal(.exceedsBudget, .release, rec.key, index: index, amount: amount, detail: Amount(raw: budget)))
+            throw refusePair(rec, .exceedsBudget, .release, index: index, amount: amount, detail: budget)
         }
         let pool = cur.loadAmount(Layout.State.slots + 16).raw &+ amount.raw
         guard pool <= Amount.limit else {
-            throw refuse(rec, Refusal(.overflow, .release, rec.key, index: index, amount: amount))
+            throw refusePair(rec, .overflow, .release, index: index, amount: amount, detail: 0)
         }
-        commitPair(rec, g, cur, count: count, index: index, pool: pool, slot: budget &- amount.raw,
-                   operation: .release, amount: amount, opCount: cur.loadRelaxed(Layout.State.opCount))
+        commitPair(rec, g, cur, w0: w0, index: index, pool: pool, slot: budget &- amount.raw, operation: .release, amount: amount)
+    }
+
+    /// Unlocks and records a refusal of allocate/release; kept out of line so the fast path stays small.
+    @usableFromInline @inline(never)
+    func refusePair(_ rec: RecordRef, _ code: RefusalCode, _ operation: Operation, index: Int, amount: Amount, detail: Int128) -> BooksError {
+        refuse(rec, Refusal(code, operation, rec.key, index: index, amount: amount, detail: Amount(raw: detail)))
     }
 
     /// Publishes a state equal to the current one but for the pool and slot `index`; then logs and unlocks.
+    ///
+    /// The unpublished copy already holds the state published before the current one. When an
+    /// allocate/release published the current one (its `pairMark` says so, for this generation),
+    /// the two differ only in the pool, slot `lastIndex` and the stamp, so copying that one slot
+    /// makes the copies equal; otherwise the state is copied in full. A holder that died while
+    /// writing the unpublished copy is handled before this runs: the next owner refreshes that
+    /// copy in full on EOWNERDEAD (`lockFailed`), so a half-written copy is never trusted.
     @inlinable @inline(__always)
-    func commitPair(_ rec: RecordRef, _ g: UInt64, _ cur: UnsafeMutableRawPointer, count: Int, index: Int,
-                    pool: Int128, slot: Int128, operation: Operation, amount: Amount, opCount: UInt64) {
+    func commitPair(_ rec: RecordRef, _ g: UInt64, _ cur: UnsafeMutableRawPointer, w0: UInt64, index: Int,
+                    pool: Int128, slot: Int128, operation: Operation, amount: Amount) {
         let now = shmbal_now_micros()
         let next = rec.state(g &+ 1)
+        let count = Int(truncatingIfNeeded: w0 & 0xFFFF_FFFF)
         // Release fence: a reader that sees any of the stores below also sees a generation ≥ g
         // when it re-checks, so it discards the copy (see `RecordRef.read`).
         atomicMemoryFence(ordering: .releasing)
         faultPoint(.lockedBeforeWrite)
-        copyState(from: cur, to: next, slots: count)
+        if cur.loadRelaxed(Layout.State.pairMark) == Layout.pairMark(g) {
+            let last = Layout.State.slots &+ 16 &* Int(truncatingIfNeeded: (w0 >> 32) & 63)
+            next.storeRelaxed(cur.loadRelaxed(last), last)
+            next.storeRelaxed(cur.loadRelaxed(last &+ 8), last &+ 8)
+        } else {
+            copyState(from: cur, to: next, slots: count)
+        }
         next.storeAmount(Amount(raw: pool), Layout.State.slots + 16)
-        next.storeAmount(Amount(raw: slot), Layout.State.slots + 16 * index)
-        stampState(next, count: count, index: index, opCount: opCount, now: now)
+        next.storeAmount(Amount(raw: slot), Layout.State.slots &+ 16 &* index)
+        stampState(next, count: count, index: index, opCount: cur.loadRelaxed(Layout.State.opCount), now: now)
+        next.storeRelaxed(Layout.pairMark(g &+ 1), Layout.State.pairMark)
         faultPoint(.writtenBeforePublish)
         // The commit: one release store. Before it the operation never happened; after it, it did.
         rec.p.storeReleasing(g &+ 1, Layout.Record.generation)
         faultPoint(.publishedBeforeUnlock)
-        appendActivity(operation, rec.key, index: index, outcome: 0, epoch: next.loadRelaxed(Layout.State.epoch),
-                       amount: amount, detail: .zero, after: Amount(raw: slot), now: now)
+        appendActivity(operation, rec.key, index: index, outcome: 0, epoch: cur.loadRelaxed(Layout.State.epoch),
+                       amount: amount, detail: Amount(raw: 0), after: Amount(raw: slot), now: now)
         rec.p.storeRelaxed(UInt64(bitPattern: now), Layout.Record.slotChangedMicros + 8)
-        rec.p.storeRelaxed(UInt64(bitPattern: now), Layout.Record.slotChangedMicros + 8 * index)
+        rec.p.storeRelaxed(UInt64(bitPattern: now), Layout.Record.slotChangedMicros &+ 8 &* index)
         unlock(rec)
     }
 

@@ -93,16 +93,26 @@ public struct RecordRef: @unchecked Sendable {
     @usableFromInline static let readRetries = 1_000_000
 
     /// Copies the published state into `out`: consistent, without locking, on a read-only mapping too.
-    @inlinable
+    ///
+    /// Allocation-free and about as cheap as a hand-written C seqlock read: it copies the head and
+    /// the meaningful slots, and clears only the slots past the new count that `out` had in use
+    /// before (a fresh `RecordState` has none), so a caller that stores into slots past
+    /// `strategyCount` itself must clear them itself.
+    @inlinable @inline(__always)
     public func read(into out: inout RecordState) throws(BooksError) {
+        // Slots `out` may hold non-zero past the count it ends with: those of its previous count,
+        // and those a discarded (torn) attempt below filled.
+        var used = out.strategyCount < 0 ? 0 : (out.strategyCount > 64 ? 64 : out.strategyCount)
         var attempt = 0
+        var count: Int
+        var clamped: Int
         while true {
             let g1 = p.loadAcquiring(Layout.Record.generation)
             let s = state(g1)
             let w0 = s.loadRelaxed(Layout.State.strategyCount)
             // A count outside 2…64 can only be a torn read (retry) or damage (reported below).
-            let count = Int(truncatingIfNeeded: w0 & 0xFFFF_FFFF)
-            let clamped = count < 2 ? 2 : (count > 64 ? 64 : count)
+            count = Int(truncatingIfNeeded: w0 & 0xFFFF_FFFF)
+            clamped = count < 2 ? 2 : (count > 64 ? 64 : count)
             out.strategyCount = count
             out.lastIndex = Int(truncatingIfNeeded: (w0 >> 32) & 63)
             out.epoch = s.loadRelaxed(Layout.State.epoch)
@@ -110,16 +120,37 @@ public struct RecordRef: @unchecked Sendable {
             out.lastChangeMicros = Int64(bitPattern: s.loadRelaxed(Layout.State.lastChangeMicros))
             out.lastChangePid = Int32(truncatingIfNeeded: s.loadRelaxed(Layout.State.lastChangePid))
             out.creditLimit = s.loadAmount(Layout.State.creditLimit)
-            for i in 0..<clamped { out.slots[i] = s.loadAmount(Layout.State.slots + 16 * i) }
-            for i in clamped..<64 { out.slots[i] = .zero }
-            atomicMemoryFence(ordering: .acquiring)
-            if p.loadRelaxed(Layout.Record.generation) == g1 {
-                if count != clamped { throw .corrupt("\(key): record is corrupt (strategy count \(count))") }
-                return
+            // The slots as 16-byte loads, like a C seqlock's memcpy (and unlike 16-byte atomics,
+            // fine on a read-only mapping). A slot a writer tears meanwhile is never returned:
+            // the acquire fence keeps these loads before the generation check, which then fails.
+            let src = UnsafeRawPointer(s + Layout.State.slots)
+            withUnsafeMutableBytes(of: &out.slots) { dst in
+                var i = 0
+                while i < clamped {
+                    dst.storeBytes(of: src.loadUnaligned(fromByteOffset: 16 &* i, as: SIMD2<UInt64>.self),
+                                   toByteOffset: 16 &* i, as: SIMD2<UInt64>.self)
+                    i &+= 1
+                }
             }
-            attempt += 1
-            if attempt >= RecordRef.readRetries { throw .busy(what: "\(key): record", ownerTid: 0, waitedMs: 0) }
+            atomicMemoryFence(ordering: .acquiring)
+            if p.loadRelaxed(Layout.Record.generation) == g1 { break }
+            if clamped > used { used = clamped }
+            attempt &+= 1
+            if attempt >= RecordRef.readRetries { throw readFailure(count: nil) }
         }
+        if count != clamped { throw readFailure(count: count) }
+        while used > clamped {
+            used &-= 1
+            out.slots[used] = .zero
+        }
+    }
+
+    /// Why a read failed: a writer committing non-stop for the whole retry bound (busy), or a
+    /// damaged count. Out of line, so the read itself stays small.
+    @usableFromInline @inline(never)
+    func readFailure(count: Int?) -> BooksError {
+        if let count { return .corrupt("\(key): record is corrupt (strategy count \(count))") }
+        return .busy(what: "\(key): record", ownerTid: 0, waitedMs: 0)
     }
 
     /// One slot, consistent with the state it came from.

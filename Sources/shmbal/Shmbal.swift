@@ -27,6 +27,7 @@ struct Shmbal: ParsableCommand {
             Credit.self, Strategies.self, Name.self,
             Quote.self, Config.self, Log.self,
             SnapshotCommand.self,
+            Top.self, Demo.self,
         ]
     )
 

@@ -1,0 +1,29 @@
+// swift-tools-version:6.1
+// The benchmark suite, a package of its own so a plain `swift build` / `swift test` of ShmBalance
+// never builds it or fetches its dependency. Run everything with `Benchmarks/run`.
+import PackageDescription
+
+let package = Package(
+    name: "ShmBalanceBenchmarks",
+    dependencies: [
+        .package(name: "ShmBalance", path: ".."),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+    ],
+    targets: [
+        // The peers, in C: robust-mutex in place and crash-safe, SQLite, Redis (hiredis).
+        .target(
+            name: "CPeers",
+            cSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("sqlite3"), .linkedLibrary("hiredis")]
+        ),
+        .executableTarget(
+            name: "shmbal-bench",
+            dependencies: [
+                "CPeers",
+                .product(name: "ShmBalance", package: "ShmBalance"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

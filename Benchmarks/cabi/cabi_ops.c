@@ -1,0 +1,118 @@
+// The C ABI row: allocate/release through libshmbalance.so as a C program calls it (a record
+// handle looked up once, double amounts), on a private segment with one record of 9 slots.
+// Built and run by Benchmarks/run when the library exists (issue 7):
+//   cabi_ops rounds    prints "cabi median_ns p99_ns p999_ns" (median of per-round batch means),
+//                      then "cabi-read …" for shmbal_record_get (the whole record, consistent)
+//   cabi_ops ops N     N operations and nothing else (callgrind: Ir(2N) − Ir(N))
+//   cabi_ops read N    N shmbal_record_get calls and nothing else
+#define _GNU_SOURCE
+#include "shmbalance.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static volatile double amount_source = 1.0;  // a run-time value, as in real code
+
+static shmbal_record_info info;
+
+static int reads(shmbal_record rec, long n) {
+    int failed = 0;
+    for (long i = 0; i < n; i++) {
+        if (shmbal_record_get(rec, &info) != SHMBAL_OK || info.strategy_count != 9) failed++;
+    }
+    return failed;
+}
+
+static int ops(shmbal_record rec, long n) {
+    double amount = amount_source;
+    int failed = 0;
+    for (long i = 0; i < n; i++) {
+        int rc = (i & 1) ? shmbal_record_release(rec, 2, amount) : shmbal_record_allocate(rec, 2, amount);
+        if (rc != SHMBAL_OK) failed++;
+    }
+    return failed;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || (strcmp(argv[1], "rounds") != 0 && argc < 3)) {
+        fprintf(stderr, "usage: cabi_ops rounds | cabi_ops (ops|read) N\n");
+        return 2;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/dev/shm/shmbal-bench-cabi-%d", (int)getpid());
+    unlink(path);
+    shmbal_books books;
+    shmbal_record rec;
+    if (shmbal_open(path, SHMBAL_OPEN_CREATE, &books) != SHMBAL_OK ||
+        shmbal_reset(books, "KRAKEN", "USDC", 1000000.0, 9) != SHMBAL_OK ||
+        shmbal_record_find(books, "KRAKEN", "USDC", &rec) != SHMBAL_OK) {
+        fprintf(stderr, "cabi_ops: %s\n", shmbal_last_error());
+        unlink(path);
+        return 1;
+    }
+    int failed = 0;
+    if (strcmp(argv[1], "ops") == 0) {
+        failed = ops(rec, atol(argv[2]));
+    } else if (strcmp(argv[1], "read") == 0) {
+        failed = reads(rec, atol(argv[2]));
+    } else {
+        enum { ROUNDS = 21, BATCH = 200000, SAMPLES = 500000 };
+        double means[ROUNDS];
+        failed += ops(rec, BATCH);  // warm up
+        for (int r = 0; r < ROUNDS; r++) {
+            int64_t t0 = now_ns();
+            failed += ops(rec, BATCH);
+            means[r] = (double)(now_ns() - t0) / BATCH;
+        }
+        qsort(means, ROUNDS, sizeof means[0], cmp);
+        // Tails: each call timed alone with CLOCK_MONOTONIC (adds its own ~20-30 ns).
+        double *s = malloc(SAMPLES * sizeof *s);
+        double amount = amount_source;
+        for (long i = 0; i < SAMPLES; i++) {
+            int64_t t0 = now_ns();
+            int rc = (i & 1) ? shmbal_record_release(rec, 2, amount) : shmbal_record_allocate(rec, 2, amount);
+            s[i] = (double)(now_ns() - t0);
+            if (rc != SHMBAL_OK) failed++;
+        }
+        qsort(s, SAMPLES, sizeof s[0], cmp);
+        printf("cabi %.1f %.0f %.0f\n", means[ROUNDS / 2], s[(long)(0.99 * (SAMPLES - 1))], s[(long)(0.999 * (SAMPLES - 1))]);
+        enum { READ_BATCH = 50000 };
+        failed += reads(rec, READ_BATCH);
+        for (int r = 0; r < ROUNDS; r++) {
+            int64_t t0 = now_ns();
+            failed += reads(rec, READ_BATCH);
+            means[r] = (double)(now_ns() - t0) / READ_BATCH;
+        }
+        qsort(means, ROUNDS, sizeof means[0], cmp);
+        for (long i = 0; i < SAMPLES / 5; i++) {
+            int64_t t0 = now_ns();
+            failed += reads(rec, 1);
+            s[i] = (double)(now_ns() - t0);
+        }
+        qsort(s, SAMPLES / 5, sizeof s[0], cmp);
+        printf("cabi-read %.1f %.0f %.0f\n", means[ROUNDS / 2], s[(long)(0.99 * (SAMPLES / 5 - 1))], s[(long)(0.999 * (SAMPLES / 5 - 1))]);
+        free(s);
+    }
+    shmbal_close(books);
+    unlink(path);
+    if (failed) {
+        fprintf(stderr, "cabi_ops: %d operations failed: %s\n", failed, shmbal_last_error());
+        return 1;
+    }
+    return 0;
+}

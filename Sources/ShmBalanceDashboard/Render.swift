@@ -1,0 +1,167 @@
+import ShmBalance
+
+// The dashboard's frame as a pure function of (books snapshot, UI state, terminal size): no
+// terminal, no segment, no clock but the snapshot's. ncurses copies the result; `top --once`
+// prints it; the golden tests compare it.
+
+public enum Render {
+    /// Below this the frame is a "too small" message: header, three panels of one row each,
+    /// status and key line need 15 rows; the essential columns need 60.
+    public static let minimumSize = Size(width: 60, height: 15)
+
+    public static func frame(_ world: World, _ ui: UIState, _ size: Size) -> Grid {
+        var c = Canvas(grid: Grid(size), glyphs: ui.glyphs)
+        guard size.width >= minimumSize.width && size.height >= minimumSize.height else {
+            c.tooSmall()
+            return c.grid
+        }
+        let record = ui.selectedRecord(in: world)
+        c.header(world, ui, record)
+        let plan = PanelPlan(world: world, record: record, ui: ui, size: size)
+        c.currencies(world, ui, record, plan)
+        c.slots(world, ui, record, plan)
+        c.activity(world, plan)
+        c.statusLine(world, ui, y: size.height - 2)
+        c.keyLine(readOnly: world.readOnly, y: size.height - 1)
+        if ui.showHelp { c.help(readOnly: world.readOnly) }
+        if let prompt = ui.prompt { c.prompt(prompt, world) }
+        return c.grid
+    }
+}
+
+/// How tall each panel is: every currency and slot when they fit, else the longer list scrolls.
+struct PanelPlan {
+    var currencyY = 1, currencyRows = 1
+    var slotsY = 0, slotRows = 1, summaryLines = 1
+    var activityY = 0, activityRows = 1
+    var summary: [(String, Style)] = []
+
+    init(world: World, record: BalanceRecord?, ui: UIState, size: Size) {
+        let available = size.height - 3  // header, status line, key line
+        let inner = size.width - 4
+        summary = record.map { Canvas.summary($0, ui.glyphs) } ?? []
+        // The identity and the headroom share a line when it is wide enough.
+        let oneLine = summary.map(\.0.count).reduce(0, +) + 4 <= inner
+        summaryLines = record == nil || oneLine ? 1 : 2
+        var cur = max(1, world.records.count)
+        var slots = max(1, record?.strategyCount ?? 1)
+        func used() -> Int { (3 + cur) + (3 + slots + summaryLines) + 3 }
+        while used() > available && (cur > 1 || slots > 1) {
+            if slots >= cur && slots > 1 { slots -= 1 } else { cur -= 1 }
+        }
+        if used() > available { summaryLines = 1 }
+        currencyRows = cur
+        slotRows = slots
+        slotsY = currencyY + 3 + cur
+        activityY = slotsY + 3 + slots + summaryLines
+        activityRows = max(1, size.height - 2 - activityY - 2)
+    }
+}
+
+/// A grid being drawn, with the glyph set every piece of text passes through.
+struct Canvas {
+    var grid: Grid
+    let glyphs: Glyphs
+
+    var width: Int { grid.width }
+    var height: Int { grid.height }
+
+    /// Writes text folded to the glyph set; returns the column after it.
+    @discardableResult
+    mutating func put(_ text: String, x: Int, y: Int, _ style: Style = .normal, limit: Int = .max) -> Int {
+        grid.put(glyphs.fold(text), x: x, y: y, style, limit: limit)
+    }
+
+    /// A box with its title in the top border; the inside is cleared.
+    mutating func box(x: Int, y: Int, width w: Int, height h: Int, title: String) {
+        guard w >= 2 && h >= 2 else { return }
+        grid.fill(x: x + 1, y: y + 1, width: w - 2, height: h - 2)
+        let hline = String(repeating: glyphs.horizontal, count: w - 2)
+        grid.put(String(glyphs.topLeft) + hline + String(glyphs.topRight), x: x, y: y, .border)
+        grid.put(String(glyphs.bottomLeft) + hline + String(glyphs.bottomRight), x: x, y: y + h - 1, .border)
+        for row in (y + 1)..<(y + h - 1) {
+            grid.put(String(glyphs.vertical), x: x, y: row, .border)
+            grid.put(String(glyphs.vertical), x: x + w - 1, y: row, .border)
+        }
+        if !title.isEmpty { put(" \(title) ", x: x + 1, y: y, .title, limit: w - 3) }
+    }
+
+    // MARK: header, status, keys
+
+    mutating func header(_ world: World, _ ui: UIState, _ record: BalanceRecord?) {
+        grid.fill(x: 0, y: 0, width: width, height: 1, " ", .headerBar)
+        let exchange = record?.key.exchange.description ?? world.defaultExchange?.description ?? glyphs.none
+        let rate = ui.refreshMs > 0 && 1000 % ui.refreshMs == 0 ? "\(1000 / ui.refreshMs) Hz" : "every \(ui.refreshMs) ms"
+        let right = "? help "
+        let tail = "  \(exchange)  \(world.readOnly ? "RO" : "RW")  \(clockText(micros: world.nowMicros, millis: false))  \(rate)\(ui.paused ? "  PAUSED" : "")"
+        let lead = " ShmBalance  "
+        let room = width - lead.count - tail.count - right.count - 1
+        var path = world.segmentPath
+        if path.count > room { path = room > 1 ? "…" + String(path.suffix(room - 1)) : "" }
+        put(lead + path + tail, x: 0, y: 0, .headerBar)
+        put(right, x: width - right.count, y: 0, .headerBar)
+    }
+
+    mutating func statusLine(_ world: World, _ ui: UIState, y: Int) {
+        let broken = world.records.filter { health($0) == .broken }.count
+        let low = world.records.filter { health($0) == .warning }.count
+        let drifting = world.records.filter { r in world.exchangeBalance(r.key).map { $0 != r.state.total } ?? false }.count
+        let n = world.records.count
+        var parts = ["\(n) \(n == 1 ? "currency" : "currencies")"]
+        if broken > 0 { parts.append("\(broken) broken") }
+        if low > 0 { parts.append("\(low) low on headroom") }
+        if drifting > 0 { parts.append("\(drifting) off the exchange") }
+        if parts.count == 1 { parts.append("all healthy") }
+        let summary = (parts.joined(separator: " \(glyphs.dot) "), broken > 0 ? Style.broken : low + drifting > 0 ? .warning : .healthy)
+        let right = glyphs.fold(summary.0)
+        let x = width - right.count - 1
+        put(right, x: x, y: y, summary.1)
+        let left: (String, Style)
+        if let s = ui.status {
+            left = (s.text, s.kind == .error ? .statusError : s.kind == .ok ? .statusOK : .normal)
+        } else if ui.paused {
+            left = ("paused: the books are not being re-read; p resumes", .warning)
+        } else if world.readOnly {
+            left = ("read-only: watching; actions are off", .dim)
+        } else {
+            left = ("", .normal)
+        }
+        put(left.0, x: 1, y: y, left.1, limit: max(0, x - 2))
+    }
+
+    mutating func keyLine(readOnly: Bool, y: Int) {
+        var x = 1
+        for (i, item) in Keys.keyLine(width: width - 1, glyphs: glyphs, readOnly: readOnly).enumerated() {
+            if i > 0 { x += 2 }
+            x = put(item.key, x: x, y: y, .keyCap)
+            x = put(" " + item.label, x: x, y: y)
+        }
+    }
+}
+
+// MARK: - shared text
+
+enum Health { case healthy, warning, broken }
+
+/// Broken: identity ✗ or headroom < 0. Warning: headroom under 10% of the total.
+func health(_ r: BalanceRecord) -> Health {
+    if r.isBroken { return .broken }
+    let total = r.state.total.raw
+    if total > 0 && r.headroom.raw < total / 10 { return .warning }
+    return .healthy
+}
+
+func money(_ a: Amount) -> String { a.formatted(grouping: true) }
+
+/// `+12.50`, `-3.00`, `0.00`.
+func signedMoney(_ a: Amount) -> String { (a.raw > 0 ? "+" : "") + money(a) }
+
+extension Health {
+    var style: Style {
+        switch self {
+        case .healthy: return .healthy
+        case .warning: return .warning
+        case .broken: return .broken
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import CNcurses
+import Glibc
+import Synchronization
+
+// The only file that calls ncurses: set-up, tear-down (on every exit path, signals included),
+// key decoding, and copying a `Grid` to the screen one changed row at a time.
+
+/// Why the terminal could not be used.
+public struct TerminalError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Set by SIGINT, SIGTERM, SIGHUP, SIGQUIT: the live loop sees it and returns normally, so the
+/// terminal is restored and the caller's cleanup (the demo's segment) runs.
+private let stopRequest = Atomic<Int32>(0)
+/// Whether curses owns the terminal (for the fatal-signal handler and the exit hook).
+private let cursesActive = Atomic<Bool>(false)
+/// The actions that were installed before ours, for the fatal signals we pass on.
+nonisolated(unsafe) private let previousActions = UnsafeMutablePointer<sigaction>.allocate(capacity: 65)
+
+private let stopSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+private let fatalSignals: [Int32] = [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP]
+
+/// Gives the terminal back before a crash is reported, then lets the previous handler (Swift's
+/// backtracer, or the default action) take the signal as if we had not been there: it is raised
+/// again (pending until this handler returns), and a fault would recur on return anyway.
+private func restoreAndPassOn(_ signal: Int32) {
+    if cursesActive.exchange(false, ordering: .sequentiallyConsistent) { endwin() }
+    sigaction(signal, previousActions + Int(signal), nil)
+    raise(signal)
+}
+
+public final class Terminal {
+    let window: UnsafeMutablePointer<WINDOW>
+    public let usesColor: Bool
+    private var shown: Grid?
+    private var stopped = false
+
+    /// Takes over the terminal. Call `setlocale(LC_ALL, "")` first (UTF-8 box lines need it).
+    public init(color: Bool) throws(TerminalError) {
+        guard isatty(0) == 1 && isatty(1) == 1 else {
+            throw TerminalError(description: "the dashboard needs a terminal; use 'shmbal top --once' to print one frame")
+        }
+        Terminal.installSignalHandlers()
+        guard let screen = newterm(nil, fdopen(1, "w"), fdopen(0, "r")) else {
+            let term = getenv("TERM").map { String(cString: $0) } ?? ""
+            throw TerminalError(description: "cannot drive this terminal (TERM=\(term.isEmpty ? "unset" : term)): no terminfo entry")
+        }
+        _ = set_term(screen)
+        window = shmbal_stdscr()
+        cursesActive.store(true, ordering: .sequentiallyConsistent)
+        cbreak()
+        noecho()
+        nonl()
+        keypad(window, true)
+        curs_set(0)
+        // Esc alone must close a prompt at once, not after the default second of waiting for a sequence.
+        set_escdelay(25)
+        var color = color && has_colors()
+        if color {
+            start_color()
+            use_default_colors()
+            for style in Style.allCases {
+                let look = style.look(color: true)
+                if init_pair(Int16(style.rawValue) + 1, Int16(look.fg ?? -1), Int16(look.bg ?? -1)) == ERR { color = false }
+            }
+        }
+        usesColor = color
+    }
+
+    deinit { stop() }
+
+    /// Gives the terminal back. Safe to call more than once.
+    public func stop() {
+        guard !stopped else { return }
+        stopped = true
+        if cursesActive.exchange(false, ordering: .sequentiallyConsistent) { endwin() }
+    }
+
+    /// Whether a stop signal arrived since the terminal was set up.
+    public var stopRequested: Bool { stopRequest.load(ordering: .relaxed) != 0 }
+
+    public var size: Size { Size(width: Int(getmaxx(window)), height: Int(getmaxy(window))) }
+
+    /// Waits up to `timeoutMs` for a key; nil when none came (or on a signal).
+    public func readKey(timeoutMs: Int) -> Key? {
+        wtimeout(window, Int32(max(0, min(timeoutMs, 60_000))))
+        let c = wgetch(window)
+        switch c {
+        case ERR: return nil
+        case KEY_RESIZE: return .resize
+        case KEY_LEFT: return .left
+        case KEY_RIGHT: return .right
+        case KEY_UP: return .up
+        case KEY_DOWN: return .down
+        case KEY_BTAB: return .backTab
+        case KEY_ENTER, 10, 13: return .enter
+        case KEY_BACKSPACE, 127, 8: return .backspace
+        case 9: return .tab
+        case 27: return .escape
+        case 1...26: return .ctrl(Character(Unicode.Scalar(UInt8(c) + 96)))
+        case 32...126: return .char(Character(Unicode.Scalar(UInt8(c))))
+        default: return nil
+        }
+    }
+
+    /// Forgets what is on the screen, so the next `draw` repaints every cell (resize, Ctrl-L).
+    public func invalidate() {
+        shown = nil
+        clearok(window, true)
+    }
+
+    /// Copies `grid` to the screen: only rows that differ from the last frame are written, and
+    /// ncurses sends only the cells that changed, so nothing flickers.
+    public func draw(_ grid: Grid) {
+        if let shown, shown.size != grid.size { invalidate() }
+        if shown == nil { werase(window) }
+        for y in 0..<grid.height {
+            if let shown, rowEqual(shown, grid, y) { continue }
+            var x = 0
+            while x < grid.width {
+                let style = grid[x, y].style
+                var run = ""
+                let start = x
+                while x < grid.width && grid[x, y].style == style {
+                    run.append(grid[x, y].character)
+                    x += 1
+                }
+                let look = style.look(color: usesColor)
+                var attrs = shmbal_a_normal()
+                if look.bold { attrs |= shmbal_a_bold() }
+                if look.dim { attrs |= shmbal_a_dim() }
+                if look.reverse { attrs |= shmbal_a_reverse() }
+                if look.underline { attrs |= shmbal_a_underline() }
+                _ = shmbal_set_style(window, attrs, usesColor ? Int16(style.rawValue) + 1 : 0)
+                // The bottom-right cell reports ERR (the cursor cannot move past it) but is drawn.
+                _ = mvwaddnstr(window, Int32(y), Int32(start), run, -1)
+            }
+        }
+        _ = shmbal_set_style(window, shmbal_a_normal(), 0)
+        shown = grid
+        wnoutrefresh(window)
+        doupdate()
+    }
+
+    private func rowEqual(_ a: Grid, _ b: Grid, _ y: Int) -> Bool {
+        for x in 0..<a.width where a[x, y] != b[x, y] { return false }
+        return true
+    }
+
+    private static let installOnce: Void = {
+        for s in stopSignals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { _ in stopRequest.store(1, ordering: .relaxed) }
+            sigemptyset(&action.sa_mask)
+            // No SA_RESTART: the wait for a key returns at once and the loop sees the request.
+            action.sa_flags = 0
+            sigaction(s, &action, previousActions + Int(s))
+        }
+        for s in fatalSignals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { signal in restoreAndPassOn(signal) }
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = 0
+            sigaction(s, &action, previousActions + Int(s))
+        }
+        // Any exit() while curses owns the terminal gives it back first.
+        atexit { if cursesActive.exchange(false, ordering: .sequentiallyConsistent) { endwin() } }
+    }()
+
+    /// Catches the stop signals (and restores the terminal on fatal ones) from now on; idempotent.
+    public static func installSignalHandlers() { _ = installOnce }
+}

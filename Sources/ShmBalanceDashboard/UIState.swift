@@ -1,0 +1,82 @@
+import ShmBalance
+
+/// What the person at the dashboard has chosen: selection, open prompt or overlay, the last
+/// status message, display settings. A plain value; the render reads it, the controller changes it.
+public struct UIState: Equatable, Sendable {
+    /// The selected currency; nil (or a key no longer shown) selects the first.
+    public var selectedKey: BookKey?
+    /// The selected slot of the selected currency (clamped to its count when drawn).
+    public var selectedSlot: Int = 2
+    public var paused = false
+    public var showHelp = false
+    public var prompt: Prompt?
+    public var status: Status?
+    public var refreshMs: Int = 100
+    public var glyphs: Glyphs = .unicode
+
+    public init(selectedKey: BookKey? = nil, selectedSlot: Int = 2, refreshMs: Int = 100, glyphs: Glyphs = .unicode) {
+        self.selectedKey = selectedKey
+        self.selectedSlot = selectedSlot
+        self.refreshMs = refreshMs
+        self.glyphs = glyphs
+    }
+
+    /// The selected record in `world` (the first when the selection is unset or gone).
+    public func selectedRecord(in world: World) -> BalanceRecord? {
+        world.record(selectedKey) ?? world.records.first
+    }
+
+    /// The selected slot, within the record's count.
+    public func slot(of record: BalanceRecord) -> Int {
+        min(max(0, selectedSlot), record.strategyCount - 1)
+    }
+}
+
+/// A one-line message under the panels: the result of the last action or the core's error.
+public struct Status: Equatable, Sendable {
+    public enum Kind: Sendable { case info, ok, error }
+    public var kind: Kind
+    public var text: String
+
+    public init(_ kind: Kind, _ text: String) {
+        self.kind = kind
+        self.text = text
+    }
+}
+
+/// An open prompt: what it asks for, about which record, and the text typed so far.
+public struct Prompt: Equatable, Sendable {
+    public enum Kind: Equatable, Sendable {
+        case allocate(index: Int)
+        case release(index: Int)
+        case resetBalance
+        /// The second step of a reset: the balance is chosen, the currency's name must be typed.
+        case resetConfirm(balance: Amount)
+        case reconcile
+        case setTotal
+        case name(index: Int)
+    }
+
+    public var kind: Kind
+    public var key: BookKey
+    public var input: String
+
+    public init(_ kind: Kind, key: BookKey, input: String = "") {
+        self.kind = kind
+        self.key = key
+        self.input = input
+    }
+
+    /// The longest input a prompt takes (an amount's 18 decimals and its whole part fit).
+    public static let maxInput = 48
+
+    /// Whether `c` may be typed into this prompt: amounts take digits, `.` and `-`; names and the
+    /// confirmation take printable ASCII without spaces (what a slot name or currency may hold).
+    public func accepts(_ c: Character) -> Bool {
+        guard c.isASCII, let v = c.asciiValue else { return false }
+        switch kind {
+        case .name, .resetConfirm: return v > 0x20 && v < 0x7F
+        default: return c.isNumber || c == "." || c == "-"
+        }
+    }
+}

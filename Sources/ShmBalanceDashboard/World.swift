@@ -1,0 +1,76 @@
+import ShmBalance
+
+/// Everything the dashboard shows about the books at one moment: a plain value, so rendering is
+/// a pure function of it and the tests can build one by hand with a fixed clock.
+public struct World: Equatable, Sendable {
+    public var segmentPath: String
+    public var readOnly: Bool
+    /// Wall-clock time of the snapshot, µs since the epoch (the header's clock, the ages).
+    public var nowMicros: Int64
+    /// By exchange, then currency.
+    public var records: [BalanceRecord]
+    /// The exchange's `BALANCE` quote per record, where one was written.
+    public var balanceQuotes: [BookKey: SingleQuote]
+    /// The newest activity entries, oldest first.
+    public var activity: [ActivityEntry]
+    /// The ring's head when `activity` was read: when it has not moved, nothing was appended.
+    public var activityHead: UInt64
+    public var defaultExchange: ShortName?
+
+    public init(segmentPath: String, readOnly: Bool, nowMicros: Int64, records: [BalanceRecord],
+                balanceQuotes: [BookKey: SingleQuote] = [:], activity: [ActivityEntry] = [], activityHead: UInt64 = 0,
+                defaultExchange: ShortName? = nil) {
+        self.segmentPath = segmentPath
+        self.readOnly = readOnly
+        self.nowMicros = nowMicros
+        self.records = records
+        self.balanceQuotes = balanceQuotes
+        self.activity = activity
+        self.activityHead = activityHead
+        self.defaultExchange = defaultExchange
+    }
+
+    /// How many activity entries a snapshot keeps: more than the tallest activity panel shows.
+    public static let activityLimit = 100
+
+    /// Reads a snapshot from the books through the core's reader calls (no locks). With
+    /// `exchange`, only that exchange's records, quotes and activity. The activity ring is read
+    /// again only when its head moved since `previous`.
+    public static func capture(_ books: Books, exchange: ShortName? = nil, previous: World? = nil, nowMicros: Int64) throws(BooksError) -> World {
+        var records = try books.allRecords()
+        if let exchange { records = records.filter { $0.key.exchange == exchange } }
+        var quotes: [BookKey: SingleQuote] = [:]
+        for (key, quote) in try books.allQuotes() where key.dataType == QuoteKey.balanceType {
+            if let exchange, key.exchange != exchange { continue }
+            quotes[BookKey(exchange: key.exchange, currency: key.currency)] = quote
+        }
+        let head = books.activityHead
+        var activity: [ActivityEntry]
+        if let previous, previous.activityHead == head {
+            activity = previous.activity
+        } else {
+            activity = books.activity(limit: activityLimit)
+            if let exchange { activity = activity.filter { $0.key.exchange == exchange } }
+        }
+        return World(segmentPath: books.segment.path, readOnly: books.isReadOnly, nowMicros: nowMicros, records: records,
+                     balanceQuotes: quotes, activity: activity, activityHead: head, defaultExchange: books.defaultExchange)
+    }
+
+    /// Whether the books differ from `other`'s (the clock aside): the live loop redraws on this.
+    public func booksDiffer(from other: World) -> Bool {
+        var a = self
+        a.nowMicros = other.nowMicros
+        return a != other
+    }
+
+    public func record(_ key: BookKey?) -> BalanceRecord? {
+        guard let key else { return nil }
+        return records.first { $0.key == key }
+    }
+
+    /// The exchange's figure for `key`'s balance as an exact amount, when a `BALANCE` quote exists.
+    public func exchangeBalance(_ key: BookKey) -> Amount? {
+        guard let q = balanceQuotes[key] else { return nil }
+        return try? Amount(exactly: q.mid)
+    }
+}
