@@ -21,7 +21,8 @@ final class NeighbourTests: XCTestCase {
         let dir = TempDir()
         let seg = dir.file("seg")
         XCTAssertEqual(try shmbal(["reset", "USDC", "1000", "--strategies", "4", "--segment", seg] + exchange).status, 0)
-        var expected = 1000
+        XCTAssertEqual(try shmbal(["reset", "USD", "5000", "--segment", seg] + exchange).status, 0)
+        var expected = 1000, usd = 5000
         for point in 1...3 {
             let park = try Background(productPath("shmbal-campaign"), ["park", "--segment", seg, "--currency", "USDC", "--point", String(point), "--seconds", "60"])
             XCTAssertTrue(park.waitFor("parked"), "the neighbour never reached fault point \(point): \(park.output)")
@@ -49,6 +50,14 @@ final class NeighbourTests: XCTestCase {
                 let r = try shmbal(args + ["--segment", seg] + exchange, timeout: 30)
                 XCTAssertEqual(r.status, 0, "\(args): \(r.err)")
             }
+
+            // The dashboard keeps drawing (read-only, as a viewer runs it): a change to another
+            // record shows up in its next frame.
+            XCTAssertEqual(try shmbal(["adjust", "USD", "1", "--segment", seg] + exchange).status, 0)
+            usd += 1
+            let frame = try shmbal(["top", "--once", "--read-only", "--width", "100", "--height", "30", "--segment", seg] + exchange, timeout: 30)
+            XCTAssertEqual(frame.status, 0, frame.err)
+            XCTAssertTrue(frame.out.contains("USDC") && frame.out.contains("5,00\(usd - 5000).00"), frame.out)
 
             // The stopped holder dies: the next writer recovers the lock at once.
             park.stop()
@@ -98,6 +107,10 @@ final class NeighbourTests: XCTestCase {
             XCTAssertEqual(get.status, 0, get.err)
             XCTAssertTrue(get.out.contains("\"identityHolds\":true"), get.out)
         }
+        // The dashboard draws while the neighbour hammers.
+        let frame = try shmbal(["top", "--once", "--read-only", "--width", "100", "--height", "30", "--segment", seg] + exchange, timeout: 30)
+        XCTAssertEqual(frame.status, 0, frame.err)
+        XCTAssertTrue(frame.out.contains("USDC"), frame.out)
         hammer.stop()
         print("hostile neighbour: \(applied) of 20 adjusts applied, \(busy) record busy")
         XCTAssertEqual(try total(seg), "\(1000 + applied).00", "a busy adjust must change nothing; an applied one exactly once")
