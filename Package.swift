@@ -52,14 +52,16 @@ let package = Package(
         .systemLibrary(name: "CNcurses", providers: [.apt(["libncurses-dev"])]),
         // The live dashboard (`shmbal top`, `shmbal demo`): render (snapshot, UI state, size) -> grid, ncurses copies it.
         .target(name: "ShmBalanceDashboard", dependencies: ["ShmBalance", "CNcurses"]),
+        // Temporary segments, the built executables and child processes, for every test target.
+        .target(name: "ShmBalanceTestSupport", dependencies: ["ShmBalance"], path: "Tests/Support"),
         .testTarget(
             name: "DashboardTests",
-            dependencies: ["ShmBalanceDashboard", "ShmBalance", "shmbal"],
+            dependencies: ["ShmBalanceDashboard", "ShmBalance", "ShmBalanceTestSupport", "shmbal"],
             exclude: ["Goldens"]
         ),
         .testTarget(
             name: "ShmBalanceTests",
-            dependencies: ["ShmBalance", "ShmBalanceConfig", "shmbal", "shmbal-worker"]
+            dependencies: ["ShmBalance", "ShmBalanceConfig", "ShmBalanceTestSupport", "shmbal", "shmbal-worker"]
         ),
         // Issue 7: the fault-injection campaign (writers, a reader, a killer) and the stuck and
         // hostile neighbours, one executable with roles.
@@ -70,11 +72,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ReliabilityTests",
-            dependencies: ["ShmBalance", "ShmBalanceConfig", "shmbal", "shmbal-campaign"]
+            dependencies: ["ShmBalance", "ShmBalanceConfig", "ShmBalanceTestSupport", "shmbal", "shmbal-campaign"]
         ),
         // Drives the C ABI in-process, and the Python package, the C++ header and the seed's
         // examples as child processes (python3, g++) against the built libshmbalance.so.
-        .testTarget(name: "BindingsTests", dependencies: ["CShmBalance", "ShmBalanceCABI", "ShmBalance", "shmbal"]),
+        .testTarget(name: "BindingsTests", dependencies: ["CShmBalance", "ShmBalanceCABI", "ShmBalance", "ShmBalanceTestSupport", "shmbal"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,16 +1,9 @@
 import Foundation
+import ShmBalanceTestSupport
 import XCTest
 
 /// The repository root (the tests drive files under bindings/).
 let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-/// The directory holding the built products: shmbal, libshmbalance.so, next to the test bundle.
-let productsDirectory: URL = {
-    for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-        return bundle.bundleURL.deletingLastPathComponent()
-    }
-    return Bundle.main.bundleURL
-}()
 
 let libraryPath = productsDirectory.appendingPathComponent("libshmbalance.so").path
 let shmbalPath = productsDirectory.appendingPathComponent("shmbal").path

@@ -1,6 +1,7 @@
 import CShmBalance
 import Foundation
 import ShmBalance
+import ShmBalanceTestSupport
 import XCTest
 
 /// The C ABI called in-process, exactly as C would call it.

@@ -1,3 +1,4 @@
+import ShmBalanceTestSupport
 import XCTest
 
 /// The C++ header (bindings/cpp/shmbalance.hpp) and the C header, compiled with g++/gcc against

@@ -1,5 +1,6 @@
 import Foundation
 import ShmBalance
+import ShmBalanceTestSupport
 import XCTest
 
 /// A Python process, a C++ process and the Swift CLI change the same record at the same time;

@@ -1,3 +1,4 @@
+import ShmBalanceTestSupport
 import XCTest
 
 /// The Python package (bindings/python) against the built libshmbalance.so, through pytest in a

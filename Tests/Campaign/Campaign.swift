@@ -32,7 +32,7 @@ func runCampaign(_ a: Args) -> Never {
     printOut("note: release build: no fault points, so every kill lands at a random moment")
     targetedPercent = 0
     #endif
-    var rng = SplitMix(seed: seed)
+    var rng = SplitMix64(seed: seed)
 
     var template = Array("/tmp/shmbal-campaign-XXXXXX".utf8CString)
     guard let dirPtr = mkdtemp(&template) else { fail("mkdtemp: errno \(errno)") }

@@ -57,21 +57,9 @@ enum OpKind: String, CaseIterable {
     case bait = "bait"
 }
 
-/// A small deterministic generator (SplitMix64): reproducible draws from a seed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A random exact amount in (0, maxWhole] with up to 18 random decimals.
-func randomAmount(_ rng: inout SplitMix, maxWhole: Int64) -> Amount {
+func randomAmount(_ rng: inout SplitMix64, maxWhole: Int64) -> Amount {
     let whole = Int128(Int64.random(in: 0..<maxWhole, using: &rng)) * Amount.scale
     let decimals = Int.random(in: 0...18, using: &rng)
     var frac = Int128(UInt64.random(in: 0..<1_000_000_000_000_000_000, using: &rng))

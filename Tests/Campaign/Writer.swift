@@ -17,7 +17,7 @@ func runWriter(_ a: Args) -> Never {
     status.writer(id, .pid).store(UInt64(me), ordering: .releasing)
     installFaultHook(status, writer: id, pausePermille: UInt64(a.int("pause-permille", 125)))
 
-    var rng = SplitMix(seed: UInt64(a.int("seed", 1)) &* 0x100_0000 ^ UInt64(me))
+    var rng = SplitMix64(seed: UInt64(a.int("seed", 1)) &* 0x100_0000 ^ UInt64(me))
     let slot = Plan.slot(id)
     let unit = Plan.unit(id)
     let recs = (0..<recordCount).map { r -> RecordRef in

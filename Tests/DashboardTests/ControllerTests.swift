@@ -1,5 +1,6 @@
 import ShmBalance
 import ShmBalanceDashboard
+import ShmBalanceTestSupport
 import XCTest
 
 /// The dashboard's keys without a terminal: a real segment, the same `Controller` the live loop

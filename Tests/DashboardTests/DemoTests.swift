@@ -1,5 +1,6 @@
 import Foundation
 import ShmBalance
+import ShmBalanceTestSupport
 import XCTest
 
 /// `shmbal demo` in a real terminal: it seeds a private segment, simulates strategies through the

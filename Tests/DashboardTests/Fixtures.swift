@@ -1,3 +1,4 @@
+import ShmBalanceTestSupport
 import ShmBalance
 import ShmBalanceDashboard
 

@@ -1,5 +1,6 @@
 import Foundation
 import ShmBalanceDashboard
+import ShmBalanceTestSupport
 import XCTest
 
 // Golden frames: for each case two files in Goldens/, `NAME.txt` (the frame as text) and

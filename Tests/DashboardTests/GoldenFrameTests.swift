@@ -1,6 +1,7 @@
 import Foundation
 import ShmBalance
 import ShmBalanceDashboard
+import ShmBalanceTestSupport
 import XCTest
 
 /// Snapshot-render tests: hand-built snapshots rendered to frames and compared with golden files

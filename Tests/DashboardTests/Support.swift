@@ -1,65 +1,15 @@
 import Foundation
 import ShmBalance
+import ShmBalanceTestSupport
 import XCTest
 
-// What these tests need from the outside world: temporary segments and the built `shmbal`
-// (a small copy of Tests/ShmBalanceTests/TestSupport.swift, so the targets stay independent).
-
-/// A private folder per test holding a segment, removed afterwards.
-final class TempSegment {
-    let dir: String
-    let path: String
-
-    init(_ name: String = "seg") {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("shmbal-dash-\(getpid())-\(UUID().uuidString.prefix(8))").path
-        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        path = dir + "/" + name
-    }
-
-    func books(_ access: Segment.AccessMode = .readWriteCreating()) throws -> Books {
-        try Books.open(path, access)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: dir) }
-}
-
-extension Amount {
-    /// Test shorthand: `Amount("10000.5")`.
-    init(_ text: String) { self = try! Amount(parsing: text) }
-}
-
-func key(_ currency: String, _ exchange: String = "KRAKEN") -> BookKey { try! BookKey(exchange, currency) }
 func label(_ s: String) -> ShortName { try! ShortName(s, kind: .label) }
 
-/// The directory holding the built products next to the test bundle.
-var productsDirectory: URL {
-    for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-        return bundle.bundleURL.deletingLastPathComponent()
-    }
-    return Bundle.main.bundleURL
-}
-
-var shmbalPath: String { productsDirectory.appendingPathComponent("shmbal").path }
+var shmbalPath: String { productPath("shmbal") }
 
 /// Runs `shmbal` to completion: (exit status, stdout, stderr).
 @discardableResult
-func shmbal(_ args: [String], env: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: shmbalPath)
-    p.arguments = args
-    var environment = ProcessInfo.processInfo.environment
-    environment["SWIFT_BACKTRACE"] = "enable=no"
-    for (k, v) in env { environment[k] = v }
-    p.environment = environment
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-}
+func shmbal(_ args: [String], env: [String: String] = [:]) throws -> RunResult { try runProduct("shmbal", args, env: env) }
 
 /// The seed's example books: KRAKEN USDC 10,000 (credit 5,000; grid-bot 2,000, arb 3,000,
 /// mm 1,000; pool 4,000) and USD 5,000.

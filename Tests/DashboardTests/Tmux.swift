@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import ShmBalanceTestSupport
 import XCTest
 
 /// A real terminal for the end-to-end tests: a private tmux server (`tmux -L NAME`) running one

@@ -1,5 +1,6 @@
 import Foundation
 import ShmBalance
+import ShmBalanceTestSupport
 import XCTest
 
 /// `shmbal top` in a real terminal: tmux runs it on a seeded segment, the test types keys with

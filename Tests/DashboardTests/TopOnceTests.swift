@@ -1,5 +1,6 @@
 import Foundation
 import ShmBalance
+import ShmBalanceTestSupport
 import XCTest
 
 /// `shmbal top --once`: one frame on stdout, no terminal.

@@ -1,4 +1,6 @@
 import Foundation
+import ShmBalance
+import ShmBalanceTestSupport
 import XCTest
 
 /// Fuzzing the CLI's arguments (issue 7 (d)), property-based: argument vectors mutated from the
@@ -44,7 +46,7 @@ final class CLIFuzzTests: XCTestCase {
                 .replacingOccurrences(of: "CFG", with: cfg).replacingOccurrences(of: "DIR", with: dir.path)
         }
 
-        var g = SplitMixTest(seed: seed)
+        var g = SplitMix64(seed: seed)
         var byStatus: [Int32: Int] = [:]
         for run in 0..<runs {
             var args = seeds.randomElement(using: &g)!

@@ -1,4 +1,5 @@
 import Foundation
+import ShmBalanceTestSupport
 import XCTest
 
 /// SPEC §4 under fire: the fault-injection campaign (Tests/Campaign) with its CI bound. Writers

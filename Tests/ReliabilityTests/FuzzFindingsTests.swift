@@ -1,6 +1,7 @@
 import Foundation
 import ShmBalance
 import ShmBalanceConfig
+import ShmBalanceTestSupport
 import XCTest
 
 /// What the fuzzers (Tests/Fuzz) found, kept as plain tests through the real CLI.

@@ -1,5 +1,6 @@
 import Foundation
 import ShmBalance
+import ShmBalanceTestSupport
 import XCTest
 
 /// SPEC §4: a lock held by a stopped process (SIGSTOP, a debugger) is waited for a bounded time,

@@ -1,5 +1,6 @@
 import Foundation
 import ShmBalance
+import ShmBalanceTestSupport
 import XCTest
 
 /// SPEC §4: a segment is created 0600 unless asked (0660 for a group), never through a symlink,
@@ -86,7 +87,7 @@ final class PermissionTests: XCTestCase {
             XCTAssertEqual(r.status, 4, "\(args) outside the group: \(r.err)")
             XCTAssertTrue(r.err.contains("permission denied (EACCES)"), r.err)
         }
-        XCTAssertEqual(try Books.open(seg660, .readOnly).balance(bookKey("USDC")), Amount("105"))
+        XCTAssertEqual(try Books.open(seg660, .readOnly).balance(key("USDC")), Amount("105"))
     }
 
     /// Creating never follows a symlink or clobbers a file; attaching never follows a symlink.
@@ -139,7 +140,7 @@ final class PermissionTests: XCTestCase {
         let dir = TempDir()
         let seg = dir.file("seg")
         let rw = try Books.open(seg, .readWriteCreating())
-        let usdc = bookKey("USDC")
+        let usdc = key("USDC")
         try rw.reset(usdc, balance: Amount("1000"), strategyCount: 4)
         try rw.allocate(usdc, index: 2, Amount("10"))
         let before = try Data(contentsOf: URL(fileURLWithPath: seg))
@@ -149,7 +150,7 @@ final class PermissionTests: XCTestCase {
         let rec = try XCTUnwrap(ro.record(usdc))
         let attempts: [(String, () throws(BooksError) -> Void)] = [
             ("reset", { () throws(BooksError) in try ro.reset(usdc, balance: Amount("1")) }),
-            ("reset new", { () throws(BooksError) in try ro.reset(bookKey("NEW"), balance: Amount("1")) }),
+            ("reset new", { () throws(BooksError) in try ro.reset(key("NEW"), balance: Amount("1")) }),
             ("set", { () throws(BooksError) in try ro.set(usdc, Amount("1")) }),
             ("adjust", { () throws(BooksError) in try ro.adjust(usdc, Amount("1")) }),
             ("allocate", { () throws(BooksError) in try ro.allocate(usdc, index: 2, Amount("1")) }),

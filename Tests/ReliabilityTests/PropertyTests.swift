@@ -1,5 +1,6 @@
 import Foundation
 import ShmBalance
+import ShmBalanceTestSupport
 import XCTest
 
 /// SPEC §3 as a property: random sequences of operations (refusals included) give identical books
@@ -7,11 +8,11 @@ import XCTest
 /// A failing sequence is shrunk to a minimal one before it is reported, with its seed.
 /// SHMBAL_PROPERTY_SEED and SHMBAL_PROPERTY_RUNS override the seed and the number of sequences.
 final class PropertyTests: XCTestCase {
-    static let keys = [bookKey("USDC"), bookKey("USD"), bookKey("USDC", "BINANCE")]
+    static let keys = [key("USDC"), key("USD"), key("USDC", "BINANCE")]
     static let limit = ReferenceModel.limit
 
     /// Amounts that hit the rules' edges: zero, one unit, ordinary figures, 18 decimals, the limit.
-    static func amount(_ g: inout SplitMixTest, allowNegative: Bool = true) -> Int128 {
+    static func amount(_ g: inout SplitMix64, allowNegative: Bool = true) -> Int128 {
         let scale: Int128 = 1_000_000_000_000_000_000
         var v: Int128
         switch Int.random(in: 0..<12, using: &g) {
@@ -27,7 +28,7 @@ final class PropertyTests: XCTestCase {
         return v
     }
 
-    static func index(_ g: inout SplitMixTest) -> Int {
+    static func index(_ g: inout SplitMix64) -> Int {
         switch Int.random(in: 0..<10, using: &g) {
         case 0: return [-1, 64, 65, 100].randomElement(using: &g)!
         case 1, 2: return Int.random(in: 0...1, using: &g)
@@ -38,14 +39,14 @@ final class PropertyTests: XCTestCase {
 
     /// An amount at a rule's edge in the current state: exactly a budget, the headroom, the pool,
     /// the room left below the limit, or one unit either side.
-    static func edge(_ g: inout SplitMixTest, _ r: ModelRecord?, _ i: Int) -> Int128 {
+    static func edge(_ g: inout SplitMix64, _ r: ModelRecord?, _ i: Int) -> Int128 {
         guard let r else { return amount(&g) }
         let slot = i >= 0 && i < 64 ? r.slots[i] : 0
         let base = [slot, r.slots[1] + r.credit, r.slots[1], r.slots[0], limit - slot, limit - r.slots[1], -slot].randomElement(using: &g)!
         return base + Int128(Int.random(in: -1...1, using: &g))
     }
 
-    static func op(_ g: inout SplitMixTest, _ model: ReferenceModel = ReferenceModel()) -> ModelOp {
+    static func op(_ g: inout SplitMix64, _ model: ReferenceModel = ReferenceModel()) -> ModelOp {
         let k = keys.randomElement(using: &g)!
         if Int.random(in: 0..<3, using: &g) == 0 {
             let i = index(&g), r = model.records[k]
@@ -144,7 +145,7 @@ final class PropertyTests: XCTestCase {
         let seed = env["SHMBAL_PROPERTY_SEED"].flatMap(UInt64.init) ?? 0x5EED_0007
         let runs = env["SHMBAL_PROPERTY_RUNS"].flatMap(Int.init) ?? 1000
         let dir = TempDir()
-        var g = SplitMixTest(seed: seed)
+        var g = SplitMix64(seed: seed)
         var refusals = 0, applied = 0
         for run in 0..<runs {
             // Each operation is drawn knowing the state so far, so edges come up often.
@@ -194,7 +195,7 @@ final class PropertyTests: XCTestCase {
     /// The shrinker cuts a failing sequence down to what makes it fail: here a planted failure
     /// "a reset of USDC to 5 followed later by a balance of it".
     func testShrinkerFindsAMinimalSequence() throws {
-        var g = SplitMixTest(seed: 1)
+        var g = SplitMix64(seed: 1)
         let k = PropertyTests.keys[0]
         var ops = (0..<40).map { _ in PropertyTests.op(&g) }
         ops.insert(.reset(k, 5, 3), at: 7)
@@ -209,18 +210,6 @@ final class PropertyTests: XCTestCase {
     }
 }
 
-/// SplitMix64 for the tests (reproducible from a seed).
-struct SplitMixTest: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Regressions the property test found, kept as plain tests.
 final class PropertyRegressionTests: XCTestCase {
@@ -231,7 +220,7 @@ final class PropertyRegressionTests: XCTestCase {
     func testGrowingTheCountAfterAResetBringsBackNoStaleBudget() throws {
         let dir = TempDir()
         let books = try Books.open(dir.file("seg"), .readWriteCreating())
-        let k = bookKey("USDC")
+        let k = key("USDC")
         for grow in [0, 1] {
             try books.reset(k, balance: Amount("100"), strategyCount: 8)
             try books.allocate(k, index: 5, Amount("10"))   // copy A: slot 5 = 10

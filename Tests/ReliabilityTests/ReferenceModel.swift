@@ -1,3 +1,4 @@
+import ShmBalanceTestSupport
 import ShmBalance
 
 // A tiny model of SPEC §3, written from the spec and separately from the core: plain Int128

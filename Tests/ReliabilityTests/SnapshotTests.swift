@@ -1,5 +1,6 @@
 import Foundation
 import ShmBalance
+import ShmBalanceTestSupport
 import XCTest
 
 /// SPEC §4 "snapshot save FILE / snapshot restore FILE": the books survive a reboot.
@@ -10,7 +11,7 @@ final class SnapshotTests: XCTestCase {
     /// a reset epoch, a negative pool, 18-decimal amounts, quotes and a default exchange.
     func makeBooks(_ path: String) throws -> Books {
         let books = try Books.open(path, .readWriteCreating(geometry: Geometry(recordCapacity: 16, quoteCapacity: 8, ringCapacity: 64)))
-        let usdc = bookKey("USDC"), usd = bookKey("USD"), eth = bookKey("ETH", "BINANCE")
+        let usdc = key("USDC"), usd = key("USD"), eth = key("ETH", "BINANCE")
         _ = try books.applyConfiguration([RecordConfig(key: usdc, strategyCount: 5, creditLimit: Amount("5000"),
                                                        names: [2: try ShortName("grid-bot", kind: .label), 3: try ShortName("arb#2", kind: .label)])],
                                          defaultExchange: try ShortName("KRAKEN"))
@@ -66,8 +67,8 @@ final class SnapshotTests: XCTestCase {
         XCTAssertEqual(try shmbal(["list", "--json", "--segment", seg]).out, json)
         XCTAssertEqual(after.segment.geometry, before.segment.geometry)
         // The restored books work: the record's lock, the operations, the rules.
-        try after.release(bookKey("USDC"), index: 2, Amount("2000"))
-        XCTAssertEqual(try after.get(bookKey("USDC")).state.pool, Amount("6999.999999999999999999"))
+        try after.release(key("USDC"), index: 2, Amount("2000"))
+        XCTAssertEqual(try after.get(key("USDC")).state.pool, Amount("6999.999999999999999999"))
         XCTAssertEqual(try shmbal(["check", "--segment", seg]).status, 6, "USD's headroom was negative when saved, and still is")
     }
 
@@ -177,7 +178,7 @@ final class SnapshotTests: XCTestCase {
         let dir = TempDir()
         let seg = dir.file("seg")
         let books = try Books.open(seg, .readWriteCreating())
-        try books.reset(bookKey("USDC"), balance: Amount("1000"), strategyCount: 4)
+        try books.reset(key("USDC"), balance: Amount("1000"), strategyCount: 4)
         let hammer = try Background(productPath("shmbal-campaign"), ["hammer", "--segment", seg, "--currency", "USDC", "--seconds", "60"])
         defer { hammer.stop() }
         XCTAssertTrue(hammer.waitFor("hammering"))

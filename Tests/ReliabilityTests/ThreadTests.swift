@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import ShmBalance
 import Synchronization
+import ShmBalanceTestSupport
 import XCTest
 
 /// Many threads of one process on one record, some through their own mapping, with readers
@@ -23,7 +24,7 @@ final class ThreadTests: XCTestCase {
         let dir = TempDir()
         let seg = dir.file("seg")
         let shared = try Books.open(seg, .readWriteCreating())
-        let key = bookKey("USDC")
+        let key = key("USDC")
         try shared.reset(key, balance: Amount("1000000"), strategyCount: 6)
         let writers = 4, readers = 2, opsPerWriter = 3_000
         let buffer = UnsafeMutableBufferPointer<ThreadResult>.allocate(capacity: writers + readers)
@@ -44,7 +45,7 @@ final class ThreadTests: XCTestCase {
                     guard let rec = books.record(key) else { throw .badInput("no record") }
                     if t < writers {
                         defer { finished.count.add(1, ordering: .releasing) }
-                        var g = SplitMixTest(seed: UInt64(t + 1))
+                        var g = SplitMix64(seed: UInt64(t + 1))
                         var mine = Amount.zero
                         var delta: Int128 = 0
                         for _ in 0..<opsPerWriter {

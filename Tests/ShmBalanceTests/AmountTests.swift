@@ -1,4 +1,5 @@
 import ShmBalance
+import ShmBalanceTestSupport
 import XCTest
 
 final class AmountTests: XCTestCase {

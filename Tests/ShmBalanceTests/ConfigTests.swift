@@ -1,6 +1,7 @@
 import Foundation
 import ShmBalance
 import ShmBalanceConfig
+import ShmBalanceTestSupport
 import XCTest
 
 /// The TOML config (SPEC §5): parsed exactly, located errors, applied all or nothing.

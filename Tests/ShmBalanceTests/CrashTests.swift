@@ -1,5 +1,6 @@
 import Foundation
 import ShmBalance
+import ShmBalanceTestSupport
 import XCTest
 
 /// Writers are SIGKILLed at random moments, many of them while holding the record's lock or

@@ -2,6 +2,7 @@ import CShmBalanceSys
 import Foundation
 import Glibc
 @testable import ShmBalance
+import ShmBalanceTestSupport
 import XCTest
 
 /// The shortcuts that keep allocate/release and the seqlock read fast (issue 6) must not change

@@ -1,5 +1,6 @@
 import Foundation
 import ShmBalance
+import ShmBalanceTestSupport
 import XCTest
 
 /// Several real processes change the same records at once through one real shared mapping.

@@ -1,4 +1,5 @@
 import ShmBalance
+import ShmBalanceTestSupport
 import XCTest
 
 /// Every operation of SPEC §3 and every refusal, on a real segment.

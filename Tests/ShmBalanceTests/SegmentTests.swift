@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import ShmBalance
+import ShmBalanceTestSupport
 import XCTest
 
 /// Creating, attaching, refusing: corrupt, foreign, truncated and empty files give a clear error

@@ -1,5 +1,6 @@
 import Foundation
 import ShmBalance
+import ShmBalanceTestSupport
 import XCTest
 
 /// One operation as a worker logged it ("I" line), with its outcome ("A" line) if it got one.

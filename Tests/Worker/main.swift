@@ -34,19 +34,6 @@ struct LineLog {
     }
 }
 
-/// splitmix64: a seeded generator so a failing run can be replayed.
-struct Rng {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
-
 nonisolated(unsafe) var pauseLog: LineLog?
 
 func runOps(_ args: [String]) {
@@ -70,7 +57,7 @@ func runOps(_ args: [String]) {
         }
     }
     #endif
-    var rng = Rng(state: seed)
+    var rng = SplitMix64(seed: seed)
     var seq = 0
     while opCount == 0 || seq < opCount {
         seq += 1
