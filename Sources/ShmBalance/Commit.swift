@@ -63,17 +63,10 @@ extension Books {
     func lockedState(_ rec: RecordRef, generation g: UInt64) throws(BooksError) -> RecordState {
         let s = rec.state(g)
         var out = RecordState()
-        let w0 = s.loadRelaxed(Layout.State.strategyCount)
-        out.strategyCount = Int(truncatingIfNeeded: w0 & 0xFFFF_FFFF)
+        out.readHead(from: s)
         guard out.strategyCount >= Layout.minStrategyCount && out.strategyCount <= Layout.slotCount else {
             throw .corrupt("\(rec.key): record is corrupt (strategy count \(out.strategyCount))")
         }
-        out.lastIndex = Int(truncatingIfNeeded: (w0 >> 32) & 63)
-        out.epoch = s.loadRelaxed(Layout.State.epoch)
-        out.opCount = s.loadRelaxed(Layout.State.opCount)
-        out.lastChangeMicros = Int64(bitPattern: s.loadRelaxed(Layout.State.lastChangeMicros))
-        out.lastChangePid = Int32(truncatingIfNeeded: s.loadRelaxed(Layout.State.lastChangePid))
-        out.creditLimit = s.loadAmount(Layout.State.creditLimit)
         // Slots beyond the count are meaningless and may be stale in this copy (allocate/release
         // copy only the meaningful ones, and a reset may shrink the count): read them as zero, as
         // `RecordRef.read` does, so growing the count later never brings back an old budget.

@@ -16,19 +16,7 @@ extension Books {
     /// amount > 0 and pool − amount + credit ≥ 0.
     @inlinable @inline(__always)
     public func allocate(_ rec: RecordRef, index: Int, _ amount: Amount) throws(BooksError) {
-        try requireWritable()
-        try lock(rec)
-        let g = rec.p.loadRelaxed(Layout.Record.generation)
-        let cur = rec.state(g)
-        let w0 = cur.loadRelaxed(Layout.State.strategyCount)
-        let count = Int(truncatingIfNeeded: w0 & 0xFFFF_FFFF)
-        // 2 ≤ count ≤ 64 and 2 ≤ index < count, as two unsigned comparisons.
-        guard UInt(bitPattern: count &- 2) <= UInt(Layout.slotCount - 2) && UInt(bitPattern: index &- 2) < UInt(bitPattern: count &- 2) else {
-            throw refusePair(rec, .notASubStrategy, .allocate, index: index, amount: amount, detail: Int128(count))
-        }
-        guard amount.raw > 0 else {
-            throw refusePair(rec, .nonPositiveAmount, .allocate, index: index, amount: amount, detail: 0)
-        }
+        let (g, cur, w0) = try beginPair(rec, .allocate, index: index, amount)
         let pool = cur.loadAmount(Layout.State.slots + 16).raw
         let headroom = pool &+ cur.loadAmount(Layout.State.creditLimit).raw
         guard amount.raw <= headroom else {
@@ -45,19 +33,7 @@ extension Books {
     /// amount > 0 and amount ≤ the budget.
     @inlinable @inline(__always)
     public func release(_ rec: RecordRef, index: Int, _ amount: Amount) throws(BooksError) {
-        try requireWritable()
-        try lock(rec)
-        let g = rec.p.loadRelaxed(Layout.Record.generation)
-        let cur = rec.state(g)
-        let w0 = cur.loadRelaxed(Layout.State.strategyCount)
-        let count = Int(truncatingIfNeeded: w0 & 0xFFFF_FFFF)
-        // 2 ≤ count ≤ 64 and 2 ≤ index < count, as two unsigned comparisons.
-        guard UInt(bitPattern: count &- 2) <= UInt(Layout.slotCount - 2) && UInt(bitPattern: index &- 2) < UInt(bitPattern: count &- 2) else {
-            throw refusePair(rec, .notASubStrategy, .release, index: index, amount: amount, detail: Int128(count))
-        }
-        guard amount.raw > 0 else {
-            throw refusePair(rec, .nonPositiveAmount, .release, index: index, amount: amount, detail: 0)
-        }
+        let (g, cur, w0) = try beginPair(rec, .release, index: index, amount)
         let budget = cur.loadAmount(Layout.State.slots &+ 16 &* index).raw
         guard amount.raw <= budget else {
             throw refusePair(rec, .exceedsBudget, .release, index: index, amount: amount, detail: budget)
@@ -67,6 +43,27 @@ extension Books {
             throw refusePair(rec, .overflow, .release, index: index, amount: amount, detail: 0)
         }
         commitPair(rec, g, cur, w0: w0, index: index, pool: pool, slot: budget &- amount.raw, operation: .release, amount: amount)
+    }
+
+    /// The start both allocate and release share: lock the record, find its published state, and
+    /// refuse a slot that is not a sub-strategy or an amount that is not above 0.
+    @inlinable @inline(__always)
+    func beginPair(_ rec: RecordRef, _ operation: Operation, index: Int, _ amount: Amount) throws(BooksError)
+        -> (generation: UInt64, published: UnsafeMutableRawPointer, w0: UInt64) {
+        try requireWritable()
+        try lock(rec)
+        let g = rec.p.loadRelaxed(Layout.Record.generation)
+        let cur = rec.state(g)
+        let w0 = cur.loadRelaxed(Layout.State.strategyCount)
+        let count = Int(truncatingIfNeeded: w0 & 0xFFFF_FFFF)
+        // 2 ≤ count ≤ 64 and 2 ≤ index < count, as two unsigned comparisons.
+        guard UInt(bitPattern: count &- 2) <= UInt(Layout.slotCount - 2) && UInt(bitPattern: index &- 2) < UInt(bitPattern: count &- 2) else {
+            throw refusePair(rec, .notASubStrategy, operation, index: index, amount: amount, detail: Int128(count))
+        }
+        guard amount.raw > 0 else {
+            throw refusePair(rec, .nonPositiveAmount, operation, index: index, amount: amount, detail: 0)
+        }
+        return (g, cur, w0)
     }
 
     /// Unlocks and records a refusal of allocate/release; kept out of line so the fast path stays small.

@@ -49,6 +49,19 @@ public struct RecordState: Sendable, Equatable {
 
     @inlinable public var identityHolds: Bool { identityDifference.raw == 0 }
 
+    /// Everything but the slots, from one state copy in the mapping (relaxed 8-byte loads).
+    @inlinable @inline(__always)
+    mutating func readHead(from s: UnsafeMutableRawPointer) {
+        let w0 = s.loadRelaxed(Layout.State.strategyCount)
+        strategyCount = Int(truncatingIfNeeded: w0 & 0xFFFF_FFFF)
+        lastIndex = Int(truncatingIfNeeded: (w0 >> 32) & 63)
+        epoch = s.loadRelaxed(Layout.State.epoch)
+        opCount = s.loadRelaxed(Layout.State.opCount)
+        lastChangeMicros = Int64(bitPattern: s.loadRelaxed(Layout.State.lastChangeMicros))
+        lastChangePid = Int32(truncatingIfNeeded: s.loadRelaxed(Layout.State.lastChangePid))
+        creditLimit = s.loadAmount(Layout.State.creditLimit)
+    }
+
     public static func == (a: RecordState, b: RecordState) -> Bool {
         guard a.strategyCount == b.strategyCount, a.lastIndex == b.lastIndex, a.epoch == b.epoch, a.opCount == b.opCount,
               a.lastChangeMicros == b.lastChangeMicros, a.lastChangePid == b.lastChangePid, a.creditLimit == b.creditLimit
@@ -109,17 +122,10 @@ public struct RecordRef: @unchecked Sendable {
         while true {
             let g1 = p.loadAcquiring(Layout.Record.generation)
             let s = state(g1)
-            let w0 = s.loadRelaxed(Layout.State.strategyCount)
+            out.readHead(from: s)
             // A count outside 2…64 can only be a torn read (retry) or damage (reported below).
-            count = Int(truncatingIfNeeded: w0 & 0xFFFF_FFFF)
+            count = out.strategyCount
             clamped = count < 2 ? 2 : (count > 64 ? 64 : count)
-            out.strategyCount = count
-            out.lastIndex = Int(truncatingIfNeeded: (w0 >> 32) & 63)
-            out.epoch = s.loadRelaxed(Layout.State.epoch)
-            out.opCount = s.loadRelaxed(Layout.State.opCount)
-            out.lastChangeMicros = Int64(bitPattern: s.loadRelaxed(Layout.State.lastChangeMicros))
-            out.lastChangePid = Int32(truncatingIfNeeded: s.loadRelaxed(Layout.State.lastChangePid))
-            out.creditLimit = s.loadAmount(Layout.State.creditLimit)
             // The slots as 16-byte loads, like a C seqlock's memcpy (and unlike 16-byte atomics,
             // fine on a read-only mapping). A slot a writer tears meanwhile is never returned:
             // the acquire fence keeps these loads before the generation check, which then fails.
