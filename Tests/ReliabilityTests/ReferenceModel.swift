@@ -54,6 +54,15 @@ struct ModelRecord: Equatable {
     var epoch: UInt64 = 0
     var ops: UInt64 = 0
     var names: [String] = ["total", "pool"] + [String](repeating: "", count: 62)
+
+    /// SPEC §3 reset: total = pool = balance, every budget 0, epoch + 1 (one more applied op).
+    mutating func reset(to balance: Int128) {
+        slots = [Int128](repeating: 0, count: 64)
+        slots[0] = balance
+        slots[1] = balance
+        epoch += 1
+        ops += 1
+    }
 }
 
 struct ReferenceModel {
@@ -69,11 +78,7 @@ struct ReferenceModel {
             guard ReferenceModel.fits(balance) else { return .refused(.overflow) }
             var r = records[k] ?? ModelRecord(count: count ?? 8)
             if let c = count { r.count = c }
-            r.slots = [Int128](repeating: 0, count: 64)
-            r.slots[0] = balance
-            r.slots[1] = balance
-            r.epoch += 1
-            r.ops += 1
+            r.reset(to: balance)
             records[k] = r
             return .applied("")
         case .set(let k, let value, let i):
@@ -137,11 +142,7 @@ struct ReferenceModel {
                 records[k] = r
                 return .applied("repaired")
             }
-            r.slots = [Int128](repeating: 0, count: 64)
-            r.slots[0] = balance
-            r.slots[1] = balance
-            r.epoch += 1
-            r.ops += 1
+            r.reset(to: balance)
             records[k] = r
             return .applied("reset")
         case .credit(let k, let credit):
