@@ -8,10 +8,17 @@ import ShmBalance
 // a valid header for a small geometry with the fuzzer's bytes behind it (counters included), so
 // the readers of records, quotes and the ring see garbage too.
 
+nonisolated(unsafe) var scratchDir = ""
 nonisolated(unsafe) var scratch: String = {
     var template = Array("/dev/shm/shmbal-fuzz-XXXXXX".utf8CString)
     guard let dir = mkdtemp(&template) else { fatalError("mkdtemp") }
-    return String(cString: dir) + "/segment"
+    scratchDir = String(cString: dir)
+    // libFuzzer ends a bounded run with exit(): remove the scratch folder then.
+    atexit {
+        unlink(scratchDir + "/segment")
+        rmdir(scratchDir)
+    }
+    return scratchDir + "/segment"
 }()
 
 func writeFile(_ path: String, _ bytes: [UInt8]) {
