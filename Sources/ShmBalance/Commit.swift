@@ -15,7 +15,7 @@ extension Books {
 
     @usableFromInline
     func lockFailed(_ rc: Int32, _ rec: RecordRef) throws(BooksError) {
-        let (result, error) = lockOutcomeSlow(rc, rec.mutex, key: rec.key, timeoutNs: lockTimeoutNs)
+        let (result, error) = lockOutcome(rc, rec.mutex, key: rec.key, timeoutNs: lockTimeoutNs)
         if let error { throw error }
         if result == .recoveredFromDeadHolder {
             // Nothing to undo: the dead holder only ever wrote the unpublished copy. Refresh that copy

@@ -77,15 +77,8 @@ func yieldToWaiter(_ mutex: UnsafeMutablePointer<pthread_mutex_t>) {
     hint.storeRelaxed(0, Layout.mutexWaitingHint)
 }
 
-/// Interprets `lockRobust`'s result: nil when the lock is held, else the error to throw.
-@inlinable @inline(__always)
-func lockOutcome(_ rc: Int32, _ mutex: UnsafeMutablePointer<pthread_mutex_t>, key: @autoclosure () -> BookKey, timeoutNs: Int64) -> (LockResult, BooksError?) {
-    if rc == 0 { return (.acquired, nil) }
-    return lockOutcomeSlow(rc, mutex, key: key(), timeoutNs: timeoutNs)
-}
-
 @usableFromInline
-func lockOutcomeSlow(_ rc: Int32, _ mutex: UnsafeMutablePointer<pthread_mutex_t>, key: BookKey, timeoutNs: Int64) -> (LockResult, BooksError?) {
+func lockOutcome(_ rc: Int32, _ mutex: UnsafeMutablePointer<pthread_mutex_t>, key: BookKey, timeoutNs: Int64) -> (LockResult, BooksError?) {
     switch rc {
     case EOWNERDEAD:
         pthread_mutex_consistent(mutex)

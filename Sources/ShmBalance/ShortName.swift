@@ -69,18 +69,6 @@ public struct ShortName: Sendable, Hashable, Comparable, CustomStringConvertible
 
     public static func < (a: ShortName, b: ShortName) -> Bool { a.description < b.description }
 
-    /// Whether the bytes are a valid stored name (NUL-terminated printable ASCII): a check for corrupt segments.
-    public var isWellFormed: Bool {
-        var ended = false
-        for i in 0..<16 {
-            let word = i < 8 ? lo : hi
-            let c = UInt8(truncatingIfNeeded: word >> (8 * UInt64(i % 8)))
-            if ended { if c != 0 { return false } else { continue } }
-            if c == 0 { ended = true; continue }
-            if !(c > 0x20 && c < 0x7F) { return false }
-        }
-        return ended
-    }
 }
 
 /// A balance record's key: (exchange, currency).
