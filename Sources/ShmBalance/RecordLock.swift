@@ -77,6 +77,8 @@ func yieldToWaiter(_ mutex: UnsafeMutablePointer<pthread_mutex_t>) {
     hint.storeRelaxed(0, Layout.mutexWaitingHint)
 }
 
+/// What a non-zero `lockRobust` result means: a lock recovered from a dead holder (held now), or
+/// the error to throw (busy after the bound, unrecoverable, other).
 @usableFromInline
 func lockOutcome(_ rc: Int32, _ mutex: UnsafeMutablePointer<pthread_mutex_t>, key: BookKey, timeoutNs: Int64) -> (LockResult, BooksError?) {
     switch rc {
