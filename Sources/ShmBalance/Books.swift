@@ -29,7 +29,7 @@ public struct Books: @unchecked Sendable {
     /// Opens the segment at `path` (nil: `$SHMBAL_SEGMENT`, else `/dev/shm/shmbal`).
     public static func open(_ path: String? = nil, _ access: Segment.AccessMode = .readWriteCreating()) throws(BooksError) -> Books {
         do {
-            return Books(try Segment.open(Segment.resolvePath(path), access))
+            return Books(try Segment.open(try Segment.resolvePath(path), access))
         } catch {
             throw .segment(error)
         }

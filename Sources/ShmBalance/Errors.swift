@@ -8,6 +8,8 @@ public enum SegmentError: Error, Sendable, Equatable, CustomStringConvertible {
     case system(path: String, call: String, errno: Int32)
     case readOnly(path: String)
     case full(path: String, what: String)
+    /// The path or mode asked for is not usable (empty, a mode open to others); nothing was touched.
+    case badPath(path: String, why: String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,8 @@ public enum SegmentError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(p): \(call) failed: \(errnoText(e))"
         case .readOnly(let p):
             return "\(p): attached read-only; this operation writes"
+        case .badPath(let p, let why):
+            return p.isEmpty ? why : "\(p): \(why)"
         case .full(let p, let what):
             return "\(p): the \(what) is full (recreate the segment with a larger capacity: shmbal init --records N)"
         }

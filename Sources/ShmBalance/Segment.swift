@@ -17,10 +17,33 @@ public final class Segment: @unchecked Sendable {
     public static let defaultPath = "/dev/shm/shmbal"
 
     /// `explicit`, else `$SHMBAL_SEGMENT`, else `/dev/shm/shmbal`.
-    public static func resolvePath(_ explicit: String?) -> String {
-        if let p = explicit, !p.isEmpty { return p }
-        if let e = getenv("SHMBAL_SEGMENT"), e.pointee != 0 { return String(cString: e) }
+    ///
+    /// An explicit path that is empty or only whitespace is bad input, never the default (SPEC §4):
+    /// `--segment ""` from a script whose variable was unset must not write the shared books.
+    /// An empty `$SHMBAL_SEGMENT` counts as unset (the shell idiom `SHMBAL_SEGMENT= cmd`); one of
+    /// only whitespace is refused like an explicit one.
+    public static func resolvePath(_ explicit: String?) throws(SegmentError) -> String {
+        if let p = explicit {
+            guard !isBlank(p) else { throw .badPath(path: p, why: "the segment path is empty; name a file, or leave the option out for the default") }
+            return p
+        }
+        if let e = getenv("SHMBAL_SEGMENT"), e.pointee != 0 {
+            let p = String(cString: e)
+            guard !isBlank(p) else { throw .badPath(path: p, why: "$SHMBAL_SEGMENT holds only whitespace; name a file, or unset it for the default") }
+            return p
+        }
         return defaultPath
+    }
+
+    private static func isBlank(_ p: String) -> Bool { p.utf8.allSatisfy { $0 == 0x20 || ($0 >= 0x09 && $0 <= 0x0D) } }
+
+    /// Nil when `mode` is one a segment may have: read and write for the owner, optionally the same
+    /// or read for the group, nothing for others (the books are never world-readable or writable).
+    public static func modeProblem(_ mode: UInt32) -> String? {
+        if mode & ~UInt32(0o777) != 0 { return "mode \(String(mode, radix: 8)) is not a file mode (octal, e.g. 0600 or 0660)" }
+        if mode & 0o007 != 0 { return "mode 0\(String(mode, radix: 8)) grants access to others; a segment is for its owner and, optionally, a group (0600 or 0660)" }
+        if mode & 0o600 != 0o600 { return "mode 0\(String(mode, radix: 8)) does not let the owner read and write the segment (use 0600 or 0660)" }
+        return nil
     }
 
     private init(path: String, readOnly: Bool, geometry: Geometry, base: UnsafeMutableRawPointer) {
@@ -69,7 +92,7 @@ public final class Segment: @unchecked Sendable {
     /// file, and no process can ever see a half-initialised segment at `path`.
     public static func create(_ path: String, geometry: Geometry = .defaults, mode: UInt32 = 0o600) throws(SegmentError) -> Segment {
         if let why = geometry.problem { throw .corrupt(path: path, why: why) }
-        guard mode & ~UInt32(0o777) == 0 else { throw .system(path: path, call: "mode \(String(mode, radix: 8))", errno: EINVAL) }
+        if let why = modeProblem(mode) { throw .badPath(path: path, why: why) }
         let temp = temporaryName(for: path)
         let fd: FileDescriptor
         do {

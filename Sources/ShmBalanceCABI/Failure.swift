@@ -19,6 +19,7 @@ struct ABIFailure: Error {
         switch error {
         case .refused(let r): self.init(SHMBAL_REFUSED, r.description, refusal: Int32(r.code.rawValue))
         case .badInput: self.init(SHMBAL_BAD_INPUT, error.description)
+        case .segment(.badPath): self.init(SHMBAL_BAD_INPUT, error.description)
         case .segment: self.init(SHMBAL_SEGMENT, error.description)
         case .busy: self.init(SHMBAL_BUSY, error.description)
         case .corrupt: self.init(SHMBAL_CORRUPT, error.description)

@@ -13,10 +13,10 @@ struct Init: ParsableCommand {
     @Option(help: "File mode, octal: 0600 (owner only) or 0660 (a group).") var mode = "0600"
 
     func run() throws {
-        guard let m = UInt32(mode, radix: 8), m & ~0o777 == 0 else { throw CLIError(.badInput, "--mode '\(mode)' is not an octal file mode like 0600 or 0660") }
+        let m = try CLIError.mode(mode)
         let g = Geometry(recordCapacity: records, quoteCapacity: quotes, ringCapacity: activity)
         if let why = g.problem { throw CLIError(.badInput, why) }
-        let path = global.segmentPath
+        let path = try global.segmentPath()
         do {
             let s = try Segment.create(path, geometry: g, mode: m)
             print("created \(s.path): \(records) records, \(quotes) quotes, \(activity) activity entries, \(g.segmentSize) bytes, mode \(String(m, radix: 8).leftPadded(4, "0"))")

@@ -25,6 +25,7 @@ struct CLIError: Error, CustomStringConvertible {
         switch error {
         case .refused: status = .refused
         case .badInput: status = .badInput
+        case .segment(.badPath): status = .badInput
         case .segment: status = .unusable
         case .busy: status = .busy
         case .corrupt: status = .unusable
@@ -34,6 +35,13 @@ struct CLIError: Error, CustomStringConvertible {
 
     static func amount(_ text: String) throws -> Amount {
         do { return try Amount(parsing: text) } catch { throw CLIError(.badInput, error.message) }
+    }
+
+    /// An octal file mode for a new segment (`--mode`), refused unless `Segment.modeProblem` accepts it.
+    static func mode(_ text: String) throws -> UInt32 {
+        guard let m = UInt32(text, radix: 8) else { throw CLIError(.badInput, "--mode '\(text)' is not an octal file mode like 0600 or 0660") }
+        if let why = Segment.modeProblem(m) { throw CLIError(.badInput, "--mode: \(why)") }
+        return m
     }
 
     static func name(_ text: String, kind: ShortName.Kind = .symbol) throws -> ShortName {

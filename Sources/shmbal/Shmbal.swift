@@ -42,7 +42,10 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Exchange (default: $SHMBAL_EXCHANGE, the config's default_exchange, or the only one in the segment).", valueName: "name"))
     var exchange: String?
 
-    var segmentPath: String { Segment.resolvePath(segment) }
+    /// The segment's path; an empty or blank `--segment` is bad input (exit 2), never the default.
+    func segmentPath() throws -> String {
+        do { return try Segment.resolvePath(segment) } catch { throw CLIError(.segment(error)) }
+    }
 
     /// Opens the books; a missing segment is created (default capacities, mode 0600) only when `creating`.
     func books(_ access: Segment.AccessMode) throws -> Books {

@@ -35,11 +35,12 @@ struct SnapshotRestore: ParsableCommand {
     @Option(help: "File mode of a segment that restore creates, octal: 0600 or 0660.") var mode = "0600"
 
     func run() throws {
-        guard let m = UInt32(mode, radix: 8), m & ~0o777 == 0 else { throw CLIError(.badInput, "--mode '\(mode)' is not an octal file mode like 0600 or 0660") }
+        let m = try CLIError.mode(mode)
         let report: RestoreReport
-        do { report = try SnapshotFile.restore(from: file, toSegment: global.segmentPath, mode: m) } catch { throw CLIError(error) }
+        let segmentPath = try global.segmentPath()
+        do { report = try SnapshotFile.restore(from: file, toSegment: segmentPath, mode: m) } catch { throw CLIError(error) }
         let s = report.snapshot
-        print("restored \(s.records.count) records and \(s.quotes.count) quotes from \(file) into \(report.createdSegment ? "new" : "empty") segment \(global.segmentPath)")
+        print("restored \(s.records.count) records and \(s.quotes.count) quotes from \(file) into \(report.createdSegment ? "new" : "empty") segment \(segmentPath)")
     }
 }
 

@@ -150,3 +150,33 @@ final class SegmentTests: XCTestCase {
         XCTAssertFalse(stamps.contains(-1))
     }
 }
+
+/// SPEC §4 "the file's own life": paths and modes that must never be used, refused before any file exists.
+final class SegmentPathAndModeTests: XCTestCase {
+    func testBlankPathsAreBadInputNeverTheDefault() {
+        for blank in ["", " ", "\t", "  \n"] {
+            XCTAssertThrowsError(try Segment.resolvePath(blank)) { error in
+                guard case .badPath = error as? SegmentError else { return XCTFail("\(error)") }
+            }
+            XCTAssertThrowsError(try Books.open(blank)) { error in
+                guard case .segment(.badPath) = error as? BooksError else { return XCTFail("\(error)") }
+            }
+        }
+        XCTAssertEqual(try Segment.resolvePath("/tmp/x"), "/tmp/x")
+    }
+
+    func testModesOpenToOthersOrClosedToTheOwnerAreRefusedAndCreateNothing() {
+        let dir = TempDir("mode")
+        for mode: UInt32 in [0o666, 0o777, 0o604, 0o601, 0o602, 0o400, 0o200, 0o060, 0o1600, 0o4600] {
+            let path = dir.file("seg-\(String(mode, radix: 8))")
+            XCTAssertThrowsError(try Segment.create(path, mode: mode)) { error in
+                guard case .badPath = error as? SegmentError else { return XCTFail("\(mode): \(error)") }
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path), "mode \(String(mode, radix: 8)) left a file")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [], "no temporary file left either")
+        for mode: UInt32 in [0o600, 0o640, 0o660] {
+            XCTAssertNil(Segment.modeProblem(mode), String(mode, radix: 8))
+        }
+    }
+}
