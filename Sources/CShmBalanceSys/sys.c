@@ -138,3 +138,9 @@ __attribute__((constructor)) static void shmbal_sys_init(void) {
     refresh_pid();
     pthread_atfork(NULL, NULL, refresh_pid);
 }
+
+int64_t shmbal_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}

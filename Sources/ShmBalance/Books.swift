@@ -14,6 +14,8 @@ public struct Books: @unchecked Sendable {
     @usableFromInline let ringOffset: Int
     @usableFromInline let ringMask: UInt64
     @usableFromInline let lockTimeoutNs: Int64
+    /// The mapping's entry in the process's registry (mapping.c): every write checks the file through it.
+    @usableFromInline let mappingId: Int32
     public let isReadOnly: Bool
 
     public init(_ segment: Segment, lockTimeoutMs: Int = LockTimeout.fromEnvironment()) {
@@ -24,6 +26,7 @@ public struct Books: @unchecked Sendable {
         self.ringMask = UInt64(segment.geometry.ringCapacity - 1)
         self.lockTimeoutNs = Int64(lockTimeoutMs) * 1_000_000
         self.isReadOnly = segment.isReadOnly
+        self.mappingId = segment.mappingId
     }
 
     /// Opens the segment at `path` (nil: `$SHMBAL_SEGMENT`, else `/dev/shm/shmbal`).
@@ -38,10 +41,15 @@ public struct Books: @unchecked Sendable {
     @inlinable @inline(__always)
     var pid: Int32 { shmbal_cached_pid() }
 
+    /// The record table: appended to under the table mutex, published by its count.
     @inlinable @inline(__always)
-    var publishedRecordCount: Int {
-        Int(truncatingIfNeeded: base.loadAcquiring(Layout.Header.recordCount))
+    var recordTable: AppendTable {
+        AppendTable(base, count: Layout.Header.recordCount, entries: recordsOffset, entrySize: Layout.Record.size,
+                    capacity: segment.geometry.recordCapacity, .newRecords)
     }
+
+    @inlinable @inline(__always)
+    var publishedRecordCount: Int { recordTable.published }
 
     @inlinable @inline(__always)
     func recordPointer(_ i: Int) -> UnsafeMutableRawPointer { base + (recordsOffset + i &* Layout.Record.size) }
@@ -50,7 +58,7 @@ public struct Books: @unchecked Sendable {
     /// once published (release store of the count), never changes.
     @inlinable
     public func record(_ key: BookKey) -> RecordRef? {
-        let n = min(publishedRecordCount, segment.geometry.recordCapacity)
+        let n = publishedRecordCount
         for i in 0..<n {
             let p = recordPointer(i)
             if p.loadRelaxed(Layout.Record.currency) == key.currency.lo && p.loadRelaxed(Layout.Record.exchange) == key.exchange.lo
@@ -63,8 +71,7 @@ public struct Books: @unchecked Sendable {
 
     /// Every record's key, by exchange then currency.
     public func keys() -> [BookKey] {
-        let n = min(publishedRecordCount, segment.geometry.recordCapacity)
-        return (0..<n).map { i in
+        (0..<publishedRecordCount).map { i in
             let p = recordPointer(i)
             return BookKey(exchange: p.loadName(Layout.Record.exchange), currency: p.loadName(Layout.Record.currency))
         }.sorted()
@@ -80,90 +87,99 @@ public struct Books: @unchecked Sendable {
         if isReadOnly { throw .segment(.readOnly(path: segment.path)) }
     }
 
-    /// Takes one of the header's robust mutexes (record table, quote table).
-    func lockHeaderMutex(_ offset: Int, what: String) throws(BooksError) -> UnsafeMutablePointer<pthread_mutex_t> {
-        let m = (base + offset).assumingMemoryBound(to: pthread_mutex_t.self)
-        let rc = lockRobust(m, timeoutNs: lockTimeoutNs)
-        switch rc {
-        case 0: return m
-        case EOWNERDEAD:
-            pthread_mutex_consistent(m)
-            return m
-        case ETIMEDOUT:
-            throw .busy(what: "\(segment.path): \(what)", ownerTid: shmbal_mutex_owner_tid(m), waitedMs: Int(lockTimeoutNs / 1_000_000))
-        default:
-            throw .corrupt("\(segment.path): the \(what) lock failed (errno \(rc))")
-        }
-    }
-
     /// The initial contents of a record created by `reset`, `reconcile` or `config apply`.
     struct NewRecord {
         var strategyCount = Layout.defaultStrategyCount
         var creditLimit = Amount.zero
         var names: [Int: ShortName] = [:]
+
+        func initialState(now: Int64, pid: Int32) -> RecordState {
+            var s = RecordState()
+            s.strategyCount = strategyCount
+            s.creditLimit = creditLimit
+            s.lastChangeMicros = now
+            s.lastChangePid = pid
+            return s
+        }
+
+        /// `total`, `pool`, then empty, with the configured names over them.
+        var slotNames: [ShortName] {
+            var all = Books.defaultSlotNames
+            for (i, name) in names where i >= 0 && i < Layout.slotCount { all[i] = name }
+            return all
+        }
     }
 
-    /// Finds `key`'s record or creates it (zero balances, epoch 0). The record is complete
-    /// before the count that publishes it is stored, so no process sees it half-made; a creator
-    /// killed midway leaves an unpublished slot the next creator simply reuses.
+    /// Finds `key`'s record or creates it (zero balances, epoch 0), through the record table's
+    /// append: the record is complete before the count that publishes it is stored, so no process
+    /// sees it half-made; a creator killed midway leaves an unpublished entry the next append
+    /// rewrites. The key is looked for again under the table lock, so two first creators of one
+    /// key make one record.
     func findOrCreate(_ key: BookKey, _ initial: @autoclosure () -> NewRecord, operation: Operation) throws(BooksError) -> (RecordRef, created: Bool) {
         if let r = record(key) { return (r, false) }
         try requireWritable()
         let m = try lockHeaderMutex(Layout.Header.tableMutex, what: "record table")
         defer { pthread_mutex_unlock(m) }
         if let r = record(key) { return (r, false) }
-        let n = publishedRecordCount
-        guard n < segment.geometry.recordCapacity else {
+        let spec = initial()
+        guard let first = try appendRecords([(key, spec.initialState(now: shmbal_now_micros(), pid: pid), spec.slotNames)]) else {
+            let n = publishedRecordCount
             let refusal = Refusal(.tableFull, operation, key, index: 0, amount: .zero, detail: Amount(raw: Int128(n)))
             recordRefusal(refusal)
             throw .refused(refusal)
         }
-        let spec = initial()
-        let p = recordPointer(n)
-        memset(p, 0, Layout.Record.size)
-        p.storeName(key.exchange, Layout.Record.exchange)
-        p.storeName(key.currency, Layout.Record.currency)
-        let rc = shmbal_mutex_init_robust_shared((p + Layout.Record.mutex).assumingMemoryBound(to: pthread_mutex_t.self))
-        guard rc == 0 else { throw .corrupt("\(key): initialising the record's lock failed (errno \(rc))") }
-        let s = p + Layout.Record.states
-        s.storeRelaxed(UInt64(spec.strategyCount), Layout.State.strategyCount)
-        s.storeAmount(spec.creditLimit, Layout.State.creditLimit)
-        s.storeRelaxed(UInt64(bitPattern: shmbal_now_micros()), Layout.State.lastChangeMicros)
-        s.storeRelaxed(UInt64(UInt32(bitPattern: pid)), Layout.State.lastChangePid)
-        var names = defaultSlotNames
-        for (i, name) in spec.names { names[i] = name }
-        for (i, name) in names.enumerated() { p.storeName(name, Layout.Record.names + 16 * i) }
-        base.storeReleasing(UInt64(n + 1), Layout.Header.recordCount)
-        return (RecordRef(p: p, key: key), true)
+        return (RecordRef(p: recordPointer(first), key: key), true)
+    }
+
+    /// Appends complete records (caller holds the table mutex) and publishes them with one store;
+    /// nil when they do not fit (nothing written). Used by create, `config apply` and `restore`.
+    func appendRecords(_ records: [(key: BookKey, state: RecordState, names: [ShortName])],
+                       slotChanged: [[Int64]]? = nil) throws(BooksError) -> Int? {
+        try recordTable.append(records.count) { (p, i) throws(BooksError) in
+            let r = records[i]
+            p.storeName(r.key.exchange, Layout.Record.exchange)
+            p.storeName(r.key.currency, Layout.Record.currency)
+            let rc = shmbal_mutex_init_robust_shared((p + Layout.Record.mutex).assumingMemoryBound(to: pthread_mutex_t.self))
+            guard rc == 0 else { throw .corrupt("\(r.key): initialising the record's lock failed (errno \(rc))") }
+            // Generation 0: copy 0 of each latch is the published one.
+            writeState(r.state, to: p + Layout.Record.states)
+            for (j, name) in r.names.prefix(Layout.slotCount).enumerated() { p.storeName(name, Layout.Record.names + Layout.nameSize * j) }
+            if let changed = slotChanged?[i] {
+                for (j, micros) in changed.prefix(r.state.strategyCount).enumerated() {
+                    p.storeRelaxed(UInt64(bitPattern: micros), Layout.Record.slotChangedMicros + 8 * j)
+                }
+            }
+        }
     }
 
     /// Names a new record starts with: `total`, `pool`, then empty.
-    var defaultSlotNames: [ShortName] {
+    static var defaultSlotNames: [ShortName] {
         var names = [ShortName](repeating: .empty, count: 64)
         names[0] = try! ShortName("total", kind: .label)
         names[1] = try! ShortName("pool", kind: .label)
         return names
     }
 
-    /// The exchange `config apply` named as the default, if any.
-    public var defaultExchange: ShortName? {
-        for _ in 0..<1000 {
-            let g = base.loadAcquiring(Layout.Header.defaultExchangeGeneration)
-            let name = base.loadName(Layout.Header.defaultExchange + 16 * Int(g & 1))
-            atomicMemoryFence(ordering: .acquiring)
-            if base.loadRelaxed(Layout.Header.defaultExchangeGeneration) == g { return name.isEmpty ? nil : name }
-        }
-        return nil
+    /// The default exchange: two copies of a name in the header.
+    var defaultExchangeLatch: Latch {
+        Latch(base, generation: Layout.Header.defaultExchangeGeneration, copies: Layout.Header.defaultExchange,
+              copySize: Layout.nameSize, .defaultExchange)
     }
 
-    func storeDefaultExchange(_ name: ShortName?) throws(BooksError) {
-        try requireWritable()
-        let m = try lockHeaderMutex(Layout.Header.tableMutex, what: "record table")
-        defer { pthread_mutex_unlock(m) }
-        let g = base.loadRelaxed(Layout.Header.defaultExchangeGeneration)
-        atomicMemoryFence(ordering: .releasing)
-        base.storeName(name ?? .empty, Layout.Header.defaultExchange + 16 * Int((g + 1) & 1))
-        base.storeReleasing(g + 1, Layout.Header.defaultExchangeGeneration)
+    /// The exchange `config apply` named as the default, if any.
+    public var defaultExchange: ShortName? {
+        get throws(BooksError) {
+            let name: ShortName
+            do { name = try defaultExchangeLatch.read { $0.loadName(0) } } catch {
+                throw BooksError(error, what: "\(segment.path): default exchange")
+            }
+            return name.isEmpty ? nil : name
+        }
+    }
+
+    /// Publishes the default exchange (caller holds the record table's mutex, which serialises its writers).
+    func publishDefaultExchange(_ name: ShortName?) {
+        defaultExchangeLatch.publish { (next, _, _) in next.storeName(name ?? .empty, 0) }
     }
 
     /// Records a refusal in the activity ring (not possible on a read-only mapping).

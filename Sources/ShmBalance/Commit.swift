@@ -2,37 +2,11 @@ import Atomics
 import CShmBalanceSys
 import Glibc
 
-// The writer's side of the latch protocol described on `RecordRef`: lock, fill the unpublished
-// copy, publish with one release store, append the activity entry, unlock.
+// The writer's side of a record: lock, apply the rules to a value, publish it through the
+// record's state latch (Latch.swift), append the activity entry, unlock, and report the file's
+// state before saying the operation happened.
 
 extension Books {
-    /// Takes `rec`'s lock within the bound, repairing it if its holder died.
-    @inlinable @inline(__always)
-    func lock(_ rec: RecordRef) throws(BooksError) {
-        let rc = lockRobust(rec.mutex, timeoutNs: lockTimeoutNs)
-        if rc != 0 { try lockFailed(rc, rec) }
-    }
-
-    @usableFromInline
-    func lockFailed(_ rc: Int32, _ rec: RecordRef) throws(BooksError) {
-        let (result, error) = lockOutcome(rc, rec.mutex, key: rec.key, timeoutNs: lockTimeoutNs)
-        if let error { throw error }
-        if result == .recoveredFromDeadHolder {
-            // Nothing to undo: the dead holder only ever wrote the unpublished copy. Refresh that copy
-            // in full, since the next allocate/release copies into it only what the last one changed.
-            let g = rec.p.loadRelaxed(Layout.Record.generation)
-            let cur = rec.state(g), next = rec.state(g &+ 1)
-            atomicMemoryFence(ordering: .releasing)
-            for w in stride(from: 0, to: Layout.State.size, by: 8) { next.storeRelaxed(cur.loadRelaxed(w), w) }
-            // Say that it happened.
-            appendActivity(.recoverLock, rec.key, index: -1, outcome: 0, epoch: 0, amount: .zero, detail: .zero,
-                           after: .zero, now: shmbal_now_micros())
-        }
-    }
-
-    @inlinable @inline(__always)
-    func unlock(_ rec: RecordRef) { pthread_mutex_unlock(rec.mutex) }
-
     /// Unlocks, records the refusal, and returns the error to throw.
     @usableFromInline
     func refuse(_ rec: RecordRef, _ r: Refusal) -> BooksError {
@@ -44,7 +18,7 @@ extension Books {
     /// Copies the published state's head and its first `count` slots into the unpublished copy.
     @inlinable @inline(__always)
     func copyState(from cur: UnsafeMutableRawPointer, to next: UnsafeMutableRawPointer, slots count: Int) {
-        for w in stride(from: 0, to: Layout.State.headBytes + 16 * count, by: 8) {
+        for w in stride(from: 0, to: Layout.State.headBytes + Layout.amountSize * count, by: 8) {
             next.storeRelaxed(cur.loadRelaxed(w), w)
         }
     }
@@ -52,26 +26,34 @@ extension Books {
     /// Marks the unpublished copy as the result of one more applied operation on slot `index`.
     @inlinable @inline(__always)
     func stampState(_ next: UnsafeMutableRawPointer, count: Int, index: Int, opCount: UInt64, now: Int64) {
-        next.storeRelaxed(UInt64(truncatingIfNeeded: count) | UInt64(truncatingIfNeeded: index & 63) << 32, Layout.State.strategyCount)
+        next.storeRelaxed(HeadWord.pack(count: count, lastIndex: index), Layout.State.strategyCount)
         next.storeRelaxed(opCount &+ 1, Layout.State.opCount)
         next.storeRelaxed(UInt64(bitPattern: now), Layout.State.lastChangeMicros)
         next.storeRelaxed(UInt64(UInt32(bitPattern: pid)), Layout.State.lastChangePid)
     }
 
-    /// Reads the published state while holding the lock (no retry needed: only lock holders write).
+    /// The published state as stored, for a writer holding the lock (no retry needed: only lock
+    /// holders write). Returns the stored count beside a state whose count is clamped into 2…64.
     @usableFromInline
-    func lockedState(_ rec: RecordRef, generation g: UInt64) throws(BooksError) -> RecordState {
-        let s = rec.state(g)
+    func lockedStateAsStored(_ rec: RecordRef) -> (RecordState, storedCount: Int) {
+        let s = rec.stateLatch.lockedCurrent
         var out = RecordState()
         out.readHead(from: s)
-        guard out.strategyCount >= Layout.minStrategyCount && out.strategyCount <= Layout.slotCount else {
-            throw .corrupt("\(rec.key): record is corrupt (strategy count \(out.strategyCount))")
-        }
+        let stored = out.strategyCount
+        out.strategyCount = min(max(stored, Layout.minStrategyCount), Layout.slotCount)
         // Slots beyond the count are meaningless and may be stale in this copy (allocate/release
         // copy only the meaningful ones, and a reset may shrink the count): read them as zero, as
         // `RecordRef.read` does, so growing the count later never brings back an old budget.
-        for i in 0..<64 { out.slots[i] = i < out.strategyCount ? s.loadAmount(Layout.State.slots + 16 * i) : .zero }
-        return out
+        for i in 0..<out.strategyCount { out.slots[i] = s.loadAmount(Layout.State.slots + Layout.amountSize * i) }
+        return (out, stored)
+    }
+
+    /// The published state for a writer holding the lock; a damaged count is `.corrupt`.
+    @usableFromInline
+    func lockedState(_ rec: RecordRef) throws(BooksError) -> RecordState {
+        let (s, stored) = lockedStateAsStored(rec)
+        guard stored == s.strategyCount else { throw rec.corruptCount(stored) }
+        return s
     }
 
     /// What a general mutation did, for the commit and its activity entry.
@@ -92,27 +74,36 @@ extension Books {
         }
     }
 
-    /// The general mutation: copy the whole published state, let `body` apply the rules to it,
+    /// How a general mutation reads the state it changes.
+    @usableFromInline
+    enum StateIntake {
+        /// The state must be sound (count 2…64): every operation but the repairs.
+        case sound
+        /// Any stored state, its count clamped (reset and reconcile repair damaged records; the
+        /// body learns the stored count and decides).
+        case asStored
+    }
+
+    /// The general mutation: read the whole published state, let `body` apply the rules to it,
     /// then publish it. Used by every operation but the hot pair allocate/release.
     @usableFromInline
-    func mutate(_ rec: RecordRef, _ operation: Operation, index: Int, amount: Amount,
-                _ body: (inout RecordState) throws(Refusal) -> Change) throws(BooksError) -> RecordState {
+    func mutate(_ rec: RecordRef, _ operation: Operation, index: Int, amount: Amount, intake: StateIntake = .sound,
+                _ body: (inout RecordState, _ storedCount: Int) throws(Refusal) -> Change) throws(BooksError) -> RecordState {
         try requireWritable()
         try lock(rec)
-        let g = rec.p.loadRelaxed(Layout.Record.generation)
-        var s: RecordState
-        do { s = try lockedState(rec, generation: g) } catch {
+        var (s, stored) = lockedStateAsStored(rec)
+        if intake == .sound && stored != s.strategyCount {
             unlock(rec)
-            throw error
+            throw rec.corruptCount(stored)
         }
         let old = s
         let change: Change
-        do { change = try body(&s) } catch { throw refuse(rec, error) }
+        do { change = try body(&s, stored) } catch { throw refuse(rec, error) }
         let now = shmbal_now_micros()
         if change.commit {
-            // The rules keep the identity by construction; a bug that broke it must not reach the books.
-            assert(s.identityHolds, "\(rec.key): \(operation) would break the identity")
-            guard s.identityHolds else {
+            // The rules keep the identity by construction; a bug that broke it must not reach the
+            // books (and must not trap the process either: the caller gets an error, nothing changed).
+            guard s.identityHolds && s.strategyCount >= Layout.minStrategyCount && s.strategyCount <= Layout.slotCount else {
                 unlock(rec)
                 throw .corrupt("\(rec.key): internal error: \(operation) would break the identity; nothing was committed")
             }
@@ -120,13 +111,8 @@ extension Books {
             s.lastChangeMicros = now
             s.lastChangePid = pid
             s.lastIndex = max(0, change.index)
-            let next = rec.state(g &+ 1)
-            atomicMemoryFence(ordering: .releasing)
-            faultPoint(.lockedBeforeWrite)
-            writeState(s, to: next)
-            faultPoint(.writtenBeforePublish)
-            rec.p.storeReleasing(g &+ 1, Layout.Record.generation)
-            faultPoint(.publishedBeforeUnlock)
+            let published = s
+            rec.stateLatch.publish { (next, _, _) in writeState(published, to: next) }
         }
         appendActivity(operation, rec.key, index: change.index, outcome: 0, epoch: s.epoch,
                        amount: amount, detail: change.detail, after: change.after, now: now)
@@ -136,12 +122,15 @@ extension Books {
             }
         }
         unlock(rec)
+        try confirmWritten(now)
         return s
     }
 
+    /// Writes a whole state into an unpublished copy (inside a `Latch.publish` body, or into a
+    /// record not yet published).
     @usableFromInline
     func writeState(_ s: RecordState, to next: UnsafeMutableRawPointer) {
-        next.storeRelaxed(UInt64(s.strategyCount) | UInt64(s.lastIndex & 63) << 32, Layout.State.strategyCount)
+        next.storeRelaxed(HeadWord.pack(count: s.strategyCount, lastIndex: s.lastIndex), Layout.State.strategyCount)
         next.storeRelaxed(s.epoch, Layout.State.epoch)
         next.storeRelaxed(s.opCount, Layout.State.opCount)
         next.storeRelaxed(UInt64(bitPattern: s.lastChangeMicros), Layout.State.lastChangeMicros)
@@ -149,6 +138,24 @@ extension Books {
         // Not built by allocate/release: the next one copies this state in full.
         next.storeRelaxed(0, Layout.State.pairMark)
         next.storeAmount(s.creditLimit, Layout.State.creditLimit)
-        for i in 0..<64 { next.storeAmount(s.slots[i], Layout.State.slots + 16 * i) }
+        for i in 0..<64 { next.storeAmount(s.slots[i], Layout.State.slots + Layout.amountSize * i) }
+    }
+
+    /// After a write, before it is reported as done: the file must still be the one at the path,
+    /// whole (SPEC §4 "the file's own life"). One or two loads per write; a stat of the path at most
+    /// every 250 ms (`SHMBAL_FILE_CHECK_US`), so a removed or replaced file is noticed within that.
+    @inlinable @inline(__always)
+    func confirmWritten(_ now: Int64) throws(BooksError) {
+        let state = shmbal_mapping_state(mappingId, now)
+        if _slowPath(state != 0) { throw fileGone(state) }
+    }
+
+    @usableFromInline @inline(never)
+    func fileGone(_ state: Int32) -> BooksError {
+        switch state {
+        case SHMBAL_MAPPING_REMOVED: return .segment(.removed(path: segment.path))
+        case SHMBAL_MAPPING_REPLACED: return .segment(.replaced(path: segment.path))
+        default: return .segment(.truncated(path: segment.path))
+        }
     }
 }

@@ -24,12 +24,90 @@ public struct ConfigReport: Sendable, Equatable {
 }
 
 extension Books {
-    /// Writes a whole config into the segment, all or nothing with respect to other writers:
-    /// every existing record it touches is locked (in key order, so two appliers cannot deadlock),
-    /// every rule is checked against the locked state, and only then is anything written.
-    /// Missing records are created complete with their count, credit and names.
+    /// Writes a whole config into the segment, all or nothing (SPEC §4, §5).
+    ///
+    /// Every check that can refuse runs before the first write: the entries themselves, the
+    /// record-table lock (taken first: it serialises record creation and the default exchange),
+    /// every existing record's lock (in key order, so two appliers cannot deadlock), the rules
+    /// against each locked state, and room in the record table for the new ones. Only then are the
+    /// records, names and default exchange published, each through its latch; the new records
+    /// appear together, with one store. A writer killed midway leaves each record wholly old or
+    /// wholly new, and applying the same file again finishes the job.
     public func applyConfiguration(_ entries: [RecordConfig], defaultExchange: ShortName?) throws(BooksError) -> ConfigReport {
         try requireWritable()
+        try Books.checkEntries(entries)
+        let sorted = entries.sorted { $0.key < $1.key }
+        let table = try lockHeaderMutex(Layout.Header.tableMutex, what: "record table")
+        defer { pthread_mutex_unlock(table) }
+        var locked: [RecordRef] = []
+        defer { for r in locked.reversed() { unlock(r) } }
+        var states: [BookKey: RecordState] = [:]
+        for e in sorted {
+            guard let rec = record(e.key) else { continue }
+            try lock(rec)
+            locked.append(rec)
+            states[e.key] = try lockedState(rec)
+        }
+        // Check everything against the locked states before writing anything.
+        var next: [BookKey: RecordState] = [:]
+        var created: [(key: BookKey, state: RecordState, names: [ShortName])] = []
+        let now = shmbal_now_micros()
+        for e in sorted {
+            let count = e.strategyCount ?? states[e.key]?.strategyCount ?? Layout.defaultStrategyCount
+            if let i = e.names.keys.sorted().first(where: { $0 >= count }) {
+                throw .badInput("\(e.key): slot name index \(i) is beyond the record's \(count) slots")
+            }
+            if var s = states[e.key] {
+                if let c = e.strategyCount {
+                    do { try Books.applyCount(&s, c, key: e.key, operation: .configure) } catch { throw .refused(error) }
+                }
+                if let credit = e.creditLimit { s.creditLimit = credit }
+                next[e.key] = s
+            } else {
+                let initial = NewRecord(strategyCount: count, creditLimit: e.creditLimit ?? .zero, names: e.names)
+                created.append((e.key, initial.initialState(now: now, pid: pid), initial.slotNames))
+            }
+        }
+        if created.count > segment.geometry.recordCapacity - publishedRecordCount {
+            let r = Refusal(.tableFull, .configure, created[0].key, index: 0, amount: .zero, detail: Amount(raw: Int128(segment.geometry.recordCapacity)))
+            recordRefusal(r)
+            throw .refused(r)
+        }
+
+        var report = ConfigReport()
+        for e in sorted {
+            guard let rec = locked.first(where: { $0.key == e.key }), var s = next[e.key] else { continue }
+            if s != states[e.key] {
+                s.opCount &+= 1
+                s.lastChangeMicros = now
+                s.lastChangePid = pid
+                let published = s
+                rec.stateLatch.publish { (nextCopy, _, _) in writeState(published, to: nextCopy) }
+            }
+            if !e.names.isEmpty { publishNames(rec, e.names) }
+            appendActivity(.configure, e.key, index: -1, outcome: 0, epoch: s.epoch,
+                           amount: e.creditLimit ?? s.creditLimit, detail: Amount(raw: Int128(s.strategyCount)), after: .zero, now: now)
+            report.updated.append(e.key)
+        }
+        if !created.isEmpty {
+            guard try appendRecords(created) != nil else { throw .corrupt("\(segment.path): the record table filled while locked") }
+            for c in created {
+                appendActivity(.configure, c.key, index: -1, outcome: 0, epoch: 0, amount: c.state.creditLimit,
+                               detail: Amount(raw: Int128(c.state.strategyCount)), after: .zero, now: now)
+                report.created.append(c.key)
+            }
+        }
+        if let d = defaultExchange {
+            publishDefaultExchange(d)
+            report.defaultExchange = d
+        }
+        try confirmWritten(now)
+        return report
+    }
+
+    /// The rules about the entries themselves, whatever the segment holds (a config file's own
+    /// checks; the same for `config check` and `config apply`).
+    static func checkEntries(_ entries: [RecordConfig]) throws(BooksError) {
         var seen = Set<BookKey>()
         for e in entries {
             guard seen.insert(e.key).inserted else { throw .badInput("\(e.key) is configured twice") }
@@ -43,61 +121,5 @@ extension Books {
                 throw .badInput("\(e.key): slot name index \(i) is outside 0…63")
             }
         }
-        let sorted = entries.sorted { $0.key < $1.key }
-        var locked: [RecordRef] = []
-        defer { for r in locked.reversed() { unlock(r) } }
-        var states: [BookKey: RecordState] = [:]
-        for e in sorted {
-            guard let rec = record(e.key) else { continue }
-            try lock(rec)
-            locked.append(rec)
-            states[e.key] = try lockedState(rec, generation: rec.p.loadRelaxed(Layout.Record.generation))
-        }
-        // Check everything before writing anything.
-        var next: [BookKey: RecordState] = [:]
-        for e in sorted {
-            let count = e.strategyCount ?? states[e.key]?.strategyCount ?? Layout.defaultStrategyCount
-            if let i = e.names.keys.first(where: { $0 >= count }) {
-                throw .badInput("\(e.key): slot name index \(i) is beyond the record's \(count) slots")
-            }
-            guard var s = states[e.key] else { continue }
-            if let c = e.strategyCount {
-                do { try Books.applyCount(&s, c, key: e.key, operation: .configure) } catch { throw .refused(error) }
-            }
-            if let credit = e.creditLimit { s.creditLimit = credit }
-            next[e.key] = s
-        }
-        var report = ConfigReport()
-        let now = shmbal_now_micros()
-        for e in sorted {
-            if let rec = locked.first(where: { $0.key == e.key }), var s = next[e.key] {
-                let g = rec.p.loadRelaxed(Layout.Record.generation)
-                if s != states[e.key] {
-                    s.opCount &+= 1
-                    s.lastChangeMicros = now
-                    s.lastChangePid = pid
-                    writeState(s, to: rec.state(g &+ 1))
-                    rec.p.storeReleasing(g &+ 1, Layout.Record.generation)
-                }
-                if !e.names.isEmpty { writeNames(rec) { names in for (i, n) in e.names { names[i] = n } } }
-                appendActivity(.configure, e.key, index: -1, outcome: 0, epoch: s.epoch,
-                               amount: e.creditLimit ?? s.creditLimit, detail: Amount(raw: Int128(s.strategyCount)), after: .zero, now: now)
-                report.updated.append(e.key)
-            } else {
-                let initial = NewRecord(strategyCount: e.strategyCount ?? Layout.defaultStrategyCount,
-                                        creditLimit: e.creditLimit ?? .zero, names: e.names)
-                let (_, created) = try findOrCreate(e.key, initial, operation: .configure)
-                if created {
-                    appendActivity(.configure, e.key, index: -1, outcome: 0, epoch: 0, amount: initial.creditLimit,
-                                   detail: Amount(raw: Int128(initial.strategyCount)), after: .zero, now: now)
-                    report.created.append(e.key)
-                }
-            }
-        }
-        if let d = defaultExchange {
-            try storeDefaultExchange(d)
-            report.defaultExchange = d
-        }
-        return report
     }
 }

@@ -10,6 +10,14 @@ public enum SegmentError: Error, Sendable, Equatable, CustomStringConvertible {
     case full(path: String, what: String)
     /// The path or mode asked for is not usable (empty, a mode open to others); nothing was touched.
     case badPath(path: String, why: String)
+    /// The file this process maps is no longer at its path (rm, RemoveIPC): nobody else can see it.
+    case removed(path: String)
+    /// Another file is at the path now (a restore, a new `init`): this mapping is of the old one.
+    case replaced(path: String)
+    /// The file is shorter than the segment: its missing part reads as zeros here and SIGBUS elsewhere.
+    case truncated(path: String)
+    /// This process maps more segments at once than the core keeps track of.
+    case tooManyMappings(path: String, limit: Int)
 
     public var description: String {
         switch self {
@@ -27,6 +35,14 @@ public enum SegmentError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(p): \(call) failed: \(errnoText(e))"
         case .readOnly(let p):
             return "\(p): attached read-only; this operation writes"
+        case .removed(let p):
+            return "\(p): segment was removed (rm, or systemd's RemoveIPC); this process's writes would be seen by nobody, so it refuses them: restore the books into a new segment (shmbal snapshot restore) and reopen"
+        case .replaced(let p):
+            return "\(p): segment was replaced by another file at that path; this process still maps the old one and refuses to write into it: reopen the segment"
+        case .truncated(let p):
+            return "\(p): segment file was truncated while in use; nothing read from or written to its missing part counts: restore it from a snapshot and reopen"
+        case .tooManyMappings(let p, let limit):
+            return "\(p): this process already maps \(limit) segments; close some first"
         case .badPath(let p, let why):
             return p.isEmpty ? why : "\(p): \(why)"
         case .full(let p, let what):
@@ -157,6 +173,9 @@ public enum BooksError: Error, Sendable, Equatable, CustomStringConvertible {
     case busy(what: String, ownerTid: Int32, waitedMs: Int)
     /// The record's lock or data is damaged beyond what the protocol repairs.
     case corrupt(String)
+    /// A read found writers publishing non-stop for its whole retry bound (not a lock: readers never
+    /// wait for one); nothing was returned, try again.
+    case contended(what: String, attempts: Int)
 
     public var description: String {
         switch self {
@@ -167,6 +186,16 @@ public enum BooksError: Error, Sendable, Equatable, CustomStringConvertible {
             let who = tid > 0 ? " (held by thread \(tid)\(processExists(tid) ? ", alive but not releasing it: stopped or in a debugger?" : ""))" : ""
             return "\(what) busy: its lock was not released within \(ms) ms\(who); nothing was changed, try again"
         case .corrupt(let s): return s
+        case .contended(let what, let attempts):
+            return "\(what) kept changing during \(attempts) read attempts (writers publishing without pause); nothing was read, try again"
+        }
+    }
+
+    /// A latch read's failure, naming what was read.
+    init(_ failure: LatchReadFailure, what: String) {
+        switch failure {
+        case .contended(let attempts): self = .contended(what: what, attempts: attempts)
+        case .truncated(let id): self = .segment(.truncated(path: String(cString: shmbal_mapping_path(id))))
         }
     }
 
@@ -177,6 +206,7 @@ public enum BooksError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+import CShmBalanceSys
 import Glibc
 
 func processExists(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno == EPERM }

@@ -57,96 +57,124 @@
 //                                                                   96 16 after (the slot's new value)
 
 /// Named offsets and sizes of layout version 1.
+///
+/// Each offset is derived from the field before it (Aeron's `X_OFFSET = PREVIOUS_OFFSET +
+/// SIZE_OF_PREVIOUS`), with the alignment padding said where it is; `LayoutTests` checks every value
+/// against the diagram above (and so against files written by earlier builds of version 1).
 public enum Layout {
     public static let magic: UInt64 = 0x0000_4C41_424D_4853  // "SHMBAL\0\0" read little-endian
     public static let version: UInt32 = 1
     public static let fixedPointDecimals: UInt32 = 18
 
+    /// Bytes of one cache line here; hot words that different writers store to get lines of their own.
+    public static let cacheLine = 64
+    /// A robust mutex's slot: the pthread_mutex_t and, at `mutexWaitingHint`, the waiting hint.
+    public static let mutexSlot = 64
+    /// A `ShortName` in the file: 16 bytes, NUL-padded.
+    public static let nameSize = 16
+    /// An `Amount` in the file: one little-endian Int128.
+    public static let amountSize = 16
+
+    /// `offset` rounded up to a multiple of `alignment` (a power of two).
+    @inlinable
+    public static func aligned(_ offset: Int, _ alignment: Int) -> Int { (offset + alignment - 1) & ~(alignment - 1) }
+
     public enum Header {
         public static let size = 4096
         public static let magic = 0
-        public static let layoutVersion = 8
-        public static let headerSize = 12
-        public static let segmentSize = 16
-        public static let recordCapacity = 24
-        public static let recordSize = 28
-        public static let quoteCapacity = 32
-        public static let quoteSize = 36
-        public static let ringCapacity = 40
-        public static let ringEntrySize = 44
-        public static let recordsOffset = 48
-        public static let quotesOffset = 56
-        public static let ringOffset = 64
-        public static let createdMicros = 72
-        public static let creatorPid = 80
-        public static let fixedPointDecimals = 84
-        public static let geometryChecksum = 88
-        /// The checksum covers bytes 0..<checksummedBytes.
-        public static let checksummedBytes = 88
-        public static let recordCount = 128
-        public static let quoteCount = 136
-        public static let ringHead = 192
-        public static let tableMutex = 256
-        public static let quoteMutex = 320
-        public static let defaultExchangeGeneration = 384
-        public static let defaultExchange = 400
+        public static let layoutVersion = magic + 8
+        public static let headerSize = layoutVersion + 4
+        public static let segmentSize = headerSize + 4
+        public static let recordCapacity = segmentSize + 8
+        public static let recordSize = recordCapacity + 4
+        public static let quoteCapacity = recordSize + 4
+        public static let quoteSize = quoteCapacity + 4
+        public static let ringCapacity = quoteSize + 4
+        public static let ringEntrySize = ringCapacity + 4
+        public static let recordsOffset = ringEntrySize + 4
+        public static let quotesOffset = recordsOffset + 8
+        public static let ringOffset = quotesOffset + 8
+        public static let createdMicros = ringOffset + 8
+        public static let creatorPid = createdMicros + 8
+        public static let fixedPointDecimals = creatorPid + 4
+        /// The checksum covers bytes 0..<checksummedBytes: everything above it.
+        public static let checksummedBytes = fixedPointDecimals + 4
+        public static let geometryChecksum = checksummedBytes
+        // The counters change; they start a cache line of their own after the fixed geometry.
+        public static let recordCount = aligned(geometryChecksum + 8, 2 * cacheLine)
+        public static let quoteCount = recordCount + 8
+        /// Claimed by every activity append: a line of its own.
+        public static let ringHead = aligned(quoteCount + 8, cacheLine)
+        public static let tableMutex = aligned(ringHead + 8, cacheLine)
+        public static let quoteMutex = tableMutex + mutexSlot
+        public static let defaultExchangeGeneration = quoteMutex + mutexSlot
+        public static let defaultExchange = aligned(defaultExchangeGeneration + 8, nameSize)
+        /// End of the used part of the header (the rest of its 4096 bytes is zero, reserved).
+        public static let usedBytes = defaultExchange + 2 * nameSize
     }
 
     public enum Record {
-        public static let size = 4992
         public static let exchange = 0
-        public static let currency = 16
-        public static let mutex = 64
-        public static let generation = 128
-        public static let namesGeneration = 136
-        public static let slotChangedMicros = 192
-        public static let states = 768
-        public static let names = 2944
-        public static let namesSize = 1024
+        public static let currency = exchange + nameSize
+        /// The record's robust mutex, on a line of its own.
+        public static let mutex = aligned(currency + nameSize, cacheLine)
+        /// The published state is states[generation & 1].
+        public static let generation = mutex + mutexSlot
+        /// The published names are names[namesGeneration & 1].
+        public static let namesGeneration = generation + 8
+        /// When each slot last changed (informational, relaxed, not part of the commit).
+        public static let slotChangedMicros = aligned(namesGeneration + 8, cacheLine)
+        /// Two copies of `State` (the latch), starting on a 128-byte boundary (a pair of lines).
+        public static let states = aligned(slotChangedMicros + 8 * slotCount, 2 * cacheLine)
+        /// Two copies of the 64 slot names.
+        public static let names = states + 2 * State.size
+        public static let namesSize = slotCount * nameSize
+        public static let size = names + 2 * namesSize
     }
 
     public enum State {
-        public static let size = 1088
+        /// The head word: strategyCount in its low 32 bits, lastIndex above (see `HeadWord`).
         public static let strategyCount = 0
-        public static let lastIndex = 4
-        public static let epoch = 8
-        public static let opCount = 16
-        public static let lastChangeMicros = 24
-        public static let lastChangePid = 32
+        public static let lastIndex = strategyCount + 4
+        public static let epoch = lastIndex + 4
+        public static let opCount = epoch + 8
+        public static let lastChangeMicros = opCount + 8
+        public static let lastChangePid = lastChangeMicros + 8
         /// `Layout.pairMark(g)` when the allocate/release that published this copy at generation `g`
         /// built it from the other copy by changing only the pool, slot `lastIndex` and the stamp;
         /// anything else (0 from every other writer) makes the next commit copy the state in full.
-        public static let pairMark = 40
-        public static let creditLimit = 48
-        public static let slots = 64
+        public static let pairMark = lastChangePid + 8  // after 4 reserved bytes
+        public static let creditLimit = pairMark + 8
+        public static let slots = creditLimit + amountSize
         /// Bytes before the slots that a commit copies (count, epoch, counters, credit).
-        public static let headBytes = 64
+        public static let headBytes = slots
+        public static let size = slots + slotCount * amountSize
     }
 
     public enum Quote {
-        public static let size = 128
         public static let exchange = 0
-        public static let dataType = 16
-        public static let currency = 32
-        public static let generation = 48
-        public static let copies = 64
+        public static let dataType = exchange + nameSize
+        public static let currency = dataType + nameSize
+        public static let generation = currency + nameSize
+        public static let copies = aligned(generation + 8, cacheLine)
+        /// One copy: timestamp i64, localTimestamp i64, mid (Double bits), writer's pid i64.
         public static let copySize = 32
+        public static let size = copies + 2 * copySize
     }
 
     public enum Ring {
-        public static let entrySize = 128
+        /// The entry's sequence number once it is complete (0 while being written).
         public static let stamp = 0
-        public static let timeMicros = 8
-        public static let pid = 16
-        public static let operation = 20
-        public static let outcome = 21
-        public static let index = 22
-        public static let epoch = 24
-        public static let exchange = 32
-        public static let currency = 48
-        public static let amount = 64
-        public static let detail = 80
-        public static let after = 96
+        public static let timeMicros = stamp + 8
+        /// The packed word: pid, operation, outcome, index (see `RingWord`).
+        public static let pid = timeMicros + 8
+        public static let epoch = pid + 8
+        public static let exchange = epoch + 8
+        public static let currency = exchange + nameSize
+        public static let amount = currency + nameSize
+        public static let detail = amount + amountSize
+        public static let after = detail + amountSize
+        public static let entrySize = aligned(after + amountSize, 2 * cacheLine)
     }
 
     /// The value of `State.pairMark` that vouches for a copy published at `generation` (never 0,
@@ -166,6 +194,43 @@ public enum Layout {
     public static let maxRecords = 65_536
     public static let maxQuotes = 1 << 20
     public static let maxRingEntries = 1 << 22
+}
+
+/// A state's head word: the strategy count (low 32 bits) and the slot the last operation changed
+/// (bits 32…37). One pack, one unpack: every reader and writer goes through these.
+public enum HeadWord {
+    @inlinable @inline(__always)
+    public static func pack(count: Int, lastIndex: Int) -> UInt64 {
+        UInt64(truncatingIfNeeded: UInt32(truncatingIfNeeded: count)) | UInt64(truncatingIfNeeded: lastIndex & 63) << 32
+    }
+
+    /// The count exactly as stored (a damaged one may be outside 2…64: callers check).
+    @inlinable @inline(__always)
+    public static func count(_ word: UInt64) -> Int { Int(truncatingIfNeeded: word & 0xFFFF_FFFF) }
+
+    @inlinable @inline(__always)
+    public static func lastIndex(_ word: UInt64) -> Int { Int(truncatingIfNeeded: (word >> 32) & 63) }
+}
+
+/// An activity entry's packed word: pid (bits 0…31), operation (32…39), outcome (40…47: 0 applied,
+/// else a `RefusalCode`), slot index (48…55: 0xFF when the entry is not about one slot).
+public enum RingWord {
+    public static let noIndex: UInt64 = 0xFF
+
+    @inlinable @inline(__always)
+    public static func pack(pid: Int32, operation: UInt8, outcome: UInt8, index: Int) -> UInt64 {
+        let idx = index >= 0 && index < Layout.slotCount ? UInt64(index) : noIndex
+        return UInt64(UInt32(bitPattern: pid)) | UInt64(operation) << 32 | UInt64(outcome) << 40 | idx << 48
+    }
+
+    @inlinable public static func pid(_ w: UInt64) -> Int32 { Int32(bitPattern: UInt32(truncatingIfNeeded: w)) }
+    @inlinable public static func operation(_ w: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: w >> 32) }
+    @inlinable public static func outcome(_ w: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: w >> 40) }
+    /// nil when the entry is not about one slot.
+    @inlinable public static func index(_ w: UInt64) -> Int? {
+        let i = (w >> 48) & 0xFF
+        return i == noIndex ? nil : Int(i)
+    }
 }
 
 /// How many records, quotes and activity entries a segment holds, and where each area starts.

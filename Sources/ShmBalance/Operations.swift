@@ -16,7 +16,7 @@ extension Books {
     /// amount > 0 and pool − amount + credit ≥ 0.
     @inlinable @inline(__always)
     public func allocate(_ rec: RecordRef, index: Int, _ amount: Amount) throws(BooksError) {
-        let (g, cur, w0) = try beginPair(rec, .allocate, index: index, amount)
+        let (cur, w0) = try beginPair(rec, .allocate, index: index, amount)
         let pool = cur.loadAmount(Layout.State.slots + 16).raw
         let headroom = pool &+ cur.loadAmount(Layout.State.creditLimit).raw
         guard amount.raw <= headroom else {
@@ -26,14 +26,15 @@ extension Books {
         guard slot <= Amount.limit else {
             throw refusePair(rec, .overflow, .allocate, index: index, amount: amount, detail: 0)
         }
-        commitPair(rec, g, cur, w0: w0, index: index, pool: pool &- amount.raw, slot: slot, operation: .allocate, amount: amount)
+        let now = commitPair(rec, cur, w0: w0, index: index, pool: pool &- amount.raw, slot: slot, operation: .allocate, amount: amount)
+        try confirmWritten(now)
     }
 
     /// Moves `amount` from sub-strategy `index` back to the pool. Refused unless 2 ≤ index < count,
     /// amount > 0 and amount ≤ the budget.
     @inlinable @inline(__always)
     public func release(_ rec: RecordRef, index: Int, _ amount: Amount) throws(BooksError) {
-        let (g, cur, w0) = try beginPair(rec, .release, index: index, amount)
+        let (cur, w0) = try beginPair(rec, .release, index: index, amount)
         let budget = cur.loadAmount(Layout.State.slots &+ 16 &* index).raw
         guard amount.raw <= budget else {
             throw refusePair(rec, .exceedsBudget, .release, index: index, amount: amount, detail: budget)
@@ -42,20 +43,20 @@ extension Books {
         guard pool <= Amount.limit else {
             throw refusePair(rec, .overflow, .release, index: index, amount: amount, detail: 0)
         }
-        commitPair(rec, g, cur, w0: w0, index: index, pool: pool, slot: budget &- amount.raw, operation: .release, amount: amount)
+        let now = commitPair(rec, cur, w0: w0, index: index, pool: pool, slot: budget &- amount.raw, operation: .release, amount: amount)
+        try confirmWritten(now)
     }
 
     /// The start both allocate and release share: lock the record, find its published state, and
     /// refuse a slot that is not a sub-strategy or an amount that is not above 0.
     @inlinable @inline(__always)
     func beginPair(_ rec: RecordRef, _ operation: Operation, index: Int, _ amount: Amount) throws(BooksError)
-        -> (generation: UInt64, published: UnsafeMutableRawPointer, w0: UInt64) {
+        -> (published: UnsafeMutableRawPointer, w0: UInt64) {
         try requireWritable()
         try lock(rec)
-        let g = rec.p.loadRelaxed(Layout.Record.generation)
-        let cur = rec.state(g)
+        let cur = rec.stateLatch.lockedCurrent
         let w0 = cur.loadRelaxed(Layout.State.strategyCount)
-        let count = Int(truncatingIfNeeded: w0 & 0xFFFF_FFFF)
+        let count = HeadWord.count(w0)
         // 2 ≤ count ≤ 64 and 2 ≤ index < count, as two unsigned comparisons.
         guard UInt(bitPattern: count &- 2) <= UInt(Layout.slotCount - 2) && UInt(bitPattern: index &- 2) < UInt(bitPattern: count &- 2) else {
             throw refusePair(rec, .notASubStrategy, operation, index: index, amount: amount, detail: Int128(count))
@@ -63,7 +64,7 @@ extension Books {
         guard amount.raw > 0 else {
             throw refusePair(rec, .nonPositiveAmount, operation, index: index, amount: amount, detail: 0)
         }
-        return (g, cur, w0)
+        return (cur, w0)
     }
 
     /// Unlocks and records a refusal of allocate/release; kept out of line so the fast path stays small.
@@ -79,37 +80,31 @@ extension Books {
     /// the two differ only in the pool, slot `lastIndex` and the stamp, so copying that one slot
     /// makes the copies equal; otherwise the state is copied in full. A holder that died while
     /// writing the unpublished copy is handled before this runs: the next owner refreshes that
-    /// copy in full on EOWNERDEAD (`lockFailed`), so a half-written copy is never trusted.
+    /// copy in full on EOWNERDEAD (`recovered`), so a half-written copy is never trusted.
     @inlinable @inline(__always)
-    func commitPair(_ rec: RecordRef, _ g: UInt64, _ cur: UnsafeMutableRawPointer, w0: UInt64, index: Int,
-                    pool: Int128, slot: Int128, operation: Operation, amount: Amount) {
+    func commitPair(_ rec: RecordRef, _ cur: UnsafeMutableRawPointer, w0: UInt64, index: Int,
+                    pool: Int128, slot: Int128, operation: Operation, amount: Amount) -> Int64 {
         let now = shmbal_now_micros()
-        let next = rec.state(g &+ 1)
-        let count = Int(truncatingIfNeeded: w0 & 0xFFFF_FFFF)
-        // Release fence: a reader that sees any of the stores below also sees a generation ≥ g
-        // when it re-checks, so it discards the copy (see `RecordRef.read`).
-        atomicMemoryFence(ordering: .releasing)
-        faultPoint(.lockedBeforeWrite)
-        if cur.loadRelaxed(Layout.State.pairMark) == Layout.pairMark(g) {
-            let last = Layout.State.slots &+ 16 &* Int(truncatingIfNeeded: (w0 >> 32) & 63)
-            next.storeRelaxed(cur.loadRelaxed(last), last)
-            next.storeRelaxed(cur.loadRelaxed(last &+ 8), last &+ 8)
-        } else {
-            copyState(from: cur, to: next, slots: count)
+        let count = HeadWord.count(w0)
+        rec.stateLatch.publish { (next, cur, g) in
+            if cur.loadRelaxed(Layout.State.pairMark) == Layout.pairMark(g) {
+                let last = Layout.State.slots &+ Layout.amountSize &* HeadWord.lastIndex(w0)
+                next.storeRelaxed(cur.loadRelaxed(last), last)
+                next.storeRelaxed(cur.loadRelaxed(last &+ 8), last &+ 8)
+            } else {
+                copyState(from: cur, to: next, slots: count)
+            }
+            next.storeAmount(Amount(raw: pool), Layout.State.slots + Layout.amountSize)
+            next.storeAmount(Amount(raw: slot), Layout.State.slots &+ Layout.amountSize &* index)
+            stampState(next, count: count, index: index, opCount: cur.loadRelaxed(Layout.State.opCount), now: now)
+            next.storeRelaxed(Layout.pairMark(g &+ 1), Layout.State.pairMark)
         }
-        next.storeAmount(Amount(raw: pool), Layout.State.slots + 16)
-        next.storeAmount(Amount(raw: slot), Layout.State.slots &+ 16 &* index)
-        stampState(next, count: count, index: index, opCount: cur.loadRelaxed(Layout.State.opCount), now: now)
-        next.storeRelaxed(Layout.pairMark(g &+ 1), Layout.State.pairMark)
-        faultPoint(.writtenBeforePublish)
-        // The commit: one release store. Before it the operation never happened; after it, it did.
-        rec.p.storeReleasing(g &+ 1, Layout.Record.generation)
-        faultPoint(.publishedBeforeUnlock)
         appendActivity(operation, rec.key, index: index, outcome: 0, epoch: cur.loadRelaxed(Layout.State.epoch),
                        amount: amount, detail: Amount(raw: 0), after: Amount(raw: slot), now: now)
         rec.p.storeRelaxed(UInt64(bitPattern: now), Layout.Record.slotChangedMicros + 8)
         rec.p.storeRelaxed(UInt64(bitPattern: now), Layout.Record.slotChangedMicros &+ 8 &* index)
         unlock(rec)
+        return now
     }
 
     // MARK: - By key (one lookup, then the same code).
@@ -137,6 +132,9 @@ extension Books {
 
     /// total = pool = balance, every sub-strategy 0, epoch + 1. Creates the record if missing
     /// (with `strategyCount`, else 8). Without a count an existing record keeps its count, credit and names.
+    ///
+    /// Reset is also the repair of a damaged record: one whose stored count is outside 2…64 gets
+    /// `strategyCount`, else the default 8; a credit limit that is negative or not storable becomes 0.
     public func reset(_ key: BookKey, balance: Amount, strategyCount: Int? = nil) throws(BooksError) {
         try requireWritable()
         if let c = strategyCount, c < Layout.minStrategyCount || c > Layout.slotCount {
@@ -146,10 +144,16 @@ extension Books {
         }
         guard balance.isStorable else { throw refuseNoLock(Refusal(.overflow, .reset, key, index: -1, amount: balance)) }
         let (rec, _) = try findOrCreate(key, NewRecord(strategyCount: strategyCount ?? Layout.defaultStrategyCount), operation: .reset)
-        _ = try mutate(rec, .reset, index: -1, amount: balance) { (s) throws(Refusal) -> Change in
-            Books.applyReset(&s, balance: balance, strategyCount: strategyCount)
+        _ = try mutate(rec, .reset, index: -1, amount: balance, intake: .asStored) { (s, stored) throws(Refusal) -> Change in
+            Books.applyReset(&s, balance: balance, strategyCount: strategyCount ?? Books.repairedCount(stored))
             return Change(index: -1, detail: Amount(raw: Int128(s.strategyCount)), after: balance)
         }
+    }
+
+    /// The count a repair keeps: the stored one when it is sound, else nil (the default applies).
+    @usableFromInline
+    static func repairedCount(_ stored: Int) -> Int? {
+        stored >= Layout.minStrategyCount && stored <= Layout.slotCount ? nil : Layout.defaultStrategyCount
     }
 
     @usableFromInline
@@ -158,6 +162,7 @@ extension Books {
         for i in 0..<64 { s.slots[i] = .zero }
         s.slots[0] = balance
         s.slots[1] = balance
+        if s.creditLimit.raw < 0 || !s.creditLimit.isStorable { s.creditLimit = .zero }
         s.epoch &+= 1
     }
 
@@ -171,7 +176,7 @@ extension Books {
     /// pool; a change of the pool moves the total with it.
     public func set(_ key: BookKey, _ amount: Amount, index: Int = 0) throws(BooksError) {
         let rec = try existing(key, for: .set, index: index, amount: amount)
-        _ = try mutate(rec, .set, index: index, amount: amount) { (s) throws(Refusal) -> Change in
+        _ = try mutate(rec, .set, index: index, amount: amount) { (s, _) throws(Refusal) -> Change in
             guard index >= 0 && index < s.strategyCount else {
                 throw Refusal(.indexOutOfRange, .set, key, index: index, amount: amount, detail: Amount(raw: Int128(s.strategyCount)))
             }
@@ -188,7 +193,7 @@ extension Books {
     /// slot[index] += delta, then rebalance as `set` does.
     public func adjust(_ key: BookKey, _ delta: Amount, index: Int = 0) throws(BooksError) {
         let rec = try existing(key, for: .adjust, index: index, amount: delta)
-        _ = try mutate(rec, .adjust, index: index, amount: delta) { (s) throws(Refusal) -> Change in
+        _ = try mutate(rec, .adjust, index: index, amount: delta) { (s, _) throws(Refusal) -> Change in
             guard index >= 0 && index < s.strategyCount else {
                 throw Refusal(.indexOutOfRange, .adjust, key, index: index, amount: delta, detail: Amount(raw: Int128(s.strategyCount)))
             }
@@ -221,6 +226,12 @@ extension Books {
     // MARK: - reconcile
 
     /// Brings the local total to the exchange's figure as one atomic step (SPEC §3 "recovery").
+    ///
+    /// The total becomes the exchange's figure and the pool becomes total − budgets, so a record
+    /// whose identity was broken (by anything: a bug, a hand edit, a torn copy restored) comes out
+    /// whole; if pool + credit would then be below 0, or a budget is itself unusable (negative, out
+    /// of range, or the stored count damaged), the record is reset to the exchange's figure instead
+    /// and the outcome lists the budgets dropped.
     public func reconcile(_ key: BookKey, exchangeBalance: Amount) throws(BooksError) -> ReconcileOutcome {
         try requireWritable()
         guard exchangeBalance.isStorable else {
@@ -228,22 +239,32 @@ extension Books {
         }
         let (rec, created) = try findOrCreate(key, NewRecord(), operation: .reconcile)
         var outcome = ReconcileOutcome.inSync
-        _ = try mutate(rec, .reconcile, index: -1, amount: exchangeBalance) { (s) throws(Refusal) -> Change in
+        _ = try mutate(rec, .reconcile, index: -1, amount: exchangeBalance, intake: .asStored) { (s, stored) throws(Refusal) -> Change in
             let delta = Amount(raw: exchangeBalance.raw &- s.slots[0].raw)
             if created {
                 Books.applyReset(&s, balance: exchangeBalance, strategyCount: nil)
                 outcome = .created(balance: exchangeBalance)
                 return Change(index: ReconcileOutcome.Kind.reset.rawValue, detail: delta, after: exchangeBalance)
             }
-            if delta.raw == 0 {
+            let soundCount = stored == s.strategyCount
+            var budgets: Int128 = 0
+            var budgetsUsable = soundCount && s.creditLimit.raw >= 0 && s.creditLimit.isStorable
+            for i in 2..<s.strategyCount {
+                let b = s.slots[i].raw
+                if b < 0 || b > Amount.limit { budgetsUsable = false }
+                budgets &+= b  // each ≤ 10^36 in magnitude when usable: no wrap in 62 of them
+            }
+            let identityHeld = soundCount && s.identityHolds && s.slots[0].isStorable && s.slots[1].isStorable
+            if delta.raw == 0 && identityHeld && budgetsUsable {
                 outcome = .inSync
                 return Change(index: ReconcileOutcome.Kind.inSync.rawValue, detail: .zero, after: s.slots[0], commit: false)
             }
-            let pool = s.slots[1].adding(delta)
-            if let pool, pool.raw &+ s.creditLimit.raw >= 0 {
+            let pool = budgetsUsable ? Amount(raw: exchangeBalance.raw &- budgets) : nil
+            if let pool, pool.isStorable, pool.raw &+ s.creditLimit.raw >= 0 {
+                let off = s.identityDifference
                 s.slots[0] = exchangeBalance
                 s.slots[1] = pool
-                outcome = .repaired(delta: delta, pool: pool)
+                outcome = identityHeld ? .repaired(delta: delta, pool: pool) : .identityRepaired(delta: delta, pool: pool, identityWasOffBy: off)
                 return Change(index: ReconcileOutcome.Kind.repaired.rawValue, detail: delta, after: exchangeBalance)
             }
             var dropped: [DroppedBudget] = []
@@ -251,7 +272,7 @@ extension Books {
                 dropped.append(DroppedBudget(index: i, amount: s.slots[i]))
             }
             let unrepairedPool = pool ?? Amount(raw: s.slots[1].raw &+ delta.raw)
-            Books.applyReset(&s, balance: exchangeBalance, strategyCount: nil)
+            Books.applyReset(&s, balance: exchangeBalance, strategyCount: Books.repairedCount(stored))
             outcome = .reset(delta: delta, unrepairedPool: unrepairedPool, dropped: dropped)
             return Change(index: ReconcileOutcome.Kind.reset.rawValue, detail: delta, after: exchangeBalance)
         }
@@ -263,7 +284,7 @@ extension Books {
     /// Sets the credit limit (≥ 0): what `allocate` may lend beyond the pool.
     public func setCreditLimit(_ key: BookKey, _ credit: Amount) throws(BooksError) {
         let rec = try existing(key, for: .setCreditLimit, amount: credit)
-        _ = try mutate(rec, .setCreditLimit, index: -1, amount: credit) { (s) throws(Refusal) -> Change in
+        _ = try mutate(rec, .setCreditLimit, index: -1, amount: credit) { (s, _) throws(Refusal) -> Change in
             guard credit.raw >= 0 else { throw Refusal(.negativeCredit, .setCreditLimit, key, index: -1, amount: credit) }
             guard credit.isStorable else { throw Refusal(.overflow, .setCreditLimit, key, index: -1, amount: credit) }
             let old = s.creditLimit
@@ -275,7 +296,7 @@ extension Books {
     /// Sets the number of meaningful slots: it may grow any time, and shrink only over zero slots.
     public func setStrategyCount(_ key: BookKey, _ count: Int) throws(BooksError) {
         let rec = try existing(key, for: .setStrategyCount, amount: Amount(raw: Int128(count)))
-        _ = try mutate(rec, .setStrategyCount, index: -1, amount: Amount(raw: Int128(count))) { (s) throws(Refusal) -> Change in
+        _ = try mutate(rec, .setStrategyCount, index: -1, amount: Amount(raw: Int128(count))) { (s, _) throws(Refusal) -> Change in
             try Books.applyCount(&s, count, key: key, operation: .setStrategyCount)
             return Change(index: -1, detail: Amount(raw: Int128(count)))
         }
@@ -298,44 +319,44 @@ extension Books {
         try requireWritable()
         try lock(rec)
         let count: Int
-        do { count = try lockedState(rec, generation: rec.p.loadRelaxed(Layout.Record.generation)).strategyCount } catch {
+        do { count = try lockedState(rec).strategyCount } catch {
             unlock(rec)
             throw error
         }
         guard index >= 0 && index < count else {
             throw refuse(rec, Refusal(.indexOutOfRange, .setName, key, index: index, amount: .zero, detail: Amount(raw: Int128(count))))
         }
-        writeNames(rec) { $0[index] = name }
-        appendActivity(.setName, key, index: index, outcome: 0, epoch: 0, amount: .zero, detail: .zero, after: .zero,
-                       now: shmbal_now_micros())
+        publishNames(rec, [index: name])
+        let now = shmbal_now_micros()
+        appendActivity(.setName, key, index: index, outcome: 0, epoch: 0, amount: .zero, detail: .zero, after: .zero, now: now)
         unlock(rec)
+        try confirmWritten(now)
     }
 
-    /// Publishes a changed copy of the names (caller holds the record's lock).
-    func writeNames(_ rec: RecordRef, _ change: (inout [ShortName]) -> Void) {
-        let g = rec.p.loadRelaxed(Layout.Record.namesGeneration)
-        let cur = Layout.Record.names + Int(g & 1) * Layout.Record.namesSize
-        let next = Layout.Record.names + Int((g + 1) & 1) * Layout.Record.namesSize
-        var names = (0..<64).map { rec.p.loadName(cur + 16 * $0) }
-        change(&names)
-        atomicMemoryFence(ordering: .releasing)
-        for (i, n) in names.enumerated() { rec.p.storeName(n, next + 16 * i) }
-        rec.p.storeReleasing(g + 1, Layout.Record.namesGeneration)
+    /// Publishes the record's names with `changes` applied (caller holds the record's lock).
+    func publishNames(_ rec: RecordRef, _ changes: [Int: ShortName]) {
+        rec.namesLatch.publish { (next, cur, _) in
+            for i in 0..<Layout.slotCount {
+                let o = Layout.nameSize * i
+                next.storeName(changes[i] ?? cur.loadName(o), o)
+            }
+        }
     }
 
     // MARK: - reads
 
-    /// A consistent copy of the whole record: state, names and when each slot last changed.
+    /// A consistent copy of the whole record: state, names and when each slot last changed. A
+    /// damaged record is read as stored (its count clamped) and says what is wrong in `problems`.
     public func get(_ key: BookKey) throws(BooksError) -> BalanceRecord {
         try get(try existing(key, for: .get))
     }
 
     public func get(_ rec: RecordRef) throws(BooksError) -> BalanceRecord {
         var state = RecordState()
-        try rec.read(into: &state)
+        let stored = try rec.readAsStored(into: &state)
         let names = try rec.readNames()
-        return BalanceRecord(key: rec.key, state: state, names: Array(names[0..<state.strategyCount]),
-                             slotChangedMicros: Array(rec.slotChangedMicros()[0..<state.strategyCount]))
+        return BalanceRecord(rec.key, state: state, names: Array(names[0..<state.strategyCount]),
+                             slotChangedMicros: Array(rec.slotChangedMicros()[0..<state.strategyCount]), storedStrategyCount: stored)
     }
 
     /// One slot (default: the total). Refused when index ≥ strategyCount.
@@ -344,13 +365,17 @@ extension Books {
         try existing(key, for: .get, index: index).readSlot(index)
     }
 
-    /// Every record, by exchange then currency.
+    /// Every record, by exchange then currency, damaged ones included (see `BalanceRecord.problems`):
+    /// one bad record never hides the others. Fails only when the segment itself cannot be read
+    /// (its file truncated, or writers publishing non-stop).
     public func allRecords() throws(BooksError) -> [BalanceRecord] {
         var out: [BalanceRecord] = []
         for key in keys() {
             guard let rec = record(key) else { continue }
             out.append(try get(rec))
         }
+        // After the reads: a file cut short reads as zeros without any fault in its first page.
+        if segment.fileState == .truncated { throw .segment(.truncated(path: segment.path)) }
         return out
     }
 }
@@ -377,6 +402,9 @@ public enum ReconcileOutcome: Sendable, Equatable, CustomStringConvertible {
     case reset(delta: Amount, unrepairedPool: Amount, dropped: [DroppedBudget])
     /// There was no record: it was created and reset to the exchange's balance.
     case created(balance: Amount)
+    /// The identity was broken (total ≠ pool + budgets by `identityWasOffBy`): the total is now the
+    /// exchange's figure and the pool total − budgets; budgets stayed.
+    case identityRepaired(delta: Amount, pool: Amount, identityWasOffBy: Amount)
 
     /// The code stored in the activity entry's index byte for a reconcile.
     public enum Kind: Int, Sendable {
@@ -391,6 +419,8 @@ public enum ReconcileOutcome: Sendable, Equatable, CustomStringConvertible {
             let list = dropped.isEmpty ? "none" : dropped.map { "#\($0.index) \($0.amount)" }.joined(separator: ", ")
             return "reset: repairing by \(d.raw > 0 ? "+" : "")\(d) would leave the pool at \(pool), beyond the credit; budgets dropped: \(list)"
         case .created(let b): return "created: no record existed; reset to \(b)"
+        case .identityRepaired(let d, let pool, let off):
+            return "repaired a broken identity (total differed from pool + budgets by \(off.raw > 0 ? "+" : "")\(off)): the total moved by \(d.raw > 0 ? "+" : "")\(d) to the exchange's figure, the pool is now \(pool) = total − budgets"
         }
     }
 }
@@ -398,7 +428,11 @@ public enum ReconcileOutcome: Sendable, Equatable, CustomStringConvertible {
 /// A consistent copy of a whole record, with its names.
 public struct BalanceRecord: Sendable, Equatable {
     public var key: BookKey
+    /// As stored, but for a damaged strategy count, which is clamped into 2…64 here (the stored one
+    /// is `storedStrategyCount`).
     public var state: RecordState
+    /// The strategy count exactly as stored (differs from `state.strategyCount` only when damaged).
+    public var storedStrategyCount: Int
     /// One per meaningful slot.
     public var names: [ShortName]
     /// When each meaningful slot last changed (µs since the epoch; 0 = never).
@@ -410,6 +444,8 @@ public struct BalanceRecord: Sendable, Equatable {
     public var headroom: Amount { state.headroom }
     public var identityHolds: Bool { state.identityHolds }
     public var epoch: UInt64 { state.epoch }
-    /// Broken books: the identity fails, or the headroom is negative.
-    public var isBroken: Bool { !state.identityHolds || state.headroom.raw < 0 }
+    /// Everything wrong with it (empty for healthy books).
+    public var problems: [RecordProblem] { state.problems(storedCount: storedStrategyCount) }
+    /// Broken books: any problem at all (the identity, a negative headroom, damage).
+    public var isBroken: Bool { !problems.isEmpty }
 }

@@ -40,17 +40,28 @@ public struct QuoteKey: Sendable, Hashable, Comparable, CustomStringConvertible 
 }
 
 extension Books {
-    func quotePointer(_ i: Int) -> UnsafeMutableRawPointer {
-        base + (segment.geometry.quotesOffset + i * Layout.Quote.size)
+    /// The quote table: appended to under the quote mutex, published by its count.
+    var quoteTable: AppendTable {
+        AppendTable(base, count: Layout.Header.quoteCount, entries: segment.geometry.quotesOffset, entrySize: Layout.Quote.size,
+                    capacity: segment.geometry.quoteCapacity, .newQuotes)
     }
 
-    var publishedQuoteCount: Int {
-        min(Int(truncatingIfNeeded: base.loadAcquiring(Layout.Header.quoteCount)), segment.geometry.quoteCapacity)
+    /// A quote entry's value: two copies of (timestamp, localTimestamp, mid, writer's pid).
+    func quoteLatch(_ entry: UnsafeMutableRawPointer) -> Latch {
+        Latch(entry, generation: Layout.Quote.generation, copies: Layout.Quote.copies, copySize: Layout.Quote.copySize, .quote)
+    }
+
+    var publishedQuoteCount: Int { quoteTable.published }
+
+    func quoteKey(at entry: UnsafeMutableRawPointer) -> QuoteKey {
+        QuoteKey(exchange: entry.loadName(Layout.Quote.exchange), dataType: entry.loadName(Layout.Quote.dataType),
+                 currency: entry.loadName(Layout.Quote.currency))
     }
 
     func findQuote(_ key: QuoteKey) -> UnsafeMutableRawPointer? {
-        for i in 0..<publishedQuoteCount {
-            let q = quotePointer(i)
+        let table = quoteTable
+        for i in 0..<table.published {
+            let q = table.entry(i)
             if q.loadName(Layout.Quote.currency) == key.currency && q.loadName(Layout.Quote.dataType) == key.dataType
                 && q.loadName(Layout.Quote.exchange) == key.exchange {
                 return q
@@ -59,63 +70,66 @@ extension Books {
         return nil
     }
 
-    /// Writes a quote (creating its entry on first write). Quotes are written under one robust
-    /// mutex for the table and published like records: two copies and a generation word.
+    /// Writes one copy of a quote's value (inside a publish, or into an entry not yet published).
+    static func storeQuote(_ quote: SingleQuote, pid: Int32, to copy: UnsafeMutableRawPointer) {
+        copy.storeRelaxed(UInt64(bitPattern: quote.timestamp), 0)
+        copy.storeRelaxed(UInt64(bitPattern: quote.localTimestamp), 8)
+        copy.storeRelaxed(quote.mid.bitPattern, 16)
+        copy.storeRelaxed(UInt64(UInt32(bitPattern: pid)), 24)
+    }
+
+    /// Writes a quote. A new key's entry is appended complete — key and first value — before the
+    /// count that publishes it is stored, so no reader ever finds a quote that has no value yet.
     public func writeQuote(_ key: QuoteKey, _ quote: SingleQuote) throws(BooksError) {
         try requireWritable()
         guard quote.mid.isFinite else { throw .badInput("\(key): a quote's value must be a finite number (got \(quote.mid))") }
         let m = try lockHeaderMutex(Layout.Header.quoteMutex, what: "quote table")
-        defer { pthread_mutex_unlock(m) }
-        var q = findQuote(key)
-        if q == nil {
-            let n = publishedQuoteCount
-            guard n < segment.geometry.quoteCapacity else { throw .segment(.full(path: segment.path, what: "quote table")) }
-            let p = quotePointer(n)
-            memset(p, 0, Layout.Quote.size)
-            p.storeName(key.exchange, Layout.Quote.exchange)
-            p.storeName(key.dataType, Layout.Quote.dataType)
-            p.storeName(key.currency, Layout.Quote.currency)
-            base.storeReleasing(UInt64(n + 1), Layout.Header.quoteCount)
-            q = p
+        let writer = pid
+        if let q = findQuote(key) {
+            quoteLatch(q).publish { (next, _, _) in Books.storeQuote(quote, pid: writer, to: next) }
+        } else {
+            let appended = quoteTable.append(1) { (p, _) in
+                p.storeName(key.exchange, Layout.Quote.exchange)
+                p.storeName(key.dataType, Layout.Quote.dataType)
+                p.storeName(key.currency, Layout.Quote.currency)
+                Books.storeQuote(quote, pid: writer, to: p + Layout.Quote.copies)  // generation 0: copy 0
+            }
+            guard appended != nil else {
+                pthread_mutex_unlock(m)
+                throw .segment(.full(path: segment.path, what: "quote table"))
+            }
         }
-        let p = q!
-        let g = p.loadRelaxed(Layout.Quote.generation)
-        let copy = Layout.Quote.copies + Int((g + 1) & 1) * Layout.Quote.copySize
-        atomicMemoryFence(ordering: .releasing)
-        p.storeRelaxed(UInt64(bitPattern: quote.timestamp), copy)
-        p.storeRelaxed(UInt64(bitPattern: quote.localTimestamp), copy + 8)
-        p.storeRelaxed(quote.mid.bitPattern, copy + 16)
-        p.storeRelaxed(UInt64(UInt32(bitPattern: shmbal_cached_pid())), copy + 24)
-        p.storeReleasing(g + 1, Layout.Quote.generation)
+        pthread_mutex_unlock(m)
+        try confirmWritten(shmbal_now_micros())
     }
 
     /// The latest quote for `key`, or nil when none was ever written.
     public func quote(_ key: QuoteKey) throws(BooksError) -> SingleQuote? {
         guard let p = findQuote(key) else { return nil }
-        return try readQuote(p, key: key)
+        return try readQuote(p, key: key).quote
     }
 
-    func readQuote(_ p: UnsafeMutableRawPointer, key: QuoteKey) throws(BooksError) -> SingleQuote {
-        for _ in 0..<RecordRef.readRetries {
-            let g = p.loadAcquiring(Layout.Quote.generation)
-            let copy = Layout.Quote.copies + Int(g & 1) * Layout.Quote.copySize
-            let q = SingleQuote(timestamp: Int64(bitPattern: p.loadRelaxed(copy)),
-                                localTimestamp: Int64(bitPattern: p.loadRelaxed(copy + 8)),
-                                mid: Double(bitPattern: p.loadRelaxed(copy + 16)))
-            atomicMemoryFence(ordering: .acquiring)
-            if p.loadRelaxed(Layout.Quote.generation) == g { return q }
+    /// A quote entry's value, consistent, with the pid of its writer.
+    func readQuote(_ p: UnsafeMutableRawPointer, key: QuoteKey) throws(BooksError) -> (quote: SingleQuote, pid: Int32) {
+        do {
+            return try quoteLatch(p).read { (c) -> (SingleQuote, Int32) in
+                (SingleQuote(timestamp: Int64(bitPattern: c.loadRelaxed(0)), localTimestamp: Int64(bitPattern: c.loadRelaxed(8)),
+                             mid: Double(bitPattern: c.loadRelaxed(16))),
+                 Int32(truncatingIfNeeded: c.loadRelaxed(24)))
+            }
+        } catch {
+            throw BooksError(error, what: "\(key): quote")
         }
-        throw .badInput("\(key): quote is being rewritten non-stop; try again")
     }
 
     /// Every quote written so far, sorted by key.
     public func allQuotes() throws(BooksError) -> [(key: QuoteKey, quote: SingleQuote)] {
         var out: [(key: QuoteKey, quote: SingleQuote)] = []
-        for i in 0..<publishedQuoteCount {
-            let p = quotePointer(i)
-            let key = QuoteKey(exchange: p.loadName(Layout.Quote.exchange), dataType: p.loadName(Layout.Quote.dataType),
-                               currency: p.loadName(Layout.Quote.currency))
-            out.append((key, try readQuote(p, key: key)))
+        let table = quoteTable
+        for i in 0..<table.published {
+            let p = table.entry(i)
+            let key = quoteKey(at: p)
+            out.append((key, try readQuote(p, key: key).quote))
         }
         return out.sorted { $0.key < $1.key }
     }

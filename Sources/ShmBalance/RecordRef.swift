@@ -53,8 +53,8 @@ public struct RecordState: Sendable, Equatable {
     @inlinable @inline(__always)
     mutating func readHead(from s: UnsafeMutableRawPointer) {
         let w0 = s.loadRelaxed(Layout.State.strategyCount)
-        strategyCount = Int(truncatingIfNeeded: w0 & 0xFFFF_FFFF)
-        lastIndex = Int(truncatingIfNeeded: (w0 >> 32) & 63)
+        strategyCount = HeadWord.count(w0)
+        lastIndex = HeadWord.lastIndex(w0)
         epoch = s.loadRelaxed(Layout.State.epoch)
         opCount = s.loadRelaxed(Layout.State.opCount)
         lastChangeMicros = Int64(bitPattern: s.loadRelaxed(Layout.State.lastChangeMicros))
@@ -73,13 +73,8 @@ public struct RecordState: Sendable, Equatable {
 
 /// A published record inside the mapping. Only the core creates these; the key never changes.
 ///
-/// Commit protocol (the "latch", as in LMDB's two meta pages and Linux's seqcount_latch):
-/// the record keeps two copies of its `State`; `generation & 1` names the published one.
-/// A writer, holding the record's robust mutex, copies the published state into the other copy,
-/// changes it there, and publishes it with one release store of `generation + 1`. A writer
-/// killed at any instruction before that store leaves the published copy untouched (there is
-/// nothing to roll back); killed after it, the operation is complete. Readers never lock: they
-/// read `generation`, copy the state it names, and retry if `generation` moved meanwhile.
+/// Its state and its names are each a `Latch` (Latch.swift): written only under the record's
+/// robust mutex into the unpublished copy, published with one release store, read without locking.
 @frozen
 public struct RecordRef: @unchecked Sendable {
     @usableFromInline let p: UnsafeMutableRawPointer
@@ -96,101 +91,115 @@ public struct RecordRef: @unchecked Sendable {
         (p + Layout.Record.mutex).assumingMemoryBound(to: pthread_mutex_t.self)
     }
 
+    /// The money state: two copies of `Layout.State`.
     @inlinable @inline(__always)
-    func state(_ generation: UInt64) -> UnsafeMutableRawPointer {
-        p + (Layout.Record.states + Int(generation & 1) * Layout.State.size)
+    var stateLatch: Latch {
+        Latch(p, generation: Layout.Record.generation, copies: Layout.Record.states, copySize: Layout.State.size, .recordState)
     }
 
-    /// Bound on seqlock retries: a read retries only when two commits land during it, so this
-    /// is never reached unless a writer commits non-stop for the whole bound.
-    @usableFromInline static let readRetries = 1_000_000
+    /// State copy `generation & 1` (for tests that reach into a commit; the core goes through the latch).
+    @inlinable @inline(__always)
+    func state(_ generation: UInt64) -> UnsafeMutableRawPointer { stateLatch.copy(generation) }
+
+    /// The 64 slot names: two copies of 64 × 16 bytes.
+    @inlinable @inline(__always)
+    var namesLatch: Latch {
+        Latch(p, generation: Layout.Record.namesGeneration, copies: Layout.Record.names, copySize: Layout.Record.namesSize, .slotNames)
+    }
 
     /// Copies the published state into `out`: consistent, without locking, on a read-only mapping too.
     ///
     /// Allocation-free and about as cheap as a hand-written C seqlock read: it copies the head and
     /// the meaningful slots, and clears only the slots past the new count that `out` had in use
     /// before (a fresh `RecordState` has none), so a caller that stores into slots past
-    /// `strategyCount` itself must clear them itself.
+    /// `strategyCount` itself must clear them itself. A count outside 2…64 is damage: `.corrupt`
+    /// (`readAsStored` reads such a record anyway, for `check` and the repairs).
     @inlinable @inline(__always)
     public func read(into out: inout RecordState) throws(BooksError) {
+        let stored = try readAsStored(into: &out, copy: SharedMemory.copySlots)
+        if _slowPath(stored != out.strategyCount) { throw corruptCount(stored) }
+    }
+
+    /// `read(into:)` with every slot copied by relaxed 8-byte atomic loads instead of the racy
+    /// 16-byte copy: kept so `Benchmarks/run` measures both in the same run (see SharedMemory.swift).
+    @_spi(Benchmarks) @inlinable @inline(__always)
+    public func readRelaxed(into out: inout RecordState) throws(BooksError) {
+        let stored = try readAsStored(into: &out, copy: SharedMemory.copySlotsRelaxed)
+        if _slowPath(stored != out.strategyCount) { throw corruptCount(stored) }
+    }
+
+    /// A consistent copy as stored, damaged or not: returns the stored strategy count, and leaves
+    /// `out.strategyCount` that count clamped into 2…64 (the slots copied are that many).
+    @inlinable @inline(__always)
+    public func readAsStored(into out: inout RecordState) throws(BooksError) -> Int {
+        try readAsStored(into: &out, copy: SharedMemory.copySlots)
+    }
+
+    @inlinable @inline(__always)
+    func readAsStored(into out: inout RecordState,
+                      copy: (UnsafeRawPointer, UnsafeMutableRawBufferPointer, Int) -> Void) throws(BooksError) -> Int {
         // Slots `out` may hold non-zero past the count it ends with: those of its previous count,
-        // and those a discarded (torn) attempt below filled.
+        // and those a discarded (torn) attempt filled.
         var used = out.strategyCount < 0 ? 0 : (out.strategyCount > 64 ? 64 : out.strategyCount)
-        var attempt = 0
-        var count: Int
-        var clamped: Int
-        while true {
-            let g1 = p.loadAcquiring(Layout.Record.generation)
-            let s = state(g1)
-            out.readHead(from: s)
-            // A count outside 2…64 can only be a torn read (retry) or damage (reported below).
-            count = out.strategyCount
-            clamped = count < 2 ? 2 : (count > 64 ? 64 : count)
-            // The slots as 16-byte loads, like a C seqlock's memcpy (and unlike 16-byte atomics,
-            // fine on a read-only mapping). A slot a writer tears meanwhile is never returned:
-            // the acquire fence keeps these loads before the generation check, which then fails.
-            let src = UnsafeRawPointer(s + Layout.State.slots)
-            withUnsafeMutableBytes(of: &out.slots) { dst in
-                var i = 0
-                while i < clamped {
-                    dst.storeBytes(of: src.loadUnaligned(fromByteOffset: 16 &* i, as: SIMD2<UInt64>.self),
-                                   toByteOffset: 16 &* i, as: SIMD2<UInt64>.self)
-                    i &+= 1
-                }
+        var stored = 0
+        do {
+            stored = try stateLatch.read { (s) -> Int in
+                out.readHead(from: s)
+                let count = out.strategyCount
+                let clamped = count < 2 ? 2 : (count > 64 ? 64 : count)
+                withUnsafeMutableBytes(of: &out.slots) { copy(UnsafeRawPointer(s + Layout.State.slots), $0, clamped) }
+                if clamped > used { used = clamped }
+                out.strategyCount = clamped
+                return count
             }
-            atomicMemoryFence(ordering: .acquiring)
-            if p.loadRelaxed(Layout.Record.generation) == g1 { break }
-            if clamped > used { used = clamped }
-            attempt &+= 1
-            if attempt >= RecordRef.readRetries { throw readFailure(count: nil) }
+        } catch {
+            throw readFailed(error)
         }
-        if count != clamped { throw readFailure(count: count) }
+        let clamped = out.strategyCount
         while used > clamped {
             used &-= 1
             out.slots[used] = .zero
         }
+        return stored
     }
 
-    /// Why a read failed: a writer committing non-stop for the whole retry bound (busy), or a
-    /// damaged count. Out of line, so the read itself stays small.
     @usableFromInline @inline(never)
-    func readFailure(count: Int?) -> BooksError {
-        if let count { return .corrupt("\(key): record is corrupt (strategy count \(count))") }
-        return .busy(what: "\(key): record", ownerTid: 0, waitedMs: 0)
-    }
+    func corruptCount(_ count: Int) -> BooksError { .corrupt("\(key): record is corrupt (strategy count \(count), outside 2…64); reset it to repair") }
+
+    /// A latch read's failure as the books' error, naming this record.
+    @usableFromInline @inline(never)
+    func readFailed(_ failure: LatchReadFailure) -> BooksError { BooksError(failure, what: "\(key): record") }
 
     /// One slot, consistent with the state it came from.
     @inlinable
     public func readSlot(_ index: Int) throws(BooksError) -> Amount {
-        var attempt = 0
-        while true {
-            let g1 = p.loadAcquiring(Layout.Record.generation)
-            let s = state(g1)
-            let count = Int(truncatingIfNeeded: s.loadRelaxed(Layout.State.strategyCount) & 0xFFFF_FFFF)
-            let value = (index >= 0 && index < 64) ? s.loadAmount(Layout.State.slots + 16 * index) : .zero
-            atomicMemoryFence(ordering: .acquiring)
-            if p.loadRelaxed(Layout.Record.generation) == g1 {
-                guard index >= 0 && index < count else {
-                    throw .refused(Refusal(.indexOutOfRange, .get, key, index: index, amount: .zero, detail: Amount(raw: Int128(count))))
-                }
-                return value
+        let (count, value): (Int, Amount)
+        do {
+            (count, value) = try stateLatch.read { (s) -> (Int, Amount) in
+                let count = HeadWord.count(s.loadRelaxed(Layout.State.strategyCount))
+                return (count, (index >= 0 && index < 64) ? s.loadAmount(Layout.State.slots + Layout.amountSize * index) : .zero)
             }
-            attempt += 1
-            if attempt >= RecordRef.readRetries { throw .busy(what: "\(key): record", ownerTid: 0, waitedMs: 0) }
+        } catch {
+            throw readFailed(error)
         }
+        guard index >= 0 && index < count else {
+            if count < Layout.minStrategyCount || count > Layout.slotCount { throw corruptCount(count) }
+            throw .refused(Refusal(.indexOutOfRange, .get, key, index: index, amount: .zero, detail: Amount(raw: Int128(count))))
+        }
+        return value
     }
 
-    /// The 64 slot names, consistent (their own two copies and generation, like the state).
+    /// The 64 slot names, consistent.
     public func readNames() throws(BooksError) -> [ShortName] {
         var names = [ShortName](repeating: .empty, count: 64)
-        for _ in 0..<RecordRef.readRetries {
-            let g1 = p.loadAcquiring(Layout.Record.namesGeneration)
-            let base = Layout.Record.names + Int(g1 & 1) * Layout.Record.namesSize
-            for i in 0..<64 { names[i] = p.loadName(base + 16 * i) }
-            atomicMemoryFence(ordering: .acquiring)
-            if p.loadRelaxed(Layout.Record.namesGeneration) == g1 { return names }
+        do {
+            try namesLatch.read { (n) -> Void in
+                for i in 0..<64 { names[i] = n.loadName(Layout.nameSize * i) }
+            }
+        } catch {
+            throw readFailed(error)
         }
-        throw .busy(what: "\(key): record", ownerTid: 0, waitedMs: 0)
+        return names
     }
 
     /// When each slot last changed (µs since the epoch, 0 = never): informational, not part of the commit.

@@ -3,7 +3,8 @@ import Glibc
 import SystemPackage
 
 /// One mapped segment file. Creating, validating and mapping happen here and nowhere else;
-/// every system call is checked once and fails with a `SegmentError` naming the path.
+/// every system call goes through `valueOrErrno` (Sys.swift) and fails with a `SegmentError`
+/// naming the path.
 public final class Segment: @unchecked Sendable {
     public let path: String
     public let isReadOnly: Bool
@@ -12,6 +13,9 @@ public final class Segment: @unchecked Sendable {
     public let creatorPid: Int32
     /// The start of the mapping. Only the core's accessors read or write through it.
     @usableFromInline let base: UnsafeMutableRawPointer
+    /// This mapping's entry in the process's registry of mappings (mapping.c): the file's identity
+    /// for the removal checks, the range for the SIGBUS handler.
+    @usableFromInline let mappingId: Int32
 
     /// The path used when neither `--segment` nor `$SHMBAL_SEGMENT` names one.
     public static let defaultPath = "/dev/shm/shmbal"
@@ -46,16 +50,20 @@ public final class Segment: @unchecked Sendable {
         return nil
     }
 
-    private init(path: String, readOnly: Bool, geometry: Geometry, base: UnsafeMutableRawPointer) {
+    private init(path: String, readOnly: Bool, geometry: Geometry, base: UnsafeMutableRawPointer, mappingId: Int32) {
         self.path = path
         self.isReadOnly = readOnly
         self.geometry = geometry
         self.base = base
+        self.mappingId = mappingId
         self.createdMicros = base.load(fromByteOffset: Layout.Header.createdMicros, as: Int64.self)
         self.creatorPid = base.load(fromByteOffset: Layout.Header.creatorPid, as: Int32.self)
     }
 
-    deinit { munmap(base, geometry.segmentSize) }
+    deinit {
+        shmbal_mapping_unregister(mappingId)
+        munmap(base, geometry.segmentSize)
+    }
 
     public enum AccessMode: Sendable, Equatable {
         /// Map read-only (PROT_READ): nothing through this mapping can write.
@@ -89,7 +97,10 @@ public final class Segment: @unchecked Sendable {
     ///
     /// The file is built complete under a temporary name in the same directory and then
     /// hard-linked into place: `link` never follows a symlink and never replaces an existing
-    /// file, and no process can ever see a half-initialised segment at `path`.
+    /// file, and no process can ever see a half-initialised segment at `path`. Its space is
+    /// reserved (`posix_fallocate`) before anything is written: a full `/dev/shm` fails here, with
+    /// a message, instead of with SIGBUS in some writer later (a sparse file on tmpfs gets its
+    /// pages only when first touched).
     public static func create(_ path: String, geometry: Geometry = .defaults, mode: UInt32 = 0o600) throws(SegmentError) -> Segment {
         if let why = geometry.problem { throw .corrupt(path: path, why: why) }
         if let why = modeProblem(mode) { throw .badPath(path: path, why: why) }
@@ -100,17 +111,24 @@ public final class Segment: @unchecked Sendable {
                 FilePath(temp), .readWrite, options: [.create, .exclusiveCreate, .noFollow, .closeOnExec],
                 permissions: FilePermissions(rawValue: CModeT(mode)))
         } catch {
-            throw .system(path: path, call: "create", errno: (error as? Errno)?.rawValue ?? EIO)
+            throw .system(path, "create", error as? Errno ?? .ioError)
         }
         var linked = false
         defer {
             _ = try? fd.close()
             if !linked { unlink(temp) }
         }
-        // The umask must not weaken or change the mode asked for (0660 for a group).
-        guard fchmod(fd.rawValue, mode_t(mode)) == 0 else { throw .system(path: path, call: "fchmod", errno: errno) }
-        do { try fd.resize(to: Int64(geometry.segmentSize)) } catch {
-            throw .system(path: path, call: "ftruncate", errno: (error as? Errno)?.rawValue ?? EIO)
+        do {
+            // The umask must not weaken or change the mode asked for (0660 for a group).
+            _ = try valueOrErrno { fchmod(fd.rawValue, mode_t(mode)) }
+        } catch { throw .system(path, "fchmod", error) }
+        do {
+            try errorCodeOrErrno { posix_fallocate(fd.rawValue, 0, off_t(geometry.segmentSize)) }
+        } catch {
+            if error == .noSpace {
+                throw .full(path: path, what: "file system (reserving \(geometry.segmentSize) bytes for the segment)")
+            }
+            throw .system(path, "posix_fallocate", error)
         }
         let base = try map(fd: fd.rawValue, size: geometry.segmentSize, readOnly: false, path: path)
         do {
@@ -119,15 +137,25 @@ public final class Segment: @unchecked Sendable {
             munmap(base, geometry.segmentSize)
             throw error
         }
-        guard link(temp, path) == 0 else {
-            let e = errno
+        do { _ = try valueOrErrno { link(temp, path) } } catch {
             munmap(base, geometry.segmentSize)
-            if e == EEXIST { throw .exists(path: path) }
-            throw .system(path: path, call: "link", errno: e)
+            if error == .fileExists { throw .exists(path: path) }
+            throw .system(path, "link", error)
         }
         linked = true
         unlink(temp)
-        return Segment(path: path, readOnly: false, geometry: geometry, base: base)
+        return try registered(path: path, readOnly: false, geometry: geometry, base: base, fd: fd.rawValue)
+    }
+
+    /// Registers a fresh mapping (the removal checks, the SIGBUS handler) and wraps it.
+    private static func registered(path: String, readOnly: Bool, geometry: Geometry, base: UnsafeMutableRawPointer, fd: Int32) throws(SegmentError) -> Segment {
+        let id = shmbal_mapping_register(base, geometry.segmentSize, readOnly ? 0 : 1, fd, path)
+        guard id >= 0 else {
+            munmap(base, geometry.segmentSize)
+            if -id == EMFILE { throw .tooManyMappings(path: path, limit: Int(SHMBAL_MAX_MAPPINGS)) }
+            throw .system(path, "fstat", Errno(rawValue: -id))
+        }
+        return Segment(path: path, readOnly: readOnly, geometry: geometry, base: base, mappingId: id)
     }
 
     private static func temporaryName(for path: String) -> String {
@@ -159,14 +187,14 @@ public final class Segment: @unchecked Sendable {
         base.storeBytes(of: sum, toByteOffset: Layout.Header.geometryChecksum, as: UInt64.self)
         for offset in [Layout.Header.tableMutex, Layout.Header.quoteMutex] {
             let rc = shmbal_mutex_init_robust_shared((base + offset).assumingMemoryBound(to: pthread_mutex_t.self))
-            guard rc == 0 else { throw .system(path: path, call: "pthread_mutex_init", errno: rc) }
+            guard rc == 0 else { throw .system(path, "pthread_mutex_init", Errno(rawValue: rc)) }
         }
     }
 
     private static func map(fd: Int32, size: Int, readOnly: Bool, path: String) throws(SegmentError) -> UnsafeMutableRawPointer {
         let prot = readOnly ? PROT_READ : (PROT_READ | PROT_WRITE)
         guard let p = mmap(nil, size, prot, MAP_SHARED, fd, 0), p != MAP_FAILED else {
-            throw .system(path: path, call: "mmap", errno: errno)
+            throw .system(path, "mmap", Errno(rawValue: errno))
         }
         return p
     }
@@ -177,27 +205,31 @@ public final class Segment: @unchecked Sendable {
         do {
             fd = try FileDescriptor.open(FilePath(path), readOnly ? .readOnly : .readWrite, options: [.noFollow, .closeOnExec])
         } catch {
-            let e = (error as? Errno)?.rawValue ?? EIO
-            if e == ENOENT { throw .notFound(path: path) }
-            throw .system(path: path, call: "open", errno: e)
+            let e = error as? Errno ?? .ioError
+            if e == .noSuchFileOrDirectory { throw .notFound(path: path) }
+            throw .system(path, "open", e)
         }
         defer { _ = try? fd.close() }
 
         var st = Glibc.stat()
-        guard fstat(fd.rawValue, &st) == 0 else { throw .system(path: path, call: "fstat", errno: errno) }
+        do { _ = try valueOrErrno { fstat(fd.rawValue, &st) } } catch { throw .system(path, "fstat", error) }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw .notASegment(path: path, why: "not a regular file") }
         let fileSize = Int(st.st_size)
         if fileSize == 0 { throw .notASegment(path: path, why: "the file is empty") }
 
         var header = [UInt8](repeating: 0, count: Layout.Header.size)
-        let got = header.withUnsafeMutableBytes { pread(fd.rawValue, $0.baseAddress, Layout.Header.size, 0) }
-        guard got >= 0 else { throw .system(path: path, call: "read", errno: errno) }
+        var got = 0
+        var readError: Errno?
+        header.withUnsafeMutableBytes { h in
+            do throws(Errno) { got = try valueOrErrno { pread(fd.rawValue, h.baseAddress, Layout.Header.size, 0) } } catch { readError = error }
+        }
+        if let readError { throw .system(path, "read", readError) }
         let checked = header.withUnsafeBytes { h in
             Result { () throws(SegmentError) in try validateHeader(h, bytesRead: got, fileSize: fileSize, path: path) }
         }
         let geometry = try checked.get()
         let base = try map(fd: fd.rawValue, size: geometry.segmentSize, readOnly: readOnly, path: path)
-        let segment = Segment(path: path, readOnly: readOnly, geometry: geometry, base: base)
+        let segment = try registered(path: path, readOnly: readOnly, geometry: geometry, base: base, fd: fd.rawValue)
         // Counters are not checksummed (they change); a value beyond capacity means damage. They
         // are unsigned in the file: one with the top bit set reads as a negative Int, which must
         // be refused too, or every later `0..<count` would trap (found by the segment fuzzer).
@@ -239,5 +271,36 @@ public final class Segment: @unchecked Sendable {
             throw .corrupt(path: path, why: "\(fileSize) bytes, more than the \(g.segmentSize) its header describes")
         }
         return g
+    }
+
+    /// What has become of the file behind this mapping, looked at now (a stat of the path).
+    public var fileState: FileState {
+        switch shmbal_mapping_check_file(mappingId) {
+        case SHMBAL_MAPPING_REMOVED: return .removed
+        case SHMBAL_MAPPING_REPLACED: return .replaced
+        case SHMBAL_MAPPING_TRUNCATED: return .truncated
+        default: return .intact
+        }
+    }
+
+    /// The file behind a mapping (SPEC §4 "the file's own life").
+    public enum FileState: Sendable, Equatable {
+        case intact
+        /// Nothing at the path any more: writes are refused (nobody else could see them).
+        case removed
+        /// Another file at the path: this process maps the old one.
+        case replaced
+        /// Shorter than the segment: the missing part is zeros here, and nothing read from it counts.
+        case truncated
+    }
+
+    /// This state as the error an operation fails with (nil when intact).
+    public var fileError: SegmentError? {
+        switch fileState {
+        case .intact: return nil
+        case .removed: return .removed(path: path)
+        case .replaced: return .replaced(path: path)
+        case .truncated: return .truncated(path: path)
+        }
     }
 }

@@ -1,9 +1,10 @@
 import Atomics
 
-// Word-sized accesses to the shared mapping. Data that a reader may copy while a writer changes it
-// is accessed only through these atomics (relaxed: a plain `mov` on x86_64), so the seqlock
-// protocol is data-race-free in the language's memory model, and 8-byte loads work on a read-only
-// mapping (16-byte atomics would need `cmpxchg16b`, which faults on PROT_READ memory).
+// Accesses to the shared mapping. Every word a reader may load while a writer stores it goes
+// through the relaxed 8-byte atomics below (a plain `mov` on x86_64): data-race-free in the
+// language's memory model, and fine on a read-only mapping (16-byte atomics would need
+// `cmpxchg16b`, which faults on PROT_READ memory) — with ONE exception, `SharedMemory.copySlots`,
+// whose contract is written on it.
 
 extension UnsafeMutableRawPointer {
     @inlinable @inline(__always)
@@ -56,4 +57,38 @@ extension Int128 {
 
     @inlinable @inline(__always)
     var _high: Int64 { Int64(truncatingIfNeeded: self >> 64) }
+}
+
+/// Bulk copies out of a latch's published copy.
+public enum SharedMemory {
+    /// Copies `count` 16-byte slots from `src` to `dst` with plain (non-atomic) 16-byte loads — the
+    /// one racy access in the core, kept because it is what a C seqlock's memcpy does and measured
+    /// as fast as that (`Benchmarks/run`, "read" rows: this copy against `copySlotsRelaxed`).
+    ///
+    /// Contract: only inside `Latch.read`'s body. A writer may be storing into these slots at the same
+    /// time (a data race in the strict sense); the loads are still ordinary aligned loads of mapped
+    /// memory, cannot fault or trap, and whatever they return is discarded unless the generation
+    /// re-check after the acquire fence proves no store landed meanwhile. Nothing read here is used
+    /// before that check. `readRelaxed` is the same read done with relaxed atomics.
+    @inlinable @inline(__always)
+    public static func copySlots(_ src: UnsafeRawPointer, _ dst: UnsafeMutableRawBufferPointer, _ count: Int) {
+        var i = 0
+        while i < count {
+            dst.storeBytes(of: src.loadUnaligned(fromByteOffset: 16 &* i, as: SIMD2<UInt64>.self),
+                           toByteOffset: 16 &* i, as: SIMD2<UInt64>.self)
+            i &+= 1
+        }
+    }
+
+    /// The same copy with relaxed 8-byte atomic loads: no data race at all.
+    @inlinable @inline(__always)
+    public static func copySlotsRelaxed(_ src: UnsafeRawPointer, _ dst: UnsafeMutableRawBufferPointer, _ count: Int) {
+        let s = UnsafeMutableRawPointer(mutating: src)
+        var i = 0
+        while i < count {
+            dst.storeBytes(of: s.loadRelaxed(16 &* i), toByteOffset: 16 &* i, as: UInt64.self)
+            dst.storeBytes(of: s.loadRelaxed(16 &* i &+ 8), toByteOffset: 16 &* i &+ 8, as: UInt64.self)
+            i &+= 1
+        }
+    }
 }

@@ -21,99 +21,126 @@ public struct RestoreReport: Sendable, Equatable {
 }
 
 extension Books {
-    /// A copy of the books now: each record consistent (state, names), the quotes, the default exchange.
+    /// A copy of the books now: each record consistent (state, names), the quotes, the default
+    /// exchange. A record that `snapshot restore` would refuse (damaged: see `RecordProblem`) is left
+    /// out and listed in `skipped`, so one bad record never stops the others from being saved.
     public func takeSnapshot() throws(BooksError) -> BooksSnapshot {
         var records: [SnapshotRecord] = []
+        var skipped: [SkippedRecord] = []
         for key in keys() {
             guard let rec = record(key) else { continue }
             var state = RecordState()
-            try rec.read(into: &state)
+            let stored = try rec.readAsStored(into: &state)
+            let problems = state.problems(storedCount: stored).filter { !$0.isRestorable }
+            if !problems.isEmpty {
+                skipped.append(SkippedRecord(key: key, problems: problems))
+                continue
+            }
             records.append(SnapshotRecord(key: key, state: state, names: try rec.readNames(), slotChangedMicros: rec.slotChangedMicros()))
         }
         var quotes: [SnapshotQuote] = []
-        for i in 0..<publishedQuoteCount {
-            let p = quotePointer(i)
-            let key = QuoteKey(exchange: p.loadName(Layout.Quote.exchange), dataType: p.loadName(Layout.Quote.dataType),
-                               currency: p.loadName(Layout.Quote.currency))
-            quotes.append(try readQuoteWithPid(p, key: key))
+        let table = quoteTable
+        for i in 0..<table.published {
+            let p = table.entry(i)
+            let key = quoteKey(at: p)
+            let (q, pid) = try readQuote(p, key: key)
+            quotes.append(SnapshotQuote(key: key, quote: q, pid: pid))
         }
-        return BooksSnapshot(geometry: segment.geometry, createdMicros: shmbal_now_micros(), source: segment.path,
-                             defaultExchange: defaultExchange, records: records, quotes: quotes.sorted { $0.key < $1.key })
+        let defaultExchange = try self.defaultExchange
+        if segment.fileState == .truncated { throw .segment(.truncated(path: segment.path)) }
+        var snap = BooksSnapshot(geometry: segment.geometry, createdMicros: shmbal_now_micros(), source: segment.path,
+                                 defaultExchange: defaultExchange, records: records, quotes: quotes.sorted { $0.key < $1.key })
+        snap.skipped = skipped
+        return snap
     }
 
-    func readQuoteWithPid(_ p: UnsafeMutableRawPointer, key: QuoteKey) throws(BooksError) -> SnapshotQuote {
-        for _ in 0..<RecordRef.readRetries {
-            let g = p.loadAcquiring(Layout.Quote.generation)
-            let copy = Layout.Quote.copies + Int(g & 1) * Layout.Quote.copySize
-            let q = SingleQuote(timestamp: Int64(bitPattern: p.loadRelaxed(copy)), localTimestamp: Int64(bitPattern: p.loadRelaxed(copy + 8)),
-                                mid: Double(bitPattern: p.loadRelaxed(copy + 16)))
-            let pid = Int32(truncatingIfNeeded: p.loadRelaxed(copy + 24))
-            atomicMemoryFence(ordering: .acquiring)
-            if p.loadRelaxed(Layout.Quote.generation) == g { return SnapshotQuote(key: key, quote: q, pid: pid) }
-        }
-        throw .badInput("\(key): quote is being rewritten non-stop; try again")
-    }
-
-    /// Writes `snapshot` into this segment, which must hold no records and no quotes.
+    /// Writes `snapshot` into this segment: one that holds no records and no quotes, or one that
+    /// holds exactly what an interrupted restore of this same snapshot left (so running the command
+    /// again finishes the job). Anything else is refused before the first write.
+    ///
+    /// The records appear together (one store of the record count), then the quotes (one store),
+    /// then the default exchange; each store publishes entries written complete beforehand.
     func restore(_ snap: BooksSnapshot) throws(SnapshotError) {
         if isReadOnly { throw .books(.segment(.readOnly(path: segment.path))) }
         let g = segment.geometry
         guard snap.records.count <= g.recordCapacity, snap.quotes.count <= g.quoteCapacity else {
             throw .doesNotFit(segment: segment.path, why: "\(snap.records.count) records and \(snap.quotes.count) quotes; it holds \(g.recordCapacity) and \(g.quoteCapacity)")
         }
-        // Refuse a non-empty segment before touching anything, then check again under the locks.
-        if publishedRecordCount != 0 || publishedQuoteCount != 0 {
-            throw .notEmpty(segment: segment.path, records: publishedRecordCount, quotes: publishedQuoteCount)
-        }
+        // Refuse a segment that holds other books before touching anything, then check again under the locks.
+        try restorePlan(snap)
         let table: UnsafeMutablePointer<pthread_mutex_t>
-        let quoteTable: UnsafeMutablePointer<pthread_mutex_t>
-        do {
-            table = try lockHeaderMutex(Layout.Header.tableMutex, what: "record table")
-        } catch { throw .books(error) }
+        let quoteLock: UnsafeMutablePointer<pthread_mutex_t>
+        do { table = try lockHeaderMutex(Layout.Header.tableMutex, what: "record table") } catch { throw .books(error) }
         defer { pthread_mutex_unlock(table) }
-        do {
-            quoteTable = try lockHeaderMutex(Layout.Header.quoteMutex, what: "quote table")
-        } catch { throw .books(error) }
-        defer { pthread_mutex_unlock(quoteTable) }
+        do { quoteLock = try lockHeaderMutex(Layout.Header.quoteMutex, what: "quote table") } catch { throw .books(error) }
+        defer { pthread_mutex_unlock(quoteLock) }
         // Checked under both table locks: no record or quote can appear meanwhile.
-        let records = publishedRecordCount, quotes = publishedQuoteCount
-        guard records == 0 && quotes == 0 else { throw .notEmpty(segment: segment.path, records: records, quotes: quotes) }
+        let (writeRecords, writeQuotes) = try restorePlan(snap)
 
-        // Fill unpublished entries; nothing is visible until the counts are stored.
-        for (i, r) in snap.records.enumerated() {
-            let p = recordPointer(i)
-            memset(p, 0, Layout.Record.size)
-            p.storeName(r.key.exchange, Layout.Record.exchange)
-            p.storeName(r.key.currency, Layout.Record.currency)
-            let rc = shmbal_mutex_init_robust_shared((p + Layout.Record.mutex).assumingMemoryBound(to: pthread_mutex_t.self))
-            guard rc == 0 else { throw .books(.corrupt("\(r.key): initialising the record's lock failed (errno \(rc))")) }
-            writeState(r.state, to: p + Layout.Record.states)
-            for (j, name) in r.names.enumerated() { p.storeName(name, Layout.Record.names + 16 * j) }
-            for (j, micros) in r.slotChangedMicros.enumerated() where j < r.state.strategyCount {
-                p.storeRelaxed(UInt64(bitPattern: micros), Layout.Record.slotChangedMicros + 8 * j)
+        if writeRecords {
+            let records = snap.records.map { (key: $0.key, state: $0.state, names: $0.names) }
+            do {
+                guard try appendRecords(records, slotChanged: snap.records.map(\.slotChangedMicros)) != nil else {
+                    throw SnapshotError.doesNotFit(segment: segment.path, why: "the record table filled meanwhile")
+                }
+            } catch let e as SnapshotError { throw e } catch let e as BooksError { throw .books(e) } catch { throw .books(.corrupt("\(error)")) }
+        }
+        if writeQuotes {
+            let quotes = snap.quotes
+            let appended = quoteTable.append(quotes.count) { (p, i) in
+                let q = quotes[i]
+                p.storeName(q.key.exchange, Layout.Quote.exchange)
+                p.storeName(q.key.dataType, Layout.Quote.dataType)
+                p.storeName(q.key.currency, Layout.Quote.currency)
+                Books.storeQuote(q.quote, pid: q.pid, to: p + Layout.Quote.copies)
             }
+            guard appended != nil else { throw .doesNotFit(segment: segment.path, why: "the quote table filled meanwhile") }
         }
-        for (i, q) in snap.quotes.enumerated() {
-            let p = quotePointer(i)
-            memset(p, 0, Layout.Quote.size)
-            p.storeName(q.key.exchange, Layout.Quote.exchange)
-            p.storeName(q.key.dataType, Layout.Quote.dataType)
-            p.storeName(q.key.currency, Layout.Quote.currency)
-            p.storeRelaxed(UInt64(bitPattern: q.quote.timestamp), Layout.Quote.copies)
-            p.storeRelaxed(UInt64(bitPattern: q.quote.localTimestamp), Layout.Quote.copies + 8)
-            p.storeRelaxed(q.quote.mid.bitPattern, Layout.Quote.copies + 16)
-            p.storeRelaxed(UInt64(UInt32(bitPattern: q.pid)), Layout.Quote.copies + 24)
-        }
-        // Publish: the records first (the books), then the quotes, then the default exchange.
-        base.storeReleasing(UInt64(snap.records.count), Layout.Header.recordCount)
-        base.storeReleasing(UInt64(snap.quotes.count), Layout.Header.quoteCount)
-        if let d = snap.defaultExchange {
-            let dg = base.loadRelaxed(Layout.Header.defaultExchangeGeneration)
-            atomicMemoryFence(ordering: .releasing)
-            base.storeName(d, Layout.Header.defaultExchange + 16 * Int((dg + 1) & 1))
-            base.storeReleasing(dg + 1, Layout.Header.defaultExchangeGeneration)
-        }
+        let current: ShortName?
+        do { current = try defaultExchange } catch { throw .books(error) }
+        if current != snap.defaultExchange { publishDefaultExchange(snap.defaultExchange) }
+        do { try confirmWritten(shmbal_now_micros()) } catch { throw .books(error) }
     }
+
+    /// What a restore of `snap` still has to write here: (records, quotes). Empty tables need
+    /// writing; tables holding exactly the snapshot's contents (an interrupted restore of it) are
+    /// done; anything else is refused.
+    @discardableResult
+    func restorePlan(_ snap: BooksSnapshot) throws(SnapshotError) -> (records: Bool, quotes: Bool) {
+        let records = publishedRecordCount, quotes = publishedQuoteCount
+        func refuse() -> SnapshotError { .notEmpty(segment: segment.path, records: records, quotes: quotes) }
+        var recordsDone = false
+        if records != 0 {
+            guard records == snap.records.count else { throw refuse() }
+            for (i, r) in snap.records.enumerated() {
+                let p = recordPointer(i)
+                let rec = RecordRef(p: p, key: r.key)
+                var state = RecordState()
+                guard p.loadName(Layout.Record.exchange) == r.key.exchange, p.loadName(Layout.Record.currency) == r.key.currency,
+                      (try? rec.read(into: &state)) != nil, state == r.state, (try? rec.readNames()) == r.names
+                else { throw refuse() }
+            }
+            recordsDone = true
+        }
+        var quotesDone = false
+        if quotes != 0 {
+            // Quotes come after the records: some without the records is not an interrupted restore.
+            guard recordsDone || snap.records.isEmpty, quotes == snap.quotes.count else { throw refuse() }
+            let table = quoteTable
+            for (i, q) in snap.quotes.enumerated() {
+                let p = table.entry(i)
+                guard quoteKey(at: p) == q.key, let read = try? readQuote(p, key: q.key), read.quote == q.quote else { throw refuse() }
+            }
+            quotesDone = true
+        }
+        return (!recordsDone && !snap.records.isEmpty, !quotesDone && !snap.quotes.isEmpty)
+    }
+}
+
+/// A record `takeSnapshot` left out, and why (what `snapshot restore` would refuse in it).
+public struct SkippedRecord: Sendable, Equatable {
+    public var key: BookKey
+    public var problems: [RecordProblem]
 }
 
 /// Snapshot files: save, read and restore (SPEC §4 "survive a reboot").

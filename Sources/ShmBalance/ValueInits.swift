@@ -4,9 +4,10 @@
 // test, with no segment behind them.
 
 extension BalanceRecord {
-    public init(_ key: BookKey, state: RecordState, names: [ShortName], slotChangedMicros: [Int64]) {
+    public init(_ key: BookKey, state: RecordState, names: [ShortName], slotChangedMicros: [Int64], storedStrategyCount: Int? = nil) {
         self.key = key
         self.state = state
+        self.storedStrategyCount = storedStrategyCount ?? state.strategyCount
         self.names = names
         self.slotChangedMicros = slotChangedMicros
     }

@@ -137,7 +137,7 @@ extension shmbal_reconcile_result {
         switch outcome {
         case .inSync:
             out.pointee.kind = SHMBAL_RECONCILE_IN_SYNC
-        case .repaired(let delta, let pool):
+        case .repaired(let delta, let pool), .identityRepaired(let delta, let pool, _):
             out.pointee.kind = SHMBAL_RECONCILE_REPAIRED
             out.pointee.delta = shmbal_amount(delta)
             out.pointee.pool = shmbal_amount(pool)

@@ -21,7 +21,7 @@ struct ABIFailure: Error {
         case .badInput: self.init(SHMBAL_BAD_INPUT, error.description)
         case .segment(.badPath): self.init(SHMBAL_BAD_INPUT, error.description)
         case .segment: self.init(SHMBAL_SEGMENT, error.description)
-        case .busy: self.init(SHMBAL_BUSY, error.description)
+        case .busy, .contended: self.init(SHMBAL_BUSY, error.description)
         case .corrupt: self.init(SHMBAL_CORRUPT, error.description)
         }
     }

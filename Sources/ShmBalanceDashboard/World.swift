@@ -53,7 +53,7 @@ public struct World: Equatable, Sendable {
             if let exchange { activity = activity.filter { $0.key.exchange == exchange } }
         }
         return World(segmentPath: books.segment.path, readOnly: books.isReadOnly, nowMicros: nowMicros, records: records,
-                     balanceQuotes: quotes, activity: activity, activityHead: head, defaultExchange: books.defaultExchange)
+                     balanceQuotes: quotes, activity: activity, activityHead: head, defaultExchange: try books.defaultExchange)
     }
 
     /// Whether the books differ from `other`'s (the clock aside): the live loop redraws on this.

@@ -116,6 +116,8 @@ struct Reconcile: ParsableCommand {
             switch outcome {
             case .inSync: fields.append(("outcome", .string("in-sync")))
             case .repaired(let d, let pool): fields += [("outcome", .string("repaired")), ("delta", .amount(d)), ("pool", .amount(pool))]
+            case .identityRepaired(let d, let pool, let off):
+                fields += [("outcome", .string("identity-repaired")), ("delta", .amount(d)), ("pool", .amount(pool)), ("identityWasOffBy", .amount(off))]
             case .reset(let d, let pool, let dropped):
                 fields += [("outcome", .string("reset")), ("delta", .amount(d)), ("unrepairedPool", .amount(pool)),
                            ("dropped", .array(dropped.map { .object([("index", .int(Int64($0.index))), ("amount", .amount($0.amount))]) }))]

@@ -27,7 +27,7 @@ struct CLIError: Error, CustomStringConvertible {
         case .badInput: status = .badInput
         case .segment(.badPath): status = .badInput
         case .segment: status = .unusable
-        case .busy: status = .busy
+        case .busy, .contended: status = .busy
         case .corrupt: status = .unusable
         }
         description = error.description

@@ -55,7 +55,7 @@ struct GlobalOptions: ParsableArguments {
     /// The exchange to use: explicit, environment, the config's default, else the only one in the segment.
     func resolveExchange(_ books: Books) throws -> ShortName {
         if let e = exchange ?? environment("SHMBAL_EXCHANGE") { return try CLIError.name(e) }
-        if let d = books.defaultExchange { return d }
+        if let d = try core({ () throws(BooksError) in try books.defaultExchange }) { return d }
         let all = books.exchanges()
         if all.count == 1 { return all[0] }
         if all.isEmpty {

@@ -104,7 +104,7 @@ final class PropertyTests: XCTestCase {
             case .reconcile(let k, let v):
                 switch try books.reconcile(k, exchangeBalance: Amount(raw: v)) {
                 case .inSync: return .applied("in sync")
-                case .repaired: return .applied("repaired")
+                case .repaired, .identityRepaired: return .applied("repaired")
                 case .reset: return .applied("reset")
                 case .created: return .applied("created")
                 }

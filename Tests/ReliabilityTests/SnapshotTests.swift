@@ -33,7 +33,7 @@ final class SnapshotTests: XCTestCase {
         XCTAssertEqual(try a.allRecords(), try b.allRecords(), file: file, line: line)
         XCTAssertEqual(try a.allQuotes().map { "\($0.key) \($0.quote.timestamp) \($0.quote.localTimestamp) \($0.quote.mid.bitPattern)" },
                        try b.allQuotes().map { "\($0.key) \($0.quote.timestamp) \($0.quote.localTimestamp) \($0.quote.mid.bitPattern)" }, file: file, line: line)
-        XCTAssertEqual(a.defaultExchange, b.defaultExchange, file: file, line: line)
+        XCTAssertEqual(try a.defaultExchange, try b.defaultExchange, file: file, line: line)
         // Everything the snapshot holds, names beyond the count and quote pids included.
         var sa = try a.takeSnapshot(), sb = try b.takeSnapshot()
         sa.createdMicros = 0; sb.createdMicros = 0
@@ -138,7 +138,7 @@ final class SnapshotTests: XCTestCase {
         // Well-formed and correctly checksummed, but breaking the rules: refused by the checks, not the checksum.
         let broken = text.replacingOccurrences(of: "  slot 0 10000 ", with: "  slot 0 10001 ")
         XCTAssertNotEqual(broken, text)
-        cases.append(("identity broken", Data(resealed(broken).utf8), "identity does not hold"))
+        cases.append(("identity broken", Data(resealed(broken).utf8), "identity broken"))
         cases.append(("count 65", Data(resealed(text.replacingOccurrences(of: "  count 5\n", with: "  count 65\n")).utf8), "outside 2…64"))
         cases.append(("trailing line", Data(resealed(text.components(separatedBy: "checksum ")[0] + "extra\n").utf8), "unexpected line"))
 

@@ -70,7 +70,7 @@ final class ConfigTests: XCTestCase {
         let c = try parse(specExample)
         let report = try books.applyConfiguration(c.records, defaultExchange: c.defaultExchange)
         XCTAssertEqual(report.created, [key("USDC")])
-        XCTAssertEqual(books.defaultExchange?.description, "KRAKEN")
+        XCTAssertEqual(try books.defaultExchange?.description, "KRAKEN")
         var r = try books.get(key("USDC"))
         XCTAssertEqual(r.slots, Array(repeating: .zero, count: 5), "created with zero balances")
         XCTAssertEqual(r.creditLimit, Amount("5000"))
@@ -111,7 +111,7 @@ final class ConfigTests: XCTestCase {
         }
         XCTAssertEqual(try books.allRecords(), before, "no record changed")
         XCTAssertNil(books.record(key("BBB")), "no record created")
-        XCTAssertNil(books.defaultExchange)
+        XCTAssertNil(try books.defaultExchange)
         XCTAssertEqual(books.activityHead, head, "nothing logged as applied")
     }
 }

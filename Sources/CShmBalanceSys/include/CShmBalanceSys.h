@@ -27,9 +27,72 @@ int shmbal_mutex_owner_tid(const pthread_mutex_t *mutex);
 
 /// Whether the mutex is held by anyone (a plain load of glibc's lock word): lets a waiter spin on
 /// its cache line without writing it, and take the lock only when it looks free.
+/// A word with only FUTEX_OWNER_DIED (and waiters) set is free to take: the next lock gets EOWNERDEAD.
 static inline int shmbal_mutex_is_locked(const pthread_mutex_t *mutex) {
-    return __atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED) != 0;
+    return (__atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED) & 0x3fffffff) != 0;
 }
+
+/// Whether the owner named in a held mutex's lock word holds nothing: the thread is gone, it is
+/// the caller, or (with `check_maps`) its process does not map the file of mapping `mapping_id`.
+int shmbal_mutex_owner_state(const pthread_mutex_t *mutex, int check_maps, int mapping_id);
+/// If the owner holds nothing (see above), marks the word FUTEX_OWNER_DIED as the kernel does for
+/// a dead owner and wakes the waiters; returns 1 when it did. See mapping.c.
+int shmbal_mutex_mark_owner_dead(pthread_mutex_t *mutex, int check_maps, int mapping_id);
+
+// ---- The segment file's own life (mapping.c) ------------------------------------------------
+
+#define SHMBAL_MAPPING_OK 0
+#define SHMBAL_MAPPING_REMOVED 1    // nothing at the path any more
+#define SHMBAL_MAPPING_REPLACED 2   // another file at the path
+#define SHMBAL_MAPPING_TRUNCATED 3  // shorter than the mapping: its pages are anonymous zeros now
+#define SHMBAL_MAX_MAPPINGS 4096
+/// How often a writer looks at the file behind its mapping: every write compares its clock
+/// reading with the last check, so a removed file is noticed within this bound (SPEC: ≤ 1 s).
+#define SHMBAL_FILE_CHECK_US 250000
+
+/// What the hot path reads of each mapping (separate from the rest so it stays in few cache lines).
+struct shmbal_mapping_watch {
+    int state;
+    int64_t checked_us;
+};
+extern struct shmbal_mapping_watch shmbal_mapping_watches[SHMBAL_MAX_MAPPINGS];
+/// How many registered mappings are truncated: readers test this one word after every read.
+extern int shmbal_faulted_mappings;
+
+/// Registers a new mapping of the file open as `fd` at `path`; returns its id (≥ 0) or −errno.
+/// Installs the SIGBUS handler on first use.
+int shmbal_mapping_register(void *base, size_t length, int writable, int fd, const char *path);
+void shmbal_mapping_unregister(int id);
+/// Stats the path now: SHMBAL_MAPPING_* (sticky once not OK).
+int shmbal_mapping_check_file(int id);
+int shmbal_mapping_state_slow(int id, int64_t now_us);
+/// The path a mapping was registered with ("" for none).
+const char *shmbal_mapping_path(int id);
+/// The id of the registered mapping containing `address`, or −1.
+int shmbal_mapping_containing(const void *address);
+/// Puts the segment fault handler on top of whatever SIGBUS handler is installed now (a program
+/// that installs its own SIGBUS handler after opening a segment calls this afterwards; ours passes
+/// every fault outside a segment on to it).
+void shmbal_fault_handler_install(void);
+
+/// The mapping's state for a writer that read the clock as `now_us`: one or two loads, and a stat
+/// of the path at most every SHMBAL_FILE_CHECK_US.
+static inline int shmbal_mapping_state(int id, int64_t now_us) {
+    const struct shmbal_mapping_watch *w = &shmbal_mapping_watches[id];
+    int state = __atomic_load_n(&w->state, __ATOMIC_RELAXED);
+    int64_t checked = __atomic_load_n(&w->checked_us, __ATOMIC_RELAXED);
+    if (__builtin_expect(state == 0 && (uint64_t)(now_us - checked) < SHMBAL_FILE_CHECK_US, 1)) return 0;
+    return shmbal_mapping_state_slow(id, now_us);
+}
+
+/// The mapping's state as last seen (no clock, no stat).
+static inline int shmbal_mapping_last_state(int id) { return __atomic_load_n(&shmbal_mapping_watches[id].state, __ATOMIC_ACQUIRE); }
+
+/// Whether any mapping in this process was truncated (one relaxed load).
+static inline int shmbal_any_mapping_faulted(void) { return __atomic_load_n(&shmbal_faulted_mappings, __ATOMIC_RELAXED) != 0; }
+
+/// CLOCK_MONOTONIC in nanoseconds (lock deadlines).
+int64_t shmbal_monotonic_ns(void);
 
 /// CLOCK_REALTIME in microseconds, read by system call (through the vDSO: ~30 ns here).
 int64_t shmbal_realtime_micros(void);
