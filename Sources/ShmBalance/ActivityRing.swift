@@ -28,9 +28,6 @@ public struct ActivityEntry: Sendable, Equatable {
     }
 }
 
-/// Outcome byte of ring entries: 0 applied, else a `RefusalCode`.
-@usableFromInline let ringNoIndex: UInt64 = 0xFF
-
 extension Books {
     /// Appends an entry: claims a sequence number with one atomic add, fills the entry, then
     /// publishes it by storing the sequence into its stamp (release). A reader that finds another
@@ -43,9 +40,7 @@ extension Books {
         e.storeRelaxed(0, Layout.Ring.stamp)
         atomicMemoryFence(ordering: .releasing)
         e.storeRelaxed(UInt64(bitPattern: now), Layout.Ring.timeMicros)
-        let idx = index >= 0 && index < 64 ? UInt64(index) : ringNoIndex
-        let packed = UInt64(UInt32(bitPattern: pid)) | UInt64(operation.rawValue) << 32 | UInt64(outcome) << 40 | idx << 48
-        e.storeRelaxed(packed, Layout.Ring.pid)
+        e.storeRelaxed(RingWord.pack(pid: pid, operation: operation.rawValue, outcome: outcome, index: index), Layout.Ring.pid)
         e.storeRelaxed(epoch, Layout.Ring.epoch)
         e.storeName(key.exchange, Layout.Ring.exchange)
         e.storeName(key.currency, Layout.Ring.currency)
@@ -87,12 +82,10 @@ extension Books {
         let after = e.loadAmount(Layout.Ring.after)
         atomicMemoryFence(ordering: .acquiring)
         guard e.loadRelaxed(Layout.Ring.stamp) == seq else { return nil }
-        let outcome = UInt8(truncatingIfNeeded: packed >> 40)
-        let idx = (packed >> 48) & 0xFF
+        let outcome = RingWord.outcome(packed)
         return ActivityEntry(
-            sequence: seq, timeMicros: time, pid: Int32(bitPattern: UInt32(truncatingIfNeeded: packed)),
-            operation: Operation(rawValue: UInt8(truncatingIfNeeded: packed >> 32)),
+            sequence: seq, timeMicros: time, pid: RingWord.pid(packed), operation: Operation(rawValue: RingWord.operation(packed)),
             refusal: outcome == 0 ? nil : RefusalCode(rawValue: outcome),
-            index: idx == ringNoIndex ? nil : Int(idx), epoch: epoch, key: key, amount: amount, detail: detail, after: after)
+            index: RingWord.index(packed), epoch: epoch, key: key, amount: amount, detail: detail, after: after)
     }
 }

@@ -7,12 +7,15 @@ import Glibc
 // state before saying the operation happened.
 
 extension Books {
-    /// Unlocks, records the refusal, and returns the error to throw.
+    /// Unlocks, records the refusal, and returns the error to throw. A refusal decided on a mapping
+    /// already known to be gone (its pages zeros after a truncation) is not a refusal by the rules:
+    /// the file's state is the answer.
     @usableFromInline
     func refuse(_ rec: RecordRef, _ r: Refusal) -> BooksError {
         unlock(rec)
         recordRefusal(r)
-        return .refused(r)
+        let state = shmbal_mapping_last_state(mappingId)
+        return state == SHMBAL_MAPPING_OK ? .refused(r) : fileGone(state)
     }
 
     /// Copies the published state's head and its first `count` slots into the unpublished copy.

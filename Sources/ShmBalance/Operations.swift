@@ -70,7 +70,13 @@ extension Books {
     /// Unlocks and records a refusal of allocate/release; kept out of line so the fast path stays small.
     @usableFromInline @inline(never)
     func refusePair(_ rec: RecordRef, _ code: RefusalCode, _ operation: Operation, index: Int, amount: Amount, detail: Int128) -> BooksError {
-        refuse(rec, Refusal(code, operation, rec.key, index: index, amount: amount, detail: Amount(raw: detail)))
+        // The count check is folded into the index check; a damaged count is damage, not a refusal.
+        if code == .notASubStrategy && (detail < Int128(Layout.minStrategyCount) || detail > Int128(Layout.slotCount)) {
+            unlock(rec)
+            let state = shmbal_mapping_last_state(mappingId)
+            return state == SHMBAL_MAPPING_OK ? rec.corruptCount(Int(detail)) : fileGone(state)
+        }
+        return refuse(rec, Refusal(code, operation, rec.key, index: index, amount: amount, detail: Amount(raw: detail)))
     }
 
     /// Publishes a state equal to the current one but for the pool and slot `index`; then logs and unlocks.

@@ -28,7 +28,7 @@ public struct QuoteKey: Sendable, Hashable, Comparable, CustomStringConvertible 
         self.currency = currency
     }
 
-    public init(_ exchange: some StringProtocol, _ dataType: some StringProtocol, _ currency: some StringProtocol) throws(AmountError) {
+    public init(_ exchange: some StringProtocol, _ dataType: some StringProtocol, _ currency: some StringProtocol) throws(NameError) {
         self.init(exchange: try ShortName(exchange), dataType: try ShortName(dataType), currency: try ShortName(currency))
     }
 

@@ -17,6 +17,10 @@ public final class Segment: @unchecked Sendable {
     /// for the removal checks, the range for the SIGBUS handler.
     @usableFromInline let mappingId: Int32
 
+    /// How often a writer looks at the file behind its mapping (a stat of the path): a removed or
+    /// replaced segment is noticed by the first write this long after the change at the latest.
+    public static let fileCheckIntervalMicros = Int(SHMBAL_FILE_CHECK_US)
+
     /// The path used when neither `--segment` nor `$SHMBAL_SEGMENT` names one.
     public static let defaultPath = "/dev/shm/shmbal"
 

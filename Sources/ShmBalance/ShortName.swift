@@ -25,11 +25,11 @@ public struct ShortName: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// Validates and packs `text`; the error says what is wrong with it.
-    public init(_ text: some StringProtocol, kind: Kind = .symbol) throws(AmountError) {
+    public init(_ text: some StringProtocol, kind: Kind = .symbol) throws(NameError) {
         var bytes = Array(text.utf8)
-        if bytes.isEmpty && kind == .symbol { throw AmountError("a \(kind.what) is required (got empty text)") }
+        if bytes.isEmpty && kind == .symbol { throw NameError("a \(kind.what) is required (got empty text)") }
         if bytes.count > ShortName.maxLength {
-            throw AmountError("\(kind.what) '\(text)' is too long: at most \(ShortName.maxLength) characters")
+            throw NameError("\(kind.what) '\(text)' is too long: at most \(ShortName.maxLength) characters")
         }
         for (i, c) in bytes.enumerated() {
             switch kind {
@@ -39,11 +39,11 @@ public struct ShortName: Sendable, Hashable, Comparable, CustomStringConvertible
                 case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                      UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."): break
                 default:
-                    throw AmountError("\(kind.what) '\(text)' has a character that is not allowed: use letters, digits, _ - .")
+                    throw NameError("\(kind.what) '\(text)' has a character that is not allowed: use letters, digits, _ - .")
                 }
             case .label:
                 guard c > 0x20 && c < 0x7F else {
-                    throw AmountError("slot name '\(text)' has a character that is not allowed: use printable ASCII without spaces")
+                    throw NameError("slot name '\(text)' has a character that is not allowed: use printable ASCII without spaces")
                 }
             }
         }
@@ -83,7 +83,7 @@ public struct BookKey: Sendable, Hashable, Comparable, CustomStringConvertible {
         self.currency = currency
     }
 
-    public init(_ exchange: some StringProtocol, _ currency: some StringProtocol) throws(AmountError) {
+    public init(_ exchange: some StringProtocol, _ currency: some StringProtocol) throws(NameError) {
         self.exchange = try ShortName(exchange)
         self.currency = try ShortName(currency)
     }
@@ -93,4 +93,11 @@ public struct BookKey: Sendable, Hashable, Comparable, CustomStringConvertible {
     public static func < (a: BookKey, b: BookKey) -> Bool {
         (a.exchange.description, a.currency.description) < (b.exchange.description, b.currency.description)
     }
+}
+
+/// Why a piece of text is not a name (an exchange, currency, data type or slot name); `message` is for a person.
+public struct NameError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
 }

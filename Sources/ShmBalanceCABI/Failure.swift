@@ -27,6 +27,7 @@ struct ABIFailure: Error {
     }
 
     init(_ error: AmountError) { self.init(SHMBAL_BAD_INPUT, error.message) }
+    init(_ error: NameError) { self.init(SHMBAL_BAD_INPUT, error.message) }
 
     static let closed = ABIFailure(SHMBAL_CLOSED, "the handle is closed (or was never opened)")
 

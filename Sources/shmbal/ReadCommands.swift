@@ -71,7 +71,7 @@ func printTable(_ header: [String], _ rows: [[String]], rightAligned: ClosedRang
 }
 
 struct Check: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Verify every record's identity and headroom; exit 6 if any is broken.")
+    static let configuration = CommandConfiguration(abstract: "Verify every record (identity, headroom, negative budgets, amounts and counts out of range); exit 6 if any is broken.")
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Print the findings as JSON.") var json = false
 
@@ -81,9 +81,8 @@ struct Check: ParsableCommand {
         var broken = 0
         var out: [JSON] = []
         for r in records {
-            var problems: [String] = []
-            if !r.identityHolds { problems.append("identity broken: total \(r.state.total) differs from pool + budgets by \(r.state.identityDifference)") }
-            if r.headroom.raw < 0 { problems.append("headroom \(r.headroom) is negative (pool \(r.state.pool) + credit \(r.creditLimit)): reconcile or reset") }
+            // One list of what can be wrong, shared with the dashboard and the snapshots (RecordHealth.swift).
+            let problems = r.problems.map(\.description)
             if !problems.isEmpty { broken += 1 }
             if json {
                 out.append(.object([("exchange", .string(r.key.exchange.description)), ("currency", .string(r.key.currency.description)),

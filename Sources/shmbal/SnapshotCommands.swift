@@ -14,7 +14,7 @@ struct SnapshotCommand: ParsableCommand {
 struct SnapshotSave: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "save",
-        abstract: "Write every record, slot name, quote and the default exchange to FILE (atomically: FILE is the old or the complete new snapshot).")
+        abstract: "Write every record, slot name, quote and the default exchange to FILE (atomically: FILE is the old or the complete new snapshot). A damaged record is left out, named, and the exit status is 6.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The snapshot file to write (mode 0600; replaced if it exists).") var file: String
 
@@ -23,6 +23,11 @@ struct SnapshotSave: ParsableCommand {
         let snap: BooksSnapshot
         do { snap = try SnapshotFile.save(books, to: file) } catch { throw CLIError(error) }
         print("saved \(snap.records.count) records and \(snap.quotes.count) quotes from \(books.segment.path) to \(file)")
+        // A damaged record is left out (restore would refuse it) and never stops the others.
+        for s in snap.skipped {
+            printError("shmbal: \(s.key): not saved: \(s.problems.map(\.description).joined(separator: "; ")); repair it (reconcile or reset), then save again")
+        }
+        if !snap.skipped.isEmpty { throw CLIError(.broken, "\(snap.skipped.count) damaged records were left out of \(file)") }
     }
 }
 

@@ -3,9 +3,11 @@ import ShmBalance
 
 // The stuck and the hostile neighbour of the reliability tests.
 
-/// Takes a record's lock (an `adjust` of the total by +1) and parks inside the commit at fault
-/// point `--point`, printing "parked PID" once there: the test then SIGSTOPs or SIGKILLs it.
-/// Bounded: after `--seconds` it finishes the operation and exits.
+/// Takes a lock and parks inside a publish at fault point `--point` (a `FaultPoint.rawValue`:
+/// 1…3 for a record's state), printing "parked PID" once there: the test then SIGSTOPs or SIGKILLs
+/// it. `--op` says what it is doing meanwhile: `adjust` (the total by +1, the default), `create`
+/// (a reset of the new record `--currency`: parks holding the record table's lock), `quote`
+/// (a BALANCE quote of 1), `name` (slot 0's name). Bounded: after `--seconds` it finishes and exits.
 func runPark(_ a: Args) -> Never {
     #if DEBUG
     let key: BookKey
@@ -19,7 +21,16 @@ func runPark(_ a: Args) -> Never {
         printOut("parked \(getpid()) at \(reached)")
         for _ in 0..<(seconds * 100) { usleep(10_000) }
     }
-    do { try books.adjust(key, Amount(whole: 1)!, index: 0) } catch { fail("park: \(error)") }
+    do {
+        switch a.string("op", "adjust") {
+        case "adjust": try books.adjust(key, Amount(whole: 1)!, index: 0)
+        case "create": try books.reset(key, balance: Amount(whole: 1)!)
+        case "quote": try books.writeQuote(QuoteKey(exchange: key.exchange, dataType: QuoteKey.balanceType, currency: key.currency),
+                                           SingleQuote(timestamp: 1, localTimestamp: 1, mid: 1))
+        case "name": try books.setName(key, index: 0, try ShortName("parked", kind: .label))
+        case let op: fail("park: unknown --op \(op)")
+        }
+    } catch { fail("park: \(error)") }
     printOut("done")
     exit(0)
     #else
