@@ -143,7 +143,8 @@ public struct Books: @unchecked Sendable {
             guard rc == 0 else { throw .corrupt("\(r.key): initialising the record's lock failed (errno \(rc))") }
             // Generation 0: copy 0 of each latch is the published one.
             writeState(r.state, to: p + Layout.Record.states)
-            for (j, name) in r.names.prefix(Layout.slotCount).enumerated() { p.storeName(name, Layout.Record.names + Layout.nameSize * j) }
+            let copy0 = p + Layout.Record.states
+            for (j, name) in r.names.prefix(Layout.slotCount).enumerated() { copy0.storeName(name, Layout.State.names + Layout.nameSize * j) }
             if let changed = slotChanged?[i] {
                 for (j, micros) in changed.prefix(r.state.strategyCount).enumerated() {
                     p.storeRelaxed(UInt64(bitPattern: micros), Layout.Record.slotChangedMicros + 8 * j)

@@ -18,11 +18,27 @@ extension Books {
         return state == SHMBAL_MAPPING_OK ? .refused(r) : fileGone(state)
     }
 
-    /// Copies the published state's head and its first `count` slots into the unpublished copy.
+    /// Copies the published state's head, its first `count` slots and its names into the unpublished copy.
     @inlinable @inline(__always)
     func copyState(from cur: UnsafeMutableRawPointer, to next: UnsafeMutableRawPointer, slots count: Int) {
         for w in stride(from: 0, to: Layout.State.headBytes + Layout.amountSize * count, by: 8) {
             next.storeRelaxed(cur.loadRelaxed(w), w)
+        }
+        copyNames(from: cur, to: next)
+    }
+
+    /// Copies the names of one state copy into another.
+    @inlinable @inline(__always)
+    func copyNames(from cur: UnsafeMutableRawPointer, to next: UnsafeMutableRawPointer) {
+        for w in stride(from: Layout.State.names, to: Layout.State.names + Layout.State.namesSize, by: 8) {
+            next.storeRelaxed(cur.loadRelaxed(w), w)
+        }
+    }
+
+    /// Writes the names in `changes` into a state copy (inside a publish, or into an unpublished record).
+    static func writeNames(_ changes: [Int: ShortName], to copy: UnsafeMutableRawPointer) {
+        for (i, name) in changes where i >= 0 && i < Layout.slotCount {
+            copy.storeName(name, Layout.State.names + Layout.nameSize * i)
         }
     }
 
@@ -115,7 +131,10 @@ extension Books {
             s.lastChangePid = pid
             s.lastIndex = max(0, change.index)
             let published = s
-            rec.stateLatch.publish { (next, _, _) in writeState(published, to: next) }
+            rec.stateLatch.publish { (next, cur, _) in
+                writeState(published, to: next)
+                copyNames(from: cur, to: next)
+            }
         }
         appendActivity(operation, rec.key, index: change.index, outcome: 0, epoch: s.epoch,
                        amount: amount, detail: change.detail, after: change.after, now: now)
@@ -129,8 +148,8 @@ extension Books {
         return s
     }
 
-    /// Writes a whole state into an unpublished copy (inside a `Latch.publish` body, or into a
-    /// record not yet published).
+    /// Writes a whole state (not the names) into an unpublished copy (inside a `Latch.publish`
+    /// body, or into a record not yet published).
     @usableFromInline
     func writeState(_ s: RecordState, to next: UnsafeMutableRawPointer) {
         next.storeRelaxed(HeadWord.pack(count: s.strategyCount, lastIndex: s.lastIndex), Layout.State.strategyCount)

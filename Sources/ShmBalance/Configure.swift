@@ -77,14 +77,20 @@ extension Books {
         var report = ConfigReport()
         for e in sorted {
             guard let rec = locked.first(where: { $0.key == e.key }), var s = next[e.key] else { continue }
-            if s != states[e.key] {
-                s.opCount &+= 1
-                s.lastChangeMicros = now
-                s.lastChangePid = pid
+            // Money, limits and names of one record: one publish, so a kill leaves it wholly old or new.
+            if s != states[e.key] || !e.names.isEmpty {
+                if s != states[e.key] {
+                    s.opCount &+= 1
+                    s.lastChangeMicros = now
+                    s.lastChangePid = pid
+                }
                 let published = s
-                rec.stateLatch.publish { (nextCopy, _, _) in writeState(published, to: nextCopy) }
+                rec.stateLatch.publish { (nextCopy, cur, _) in
+                    writeState(published, to: nextCopy)
+                    copyNames(from: cur, to: nextCopy)
+                    Books.writeNames(e.names, to: nextCopy)
+                }
             }
-            if !e.names.isEmpty { publishNames(rec, e.names) }
             appendActivity(.configure, e.key, index: -1, outcome: 0, epoch: s.epoch,
                            amount: e.creditLimit ?? s.creditLimit, detail: Amount(raw: Int128(s.strategyCount)), after: .zero, now: now)
             report.updated.append(e.key)

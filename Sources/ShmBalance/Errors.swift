@@ -28,7 +28,10 @@ public enum SegmentError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notASegment(let p, let why):
             return "\(p): not a ShmBalance segment (\(why))"
         case .wrongVersion(let p, let found):
-            return "\(p): segment has layout version \(found), this build reads version \(Layout.version); use a matching shmbal or recreate the segment"
+            if found < Layout.version {
+                return "\(p): segment has layout version \(found), this build reads version \(Layout.version); move its books with the shmbal that made it ('shmbal snapshot save FILE'), then 'shmbal snapshot restore FILE' with this one (it reads every snapshot version) into a new segment path"
+            }
+            return "\(p): segment has layout version \(found), newer than this build's version \(Layout.version); use the shmbal that made it"
         case .corrupt(let p, let why):
             return "\(p): segment is corrupt (\(why))"
         case .system(let p, let call, let e):

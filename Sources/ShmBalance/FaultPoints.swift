@@ -36,10 +36,9 @@ public struct FaultPoint: RawRepresentable, Hashable, Sendable, CustomStringConv
 
 /// Every kind of value other processes read, each published by `Latch` or `AppendTable`.
 public enum PublishedValue: UInt8, Sendable, CaseIterable {
-    /// A record's money state (two copies, `Record.generation`).
+    /// A record's state: money, counters and slot names (two copies, `Record.generation`).
     case recordState = 0
-    /// A record's slot names (two copies, `Record.namesGeneration`).
-    case slotNames = 1
+    // 1 was the names' own latch in layout version 1; since version 2 names are part of the state.
     /// A quote's value (two copies, `Quote.generation`).
     case quote = 2
     /// The default exchange (two copies, `Header.defaultExchangeGeneration`).

@@ -1,10 +1,14 @@
-// The byte layout of a segment, layout version 1. Every offset any code uses is a named constant
+// The byte layout of a segment, layout version 2. Every offset any code uses is a named constant
 // here; docs/layout.md repeats this diagram for C++ and Python readers. Change anything below and
 // bump `Layout.version`: a process built for another version refuses to attach.
 //
+// Version 2 (from 1): a record's slot names live inside each copy of its state, so one release
+// store publishes a record's money and names together (a `config apply` killed between two
+// stores could leave a record with new limits and old names). The record size is unchanged.
+//
 //  Every mutex below sits in a 64-byte slot: the pthread_mutex_t (40 B on x86_64, 48 B on aarch64)
 //  at its start and, at +56, an 8-byte "waiting" hint (a writer spinning for that mutex; see
-//  `lockRobust`), zero when nobody waits.
+//  `Books.acquire`), zero when nobody waits.
 //
 //  Segment file (little-endian, x86_64 / aarch64 Linux)
 //  ┌──────────────────────────────── 0
@@ -20,50 +24,47 @@
 //  Header                                   Record (one per (exchange, currency))
 //  off size field                           off  size  field
 //    0   8  magic "SHMBAL\0\0"                 0   16  exchange (ASCII, NUL-padded)
-//    8   4  layoutVersion = 1                 16   16  currency
+//    8   4  layoutVersion = 2                 16   16  currency
 //   12   4  headerSize = 4096                 64   64  mutex: robust, process-shared pthread_mutex_t
 //   16   8  segmentSize                      128    8  generation: the published state is states[gen & 1]
-//   24   4  recordCapacity                   136    8  namesGeneration: the published names are names[ng & 1]
+//   24   4  recordCapacity                   136   56  (reserved)
 //   28   4  recordSize = 4992                192  512  slotChangedMicros[64] (informational, relaxed)
-//   32   4  quoteCapacity                    768 1088  states[0] ┐ two copies of State (the "latch"):
-//   36   4  quoteSize = 128                 1856 1088  states[1] ┘ a writer fills the unpublished one
-//   40   4  ringCapacity                    2944 1024  names[0] ┐ 64 slot names × 16 B, two copies
-//   44   4  ringEntrySize = 128             3968 1024  names[1] ┘
-//   48   8  recordsOffset                   4992       end
-//   56   8  quotesOffset
-//   64   8  ringOffset                      State (one copy)
-//   72   8  createdMicros                     0    4  strategyCount (2…64)
-//   80   4  creatorPid                        4    4  lastIndex: slot the last operation changed
-//   84   4  fixedPointDecimals = 18           8    8  epoch: +1 on every reset
-//   88   8  geometryChecksum (FNV-1a 0..<88) 16    8  opCount: applied mutations
-//  128   8  recordCount (published, atomic)  24    8  lastChangeMicros
-//  136   8  quoteCount (published, atomic)   32    4  lastChangePid
-//  192   8  ringHead: last sequence taken    36    4  (reserved)
-//                                            40    8  pairMark: pairMark(gen) when an allocate/release
-//                                                     published this copy (see `Layout.pairMark`)
-//  256  64  tableMutex: creates records      48   16  creditLimit (Int128, 10^-18 units)
-//  320  64  quoteMutex: writes quotes        64 1024  slots[64] (Int128, 10^-18 units)
+//   32   4  quoteCapacity                    768 2112  states[0] ┐ two copies of State (the "latch"):
+//   36   4  quoteSize = 128                 2880 2112  states[1] ┘ a writer fills the unpublished one
+//   40   4  ringCapacity                    4992       end
+//   44   4  ringEntrySize = 128
+//   48   8  recordsOffset                   State (one copy)
+//   56   8  quotesOffset                      0    8  head word: strategyCount (2…64) | lastIndex << 32
+//   64   8  ringOffset                        8    8  epoch: +1 on every reset
+//   72   8  createdMicros                    16    8  opCount: applied mutations
+//   80   4  creatorPid                       24    8  lastChangeMicros
+//   84   4  fixedPointDecimals = 18          32    4  lastChangePid   36 4 (reserved)
+//   88   8  geometryChecksum (FNV-1a 0..<88) 40    8  pairMark: pairMark(gen) when an allocate/release
+//  128   8  recordCount (published, atomic)           published this copy (see `Layout.pairMark`)
+//  136   8  quoteCount (published, atomic)   48   16  creditLimit (Int128, 10^-18 units)
+//  192   8  ringHead: last sequence taken    64 1024  slots[64] (Int128, 10^-18 units)
+//  256  64  tableMutex: creates records    1088 1024  names[64] (16 B each, NUL-padded ASCII)
+//  320  64  quoteMutex: writes quotes      2112       end
 //  384   8  defaultExchangeGeneration
 //  400  32  defaultExchange[2] (2 copies)   Quote                    RingEntry
 //                                             0 16 exchange          0  8 stamp (= sequence when complete)
 //                                            16 16 dataType          8  8 timeMicros
-//                                            32 16 currency         16  4 pid
-//                                            48  8 generation       20  1 operation   21 1 outcome
-//                                            64 32 copies[0]        22  1 index       23 1 (reserved)
-//                                            96 32 copies[1]        24  8 epoch after the operation
-//                                         copy: timestamp i64,      32 16 exchange    48 16 currency
-//                                         localTimestamp i64,       64 16 amount (argument, Int128)
-//                                         mid f64 bits, pid i64     80 16 detail (limit hit, Δ, …)
-//                                                                   96 16 after (the slot's new value)
+//                                            32 16 currency         16  8 packed: pid | op << 32 | outcome << 40 | index << 48
+//                                            48  8 generation       24  8 epoch after the operation
+//                                            64 32 copies[0]        32 16 exchange    48 16 currency
+//                                            96 32 copies[1]        64 16 amount (argument, Int128)
+//                                         copy: timestamp i64,      80 16 detail (limit hit, Δ, …)
+//                                         localTimestamp i64,       96 16 after (the slot's new value)
+//                                         mid f64 bits, pid i64
 
-/// Named offsets and sizes of layout version 1.
+/// Named offsets and sizes of layout version 2.
 ///
 /// Each offset is derived from the field before it (Aeron's `X_OFFSET = PREVIOUS_OFFSET +
 /// SIZE_OF_PREVIOUS`), with the alignment padding said where it is; `LayoutTests` checks every value
-/// against the diagram above (and so against files written by earlier builds of version 1).
+/// against the diagram above (and so against files written by earlier builds of version 2).
 public enum Layout {
     public static let magic: UInt64 = 0x0000_4C41_424D_4853  // "SHMBAL\0\0" read little-endian
-    public static let version: UInt32 = 1
+    public static let version: UInt32 = 2
     public static let fixedPointDecimals: UInt32 = 18
 
     /// Bytes of one cache line here; hot words that different writers store to get lines of their own.
@@ -120,16 +121,11 @@ public enum Layout {
         public static let mutex = aligned(currency + nameSize, cacheLine)
         /// The published state is states[generation & 1].
         public static let generation = mutex + mutexSlot
-        /// The published names are names[namesGeneration & 1].
-        public static let namesGeneration = generation + 8
         /// When each slot last changed (informational, relaxed, not part of the commit).
-        public static let slotChangedMicros = aligned(namesGeneration + 8, cacheLine)
+        public static let slotChangedMicros = aligned(generation + 8, cacheLine)
         /// Two copies of `State` (the latch), starting on a 128-byte boundary (a pair of lines).
         public static let states = aligned(slotChangedMicros + 8 * slotCount, 2 * cacheLine)
-        /// Two copies of the 64 slot names.
-        public static let names = states + 2 * State.size
-        public static let namesSize = slotCount * nameSize
-        public static let size = names + 2 * namesSize
+        public static let size = states + 2 * State.size
     }
 
     public enum State {
@@ -148,7 +144,10 @@ public enum Layout {
         public static let slots = creditLimit + amountSize
         /// Bytes before the slots that a commit copies (count, epoch, counters, credit).
         public static let headBytes = slots
-        public static let size = slots + slotCount * amountSize
+        /// The 64 slot names, published with the money (one store makes both visible).
+        public static let names = slots + slotCount * amountSize
+        public static let namesSize = slotCount * nameSize
+        public static let size = names + namesSize
     }
 
     public enum Quote {

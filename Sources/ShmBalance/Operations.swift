@@ -339,13 +339,12 @@ extension Books {
         try confirmWritten(now)
     }
 
-    /// Publishes the record's names with `changes` applied (caller holds the record's lock).
+    /// Publishes the record's state unchanged but for the names in `changes` (caller holds the lock).
     func publishNames(_ rec: RecordRef, _ changes: [Int: ShortName]) {
-        rec.namesLatch.publish { (next, cur, _) in
-            for i in 0..<Layout.slotCount {
-                let o = Layout.nameSize * i
-                next.storeName(changes[i] ?? cur.loadName(o), o)
-            }
+        rec.stateLatch.publish { (next, cur, _) in
+            for w in stride(from: 0, to: Layout.State.size, by: 8) { next.storeRelaxed(cur.loadRelaxed(w), w) }
+            next.storeRelaxed(0, Layout.State.pairMark)  // not an allocate/release: the next one copies in full
+            Books.writeNames(changes, to: next)
         }
     }
 
@@ -359,8 +358,8 @@ extension Books {
 
     public func get(_ rec: RecordRef) throws(BooksError) -> BalanceRecord {
         var state = RecordState()
-        let stored = try rec.readAsStored(into: &state)
-        let names = try rec.readNames()
+        var names: [ShortName] = []
+        let stored = try rec.readWithNames(into: &state, names: &names)
         return BalanceRecord(rec.key, state: state, names: Array(names[0..<state.strategyCount]),
                              slotChangedMicros: Array(rec.slotChangedMicros()[0..<state.strategyCount]), storedStrategyCount: stored)
     }

@@ -121,7 +121,6 @@ extension Books {
     @usableFromInline @inline(never)
     func recovered(_ rec: RecordRef) {
         rec.stateLatch.refreshUnpublished()
-        rec.namesLatch.refreshUnpublished()
         appendActivity(.recoverLock, rec.key, index: -1, outcome: 0, epoch: 0, amount: .zero, detail: .zero,
                        after: .zero, now: shmbal_now_micros())
     }

@@ -73,8 +73,9 @@ public struct RecordState: Sendable, Equatable {
 
 /// A published record inside the mapping. Only the core creates these; the key never changes.
 ///
-/// Its state and its names are each a `Latch` (Latch.swift): written only under the record's
-/// robust mutex into the unpublished copy, published with one release store, read without locking.
+/// Its state — money, counters and slot names — is one `Latch` (Latch.swift): written only under
+/// the record's robust mutex into the unpublished copy, published with one release store, read
+/// without locking.
 @frozen
 public struct RecordRef: @unchecked Sendable {
     @usableFromInline let p: UnsafeMutableRawPointer
@@ -91,7 +92,7 @@ public struct RecordRef: @unchecked Sendable {
         (p + Layout.Record.mutex).assumingMemoryBound(to: pthread_mutex_t.self)
     }
 
-    /// The money state: two copies of `Layout.State`.
+    /// The state: two copies of `Layout.State` (money, counters, names).
     @inlinable @inline(__always)
     var stateLatch: Latch {
         Latch(p, generation: Layout.Record.generation, copies: Layout.Record.states, copySize: Layout.State.size, .recordState)
@@ -100,12 +101,6 @@ public struct RecordRef: @unchecked Sendable {
     /// State copy `generation & 1` (for tests that reach into a commit; the core goes through the latch).
     @inlinable @inline(__always)
     func state(_ generation: UInt64) -> UnsafeMutableRawPointer { stateLatch.copy(generation) }
-
-    /// The 64 slot names: two copies of 64 × 16 bytes.
-    @inlinable @inline(__always)
-    var namesLatch: Latch {
-        Latch(p, generation: Layout.Record.namesGeneration, copies: Layout.Record.names, copySize: Layout.Record.namesSize, .slotNames)
-    }
 
     /// Copies the published state into `out`: consistent, without locking, on a read-only mapping too.
     ///
@@ -193,13 +188,35 @@ public struct RecordRef: @unchecked Sendable {
     public func readNames() throws(BooksError) -> [ShortName] {
         var names = [ShortName](repeating: .empty, count: 64)
         do {
-            try namesLatch.read { (n) -> Void in
-                for i in 0..<64 { names[i] = n.loadName(Layout.nameSize * i) }
+            try stateLatch.read { (s) -> Void in
+                for i in 0..<64 { names[i] = s.loadName(Layout.State.names + Layout.nameSize * i) }
             }
         } catch {
             throw readFailed(error)
         }
         return names
+    }
+
+    /// The state as stored and the names, from one published copy (so the names belong to that
+    /// state). Returns the stored count, as `readAsStored` does.
+    public func readWithNames(into out: inout RecordState, names: inout [ShortName]) throws(BooksError) -> Int {
+        if names.count != 64 { names = [ShortName](repeating: .empty, count: 64) }
+        var stored = 0
+        do {
+            stored = try stateLatch.read { (s) -> Int in
+                out = RecordState()
+                out.readHead(from: s)
+                let count = out.strategyCount
+                let clamped = count < 2 ? 2 : (count > 64 ? 64 : count)
+                for i in 0..<clamped { out.slots[i] = s.loadAmount(Layout.State.slots + Layout.amountSize * i) }
+                out.strategyCount = clamped
+                for i in 0..<64 { names[i] = s.loadName(Layout.State.names + Layout.nameSize * i) }
+                return count
+            }
+        } catch {
+            throw readFailed(error)
+        }
+        return stored
     }
 
     /// When each slot last changed (µs since the epoch, 0 = never): informational, not part of the commit.

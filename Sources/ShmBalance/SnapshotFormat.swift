@@ -3,7 +3,7 @@
 // amounts are exact decimals a person can read and diff, and nothing depends on the layout.
 //
 //   shmbal-snapshot 1                      format and version (a file without it is foreign)
-//   layout 1                               the segment layout it was taken from (informational)
+//   layout 2                               the segment layout it was taken from (informational; 1… accepted)
 //   decimals 18                            fixed-point decimals of every amount below
 //   created-micros 1732570000000000        when it was taken
 //   source /dev/shm/shmbal                 which segment (informational)
@@ -233,7 +233,11 @@ struct SnapshotParser {
     mutating func parse() throws(SnapshotError) -> BooksSnapshot {
         n = 1  // the version line was checked already
         let layout = try next("layout", words: 1)
-        guard layout[0] == String(Layout.version) else { throw fail("taken from segment layout \(layout[0]); this build knows layout \(Layout.version)") }
+        // A snapshot is text: what it says does not depend on the layout it was taken from. Every
+        // layout up to this build's is read (version 1 segments move their books this way).
+        guard let taken = UInt32(layout[0]), taken >= 1, taken <= Layout.version else {
+            throw fail("taken from segment layout \(layout[0]); this build knows layouts 1…\(Layout.version)")
+        }
         let decimals = try next("decimals", words: 1)
         guard decimals[0] == String(Amount.decimals) else { throw fail("amounts have \(decimals[0]) decimals; this build stores \(Amount.decimals)") }
         let created: Int64 = try int(try next("created-micros", words: 1)[0], "created-micros")

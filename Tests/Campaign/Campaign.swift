@@ -17,6 +17,9 @@ struct CampaignCounts {
     var probeMaxNs: Int64 = 0
     var probeTotalNs: Int64 = 0
     var violations: [String] = []
+    /// Kills of the side writer parked at a point, by the kind of value it was publishing.
+    var sideParked: [PublishedValue: Int] = [:]
+    var sideRandom = 0
 }
 
 func runCampaign(_ a: Args) -> Never {
@@ -28,6 +31,7 @@ func runCampaign(_ a: Args) -> Never {
     let seed = UInt64(a.int("seed", Int(truncatingIfNeeded: monotonicNs() & 0x7fff_ffff)))
     let pausePermille = a.int("pause-permille", 125)
     guard (1...Plan.maxWriters).contains(writers), (1...16).contains(recordCount) else { fail("--writers 1…4, --records 1…16") }
+    let sidePercent = a.int("side-percent", 25)
     #if !DEBUG
     printOut("note: release build: no fault points, so every kill lands at a random moment")
     targetedPercent = 0
@@ -48,7 +52,23 @@ func runCampaign(_ a: Args) -> Never {
             try books.setCreditLimit(key, Plan.credit)
             for i in 2..<(2 + writers) { try books.setName(key, index: i, try ShortName(Plan.name(i), kind: .label)) }
         }
+        // The side writer's values: a names record and the first config-applied records.
+        try books.reset(Side.namesKey, balance: .zero, strategyCount: 8)
+        _ = try books.applyConfiguration(Side.config(0, count: Side.firstConfigs), defaultExchange: Side.defaults[0])
     } catch { fail("setting up \(segmentPath): \(error)") }
+    // The books a side writer's restore puts into a scratch segment, again and again.
+    let scratchPath = dir + "/scratch", templatePath = dir + "/template", snapshotPath = dir + "/template.snap"
+    do {
+        let t = try Books.open(templatePath, .readWriteCreating(geometry: Geometry(recordCapacity: 8, quoteCapacity: 8, ringCapacity: 16), mode: 0o600))
+        for (i, c) in ["USDC", "USD", "BTC"].enumerated() {
+            try t.reset(try BookKey("TEMPLATE", c), balance: Amount(whole: Int64(1000 * (i + 1)))!, strategyCount: 4)
+            try t.allocate(try BookKey("TEMPLATE", c), index: 2, Amount(whole: 10)!)
+            try t.writeQuote(try QuoteKey("TEMPLATE", "BALANCE", c), SingleQuote(timestamp: Int64(i + 1), localTimestamp: 9, mid: Double(i)))
+        }
+        _ = try t.applyConfiguration([], defaultExchange: try ShortName("TEMPLATE"))
+        try SnapshotFile.save(t, to: snapshotPath)
+    } catch { fail("making the restore template: \(error)") }
+    unlink(templatePath)
     var baseOps: [UInt64] = []
     var epoch: UInt64 = 0
     for r in 0..<recordCount {
@@ -71,6 +91,18 @@ func runCampaign(_ a: Args) -> Never {
     let reader = Proc.spawn(exe, ["shmbal-campaign", "reader", "--writers", String(writers), "--records", String(recordCount),
                                   "--segment", segmentPath, "--status", statusPath, "--parent", parent, "--epoch", String(epoch)], extraEnv: env)
     var pids = (0..<writers).map { spawnWriter($0) }
+    let sideId = writers  // its status slot
+    let sideLedger = SideLedger(path: dir + "/side.log")
+    func spawnSide() -> pid_t {
+        status.writer(sideId, .phase).store(0, ordering: .relaxed)
+        status.writer(sideId, .arm).store(0, ordering: .releasing)
+        return Proc.spawn(exe, ["shmbal-campaign", "side", "--id", String(sideId), "--segment", segmentPath, "--status", statusPath,
+                                "--log", sideLedger.path, "--parent", parent, "--scratch", scratchPath, "--snapshot", snapshotPath,
+                                "--start-seq", String(sideLedger.lastSeq), "--seed", String(Int(truncatingIfNeeded: rng.next() >> 1)),
+                                "--pause-permille", String(pausePermille)], extraEnv: env)
+    }
+    var sidePid = spawnSide()
+    let sideKinds: [PublishedValue] = [.quote, .newQuotes, .recordState, .newRecords, .defaultExchange]
     printOut("campaign: \(writers) writers, \(recordCount) records, 1 reader; target \(killTarget) kills within \(maxSeconds) s; seed \(seed); \(targetedPercent)% of kills parked at a fault point; dir \(dir)")
 
     var c = CampaignCounts()
@@ -89,6 +121,44 @@ func runCampaign(_ a: Args) -> Never {
             }
         }
         if let end = Proc.tryWait(reader) { fail("the reader ended by itself: \(end.exited ? "exit \(end.code)" : "signal \(end.code)")") }
+        if let end = Proc.tryWait(sidePid) {
+            c.violations.append("the side writer (pid \(sidePid)) ended by itself: \(end.exited ? "exit \(end.code)" : "signal \(end.code)")")
+            c.violations += sideLedger.consume()
+            c.violations += sideLedger.resolveInFlight(books, scratch: scratchPath, snapshot: snapshotPath)
+            sidePid = spawnSide()
+        }
+
+        // Now and then the side writer, parked inside one of its kinds of publish or at random.
+        if Int.random(in: 0..<100, using: &rng) < sidePercent {
+            var parkedKind: PublishedValue?
+            if Int.random(in: 0..<100, using: &rng) < targetedPercent {
+                let kind = sideKinds[Int.random(in: 0..<sideKinds.count, using: &rng)]
+                let point = FaultPoint(FaultPoint.Stage(rawValue: UInt8.random(in: 1...3, using: &rng))!, kind)
+                status.writer(sideId, .arm).store(UInt64(point.rawValue), ordering: .releasing)
+                let parkDeadline = monotonicNs() + 3_000_000_000
+                while monotonicNs() < parkDeadline {
+                    if status.writer(sideId, .phase).load(ordering: .acquiring) == StatusPage.parkedFlag | UInt64(point.rawValue) { parkedKind = kind; break }
+                    usleep(50)
+                }
+                if parkedKind == nil {
+                    status.writer(sideId, .arm).store(0, ordering: .releasing)
+                    c.parkTimeouts += 1
+                }
+            } else {
+                usleep(UInt32.random(in: 0...3_000, using: &rng))
+            }
+            kill(sidePid, SIGKILL)
+            let end = Proc.wait(sidePid)
+            if end.exited { c.violations.append("the side writer exited (\(end.code)) instead of being killed") }
+            c.kills += 1
+            if let k = parkedKind { c.sideParked[k, default: 0] += 1 } else { c.sideRandom += 1 }
+            c.violations += sideLedger.consume()
+            c.violations += sideLedger.resolveInFlight(books, scratch: scratchPath, snapshot: snapshotPath)
+            c.violations += sideLedger.verify(books)
+            c.violations += Side.check(books)
+            sidePid = spawnSide()
+            continue
+        }
 
         let w = Int.random(in: 0..<writers, using: &rng)
         var parkedAt = 0
@@ -142,7 +212,7 @@ func runCampaign(_ a: Args) -> Never {
     // Stop everyone, then check the final books against every log.
     status.global(StatusPage.Field.stop).store(1, ordering: .releasing)
     let stopDeadline = monotonicNs() + 20_000_000_000
-    for (who, pid) in pids.enumerated().map({ ("writer \($0.offset)", $0.element) }) + [("reader", reader)] {
+    for (who, pid) in pids.enumerated().map({ ("writer \($0.offset)", $0.element) }) + [("reader", reader), ("side writer", sidePid)] {
         var end = Proc.tryWait(pid)
         while end == nil && monotonicNs() < stopDeadline {
             usleep(1_000)
@@ -162,6 +232,10 @@ func runCampaign(_ a: Args) -> Never {
         if let p = l.pending { c.violations.append("writer \(l.id) stopped with op \(p.seq) unacknowledged") }
         c.violations += l.verify(books, writers: writers)
     }
+    c.violations += sideLedger.consume()
+    if let p = sideLedger.pending { c.violations.append("the side writer stopped with op \(p.seq) unacknowledged") }
+    c.violations += sideLedger.verify(books)
+    c.violations += Side.check(books)
     for r in 0..<recordCount {
         let key = Plan.key(r)
         guard let rec = try? books.get(key) else { c.violations.append("\(key): cannot read the final record"); continue }
@@ -181,7 +255,7 @@ func runCampaign(_ a: Args) -> Never {
     let refused = ledgers.reduce(0) { $0 + $1.refused }
     let inFlightApplied = ledgers.reduce(0) { $0 + $1.inFlightApplied }
     let inFlightNot = ledgers.reduce(0) { $0 + $1.inFlightNotApplied }
-    let writerViolations = (0..<writers).reduce(0) { $0 + Int(status.writer($1, .violations).load(ordering: .relaxed)) }
+    let writerViolations = (0...writers).reduce(0) { $0 + Int(status.writer($1, .violations).load(ordering: .relaxed)) }
     let readerViolations = Int(status.global(StatusPage.Field.readerViolations).load(ordering: .relaxed))
     let snapshots = status.global(StatusPage.Field.snapshots).load(ordering: .relaxed)
     let maxOpMs = Double((0..<writers).map { status.writer($0, .maxOpNs).load(ordering: .relaxed) }.max() ?? 0) / 1e6
@@ -189,6 +263,13 @@ func runCampaign(_ a: Args) -> Never {
     let violations = c.violations.count + writerViolations + readerViolations
     for v in c.violations.prefix(30) { printErr("VIOLATION: \(v)") }
     let parked = c.killsParked[1] + c.killsParked[2] + c.killsParked[3]
+    let sideParked = c.sideParked.values.reduce(0, +)
+    let sideChecks = status.global(StatusPage.Field.sideChecks).load(ordering: .relaxed)
+    let byKind = sideKinds.map { "\($0) \(c.sideParked[$0] ?? 0)" }.joined(separator: ", ")
+    let cutOff = [SideOp.quote, .newQuote, .name, .config, .restore].map { op -> String in
+        let x = sideLedger.cutOff[op] ?? (0, 0)
+        return "\(op.rawValue) \(x.applied)/\(x.not)"
+    }.joined(separator: ", ")
     func ms(_ ns: Int64) -> String { fixed(Double(ns) / 1e6, 2) }
     printOut("""
         campaign results (\(fixed(elapsed, 1)) s, seed \(seed)):
@@ -197,11 +278,22 @@ func runCampaign(_ a: Args) -> Never {
           in flight      \(inFlightApplied + inFlightNot) operations cut off by a kill: \(inFlightApplied) found applied, \(inFlightNot) found not applied, 0 half-applied
           snapshots      \(snapshots) copies checked exactly by the reader (max copy time \(fixed(maxReadUs, 1)) µs)
           lock waits     max \(ms(c.probeMaxNs)) ms, mean \(ms(c.probes > 0 ? c.probeTotalNs / Int64(c.probes) : 0)) ms to take a lock a dead writer held (\(c.probes) probes); max operation \(fixed(maxOpMs, 2)) ms
+          side writes    \(sideLedger.acked) acknowledged (quotes, names, config applies, restores); \(sideParked + c.sideRandom) kills of the side writer: \(sideParked) parked (\(byKind)), \(c.sideRandom) at random moments
+          side cut off   by operation, applied/not: \(cutOff); \(sideLedger.restoreReruns) restores finished by running them again; \(sideChecks) rounds of side values checked whole by the reader
           violations     \(violations) (books vs logs and op counts: \(c.violations.count), writers: \(writerViolations), reader: \(readerViolations))
-        CAMPAIGN ops=\(ops) applied=\(applied) refused=\(refused) kills=\(c.kills) parked=\(parked) snapshots=\(snapshots) maxDeadLockWaitMs=\(ms(c.probeMaxNs)) violations=\(violations)
+        CAMPAIGN ops=\(ops) applied=\(applied) refused=\(refused) kills=\(c.kills) parked=\(parked) sideParked=\(sideParked) sideAcked=\(sideLedger.acked) sideChecks=\(sideChecks) snapshots=\(snapshots) maxDeadLockWaitMs=\(ms(c.probeMaxNs)) violations=\(violations)
         """)
     if !a.has("keep") {
         for l in ledgers { unlink(l.path) }
+        for p in [sideLedger.path, scratchPath, snapshotPath] { unlink(p) }
+        // Temporary files of creates and restores a kill cut off (.scratch.new.*, .scratch.restore.*).
+        if let d = opendir(dir) {
+            while let e = readdir(d) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name.hasPrefix(".scratch.") { unlink(dir + "/" + name) }
+            }
+            closedir(d)
+        }
         unlink(segmentPath)
         unlink(statusPath)
         rmdir(dir)

@@ -62,6 +62,11 @@ func runReader(_ a: Args) -> Never {
             }
             status.global(StatusPage.Field.snapshots).wrappingIncrement(by: UInt64(recordCount), ordering: .relaxed)
         }
+        if round % 8 == 0 {
+            // Every other published value: quotes, names, config-applied records, the default exchange.
+            for v in Side.check(books) { violation(v) }
+            status.global(StatusPage.Field.sideChecks).wrappingIncrement(ordering: .relaxed)
+        }
     }
     exit(0)
 }

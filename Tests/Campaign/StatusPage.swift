@@ -13,7 +13,7 @@ struct StatusPage: @unchecked Sendable {
         // Per writer (offset slotSize * (1 + writer)):
         case arm = 0, phase, record, ops, pid, maxOpNs, violations, refused
         // Global (offset 0):
-        static let stop = 0, snapshots = 1, readerViolations = 2, readerPid = 3, readerMaxReadNs = 4
+        static let stop = 0, snapshots = 1, readerViolations = 2, readerPid = 3, readerMaxReadNs = 4, sideChecks = 5
     }
 
     /// Phase values: 0 outside a commit; 1…3 the last fault point reached in this operation;

@@ -3,7 +3,7 @@ import Glibc
 // shmbal-campaign: the fault-injection campaign (SPEC §4), and the stuck and hostile neighbours
 // the reliability tests start. Roles:
 //   shmbal-campaign [run] [--kills N] [--max-seconds S] [--writers W] [--records K] [--long] [--keep]
-//   shmbal-campaign writer|reader …   (started by `run`)
+//   shmbal-campaign writer|reader|side …   (started by `run`)
 //   shmbal-campaign park --segment S --currency C --point 1|2|3   (holds a record's lock, parked)
 //   shmbal-campaign hammer --segment S --currency C --seconds N   (writes as fast as it can)
 
@@ -14,7 +14,8 @@ switch role {
 case "run": runCampaign(Args(rest))
 case "writer": runWriter(Args(rest))
 case "reader": runReader(Args(rest))
+case "side": runSideWriter(Args(rest))
 case "park": runPark(Args(rest))
 case "hammer": runHammer(Args(rest))
-default: fail("unknown role '\(role)' (run, writer, reader, park, hammer)")
+default: fail("unknown role '\(role)' (run, writer, reader, side, park, hammer)")
 }

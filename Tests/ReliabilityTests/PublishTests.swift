@@ -46,7 +46,7 @@ final class PublishTests: XCTestCase {
     /// wholly new; the next writer goes on at once.
     func testAWriterKilledInsideAnyPublishLeavesNothingHalfVisible() throws {
         let cases: [(op: String, kind: PublishedValue, currency: String)] = [
-            ("quote", .newQuotes, "NEW"), ("quote", .quote, "USDC"), ("name", .slotNames, "USDC"),
+            ("quote", .newQuotes, "NEW"), ("quote", .quote, "USDC"), ("name", .recordState, "USDC"),
             ("create", .newRecords, "NEW"), ("adjust", .recordState, "USDC"),
         ]
         for c in cases {
@@ -64,15 +64,15 @@ final class PublishTests: XCTestCase {
                 let published = stage == .publishedBeforeUnlock
                 let books = try Books.open(seg, .readWrite)
                 let what = "\(c.op) killed at \(point)"
-                switch c.kind {
-                case .newQuotes:
+                switch (c.op, c.kind) {
+                case (_, .newQuotes):
                     let q = try books.quote(try QuoteKey("KRAKEN", "BALANCE", "NEW"))
                     XCTAssertEqual(q.map(\.mid), published ? 1 : nil, what)
-                case .quote:
+                case (_, .quote):
                     XCTAssertEqual(try books.quote(try QuoteKey("KRAKEN", "BALANCE", "USDC"))?.mid, published ? 1 : 7, what)
-                case .slotNames:
+                case ("name", _):
                     XCTAssertEqual(try books.get(try BookKey("KRAKEN", "USDC")).names[0].description, published ? "parked" : "total", what)
-                case .newRecords:
+                case (_, .newRecords):
                     XCTAssertEqual(books.record(try BookKey("KRAKEN", "NEW")) != nil, published, what)
                 default:
                     XCTAssertEqual(try books.balance(try BookKey("KRAKEN", "USDC")), Amount(whole: published ? 1001 : 1000)!, what)

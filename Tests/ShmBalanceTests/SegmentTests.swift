@@ -84,11 +84,16 @@ final class SegmentTests: XCTestCase {
         XCTAssertTrue(FileManager.default.createFile(atPath: truncated, contents: good.prefix(good.count - 4096)))
         assertRefusesToAttach(truncated, "truncated: \(good.count - 4096) bytes of \(good.count)")
 
-        var v2 = good
-        v2[8] = 2  // layout version
-        let other = seg.dir + "/v2"
-        XCTAssertTrue(FileManager.default.createFile(atPath: other, contents: v2))
-        assertRefusesToAttach(other, "layout version 2, this build reads version 1")
+        var v1 = good
+        v1[8] = 1  // an older layout version: refused with how to move its books
+        let older = seg.dir + "/v1"
+        XCTAssertTrue(FileManager.default.createFile(atPath: older, contents: v1))
+        assertRefusesToAttach(older, "layout version 1, this build reads version 2; move its books with the shmbal that made it ('shmbal snapshot save FILE')")
+        var v3 = good
+        v3[8] = 3  // a newer one
+        let newer = seg.dir + "/v3"
+        XCTAssertTrue(FileManager.default.createFile(atPath: newer, contents: v3))
+        assertRefusesToAttach(newer, "layout version 3, newer than this build's version 2")
 
         var damaged = good
         damaged[24] ^= 0x40  // record capacity, covered by the header checksum

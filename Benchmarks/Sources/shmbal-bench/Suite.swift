@@ -176,17 +176,24 @@ final class Suite {
         let cstate = UnsafeMutablePointer<cpeer_state>.allocate(capacity: 1)
         defer { cstate.deallocate() }
         let n = 500_000
-        func batch(_ swift: Bool) -> Double {
+        func batch(_ kind: Int) -> Double {
             let t0 = bench_now_ns()
-            let sum = swift ? swiftReads(s.rec, n, into: &state) : cReads(p, n, into: cstate)
+            let sum = kind == 0 ? swiftReads(s.rec, n, into: &state) : kind == 1 ? cReads(p, n, into: cstate) : swiftReadsRelaxed(s.rec, n, into: &state)
             let t1 = bench_now_ns()
             bench_keep([sum])
             return Double(t1 - t0) / Double(n)
         }
-        _ = batch(true); _ = batch(false)
-        var sw: [Double] = [], c: [Double] = []
+        _ = batch(0); _ = batch(1); _ = batch(2)
+        var sw: [Double] = [], c: [Double] = [], relaxed: [Double] = []
         for r in 0..<rounds {
-            if r % 2 == 0 { sw.append(batch(true)); c.append(batch(false)) } else { c.append(batch(false)); sw.append(batch(true)) }
+            // Rotating order, so no variant always runs first (or last) in a round.
+            for k in 0..<3 {
+                switch (r + k) % 3 {
+                case 0: sw.append(batch(0))
+                case 1: c.append(batch(1))
+                default: relaxed.append(batch(2))
+                }
+            }
         }
         var hs = newHistogram(), hc = newHistogram()
         for _ in 0..<10 {
@@ -198,6 +205,9 @@ final class Suite {
         let ls = Latency(hs), lc = Latency(hc)
         rows.append(Row(name: "**ShmBalance** consistent read of a record, 9 slots (`RecordRef.read`)", median: median(sw), p99: ls.p99, p999: ls.p999,
                         throughput: 1e9 / median(sw), instructions: o.instructions["swift-read"] ?? .nan, ratio: 1))
+        rows.append(Row(name: "ShmBalance read with relaxed 8-byte atomic loads instead of the 16-byte copy (`readRelaxed`)", median: median(relaxed),
+                        throughput: 1e9 / median(relaxed), instructions: o.instructions["swift-read-relaxed"] ?? .nan,
+                        ratio: median(zip(relaxed, sw).map { $0 / $1 })))
         rows.append(Row(name: "C seqlock read of the same 9 × 128-bit slots", median: median(c), p99: lc.p99, p999: lc.p999,
                         throughput: 1e9 / median(c), instructions: o.instructions["c-read"] ?? .nan, ratio: median(zip(c, sw).map { $0 / $1 })))
         targets.append(("consistent read ≤ 1.0× the C seqlock read (ShmBalance ÷ C)", ratio <= 1.0, fmtRatio(ratio)))

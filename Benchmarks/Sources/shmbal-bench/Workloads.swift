@@ -1,6 +1,6 @@
 import CPeers
 import Glibc
-import ShmBalance
+@_spi(Benchmarks) import ShmBalance
 
 // The measured loops. Each is a plain function over a handle (no closure, no allocation, no
 // existential), so what is timed is the operation and the loop counter, as in the C peers.
@@ -109,6 +109,18 @@ func swiftReads(_ rec: RecordRef, _ n: Int, into state: inout RecordState) -> In
     var sum = 0
     for _ in 0..<n {
         do { try rec.read(into: &state) } catch { return -1 }
+        sum &+= state.strategyCount
+    }
+    return sum
+}
+
+/// The same read with every slot copied by relaxed 8-byte atomics (`RecordRef.readRelaxed`): the
+/// data-race-free variant of the core's one racy copy, measured beside it.
+@inline(never)
+func swiftReadsRelaxed(_ rec: RecordRef, _ n: Int, into state: inout RecordState) -> Int {
+    var sum = 0
+    for _ in 0..<n {
+        do { try rec.readRelaxed(into: &state) } catch { return -1 }
         sum &+= state.strategyCount
     }
     return sum

@@ -9,7 +9,7 @@ import ShmBalance
 //   child-…               the processes the suite spawns (contending writers, readers)
 
 let usage = """
-    usage: shmbal-bench ops (swift|c-safe|c-safe-noclock|c-safe-bare|c-inplace|c-inplace64|floor|swift-read|c-read) N
+    usage: shmbal-bench ops (swift|c-safe|c-safe-noclock|c-safe-bare|c-inplace|c-inplace64|floor|swift-read|swift-read-relaxed|c-read) N
            shmbal-bench suite [--redis-port P] [--instructions FILE] [--external FILE] [--out FILE] [--quick] [--only one,read,slow,external,contend,readers]
     """
 
@@ -23,15 +23,18 @@ func scratchPath(_ what: String) -> String { "/dev/shm/shmbal-bench-\(getpid())-
 /// `ops`: the callgrind workload. Set-up is identical for N and 2N, so it cancels out.
 func runOps(_ impl: String, _ n: Int) throws {
     switch impl {
-    case "swift", "swift-read":
+    case "swift", "swift-read", "swift-read-relaxed":
         let s = try SwiftSubject(path: scratchPath("ops"))
         defer { s.close() }
         if impl == "swift" {
             let failed = swiftOps(s.books, s.rec, n)
             if failed != 0 { throw BenchError("\(failed) operations were refused") }
-        } else {
+        } else if impl == "swift-read" {
             var state = RecordState()
             _ = swiftReads(s.rec, n, into: &state)
+        } else {
+            var state = RecordState()
+            _ = swiftReadsRelaxed(s.rec, n, into: &state)
         }
     default:
         let path = scratchPath("ops-c")
