@@ -1,6 +1,7 @@
 import Atomics
 import CShmBalanceSys
 import Glibc
+import SystemPackage
 
 // Taking, saving, reading and restoring snapshots (the format is in SnapshotFormat.swift).
 //
@@ -179,10 +180,9 @@ public enum SnapshotFile {
         var linked = false
         defer { if !linked { unlink(temp) } }
         try Books(fresh).restore(snap)
-        guard link(temp, segmentPath) == 0 else {
-            let e = errno
-            if e == EEXIST { throw .books(.segment(.exists(path: segmentPath))) }
-            throw .file(path: segmentPath, call: "link", errno: e)
+        do { _ = try valueOrErrno { link(temp, segmentPath) } } catch {
+            if error == .fileExists { throw .books(.segment(.exists(path: segmentPath))) }
+            throw .file(path: segmentPath, call: "link", errno: error.rawValue)
         }
         linked = true
         unlink(temp)
@@ -197,19 +197,25 @@ public enum SnapshotFile {
     }
 
     static func readBytes(_ path: String) throws(SnapshotError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .file(path: path, call: "open", errno: errno) }
+        func failed(_ call: String, _ e: Errno) -> SnapshotError { .file(path: path, call: call, errno: e.rawValue) }
+        let fd: Int32
+        do { fd = try valueOrErrno { open(path, O_RDONLY | O_CLOEXEC) } } catch { throw failed("open", error) }
         defer { close(fd) }
         var st = Glibc.stat()
-        guard fstat(fd, &st) == 0 else { throw .file(path: path, call: "fstat", errno: errno) }
+        do { _ = try valueOrErrno { fstat(fd, &st) } } catch { throw failed("fstat", error) }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw .notASnapshot(path: path, why: "not a regular file") }
         guard Int(st.st_size) <= maxBytes else { throw .notASnapshot(path: path, why: "\(st.st_size) bytes, larger than any snapshot") }
         var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
         var got = 0
         while got < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + got, $0.count - got) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw .file(path: path, call: "read", errno: errno) }
+            var readError: Errno?
+            let n = bytes.withUnsafeMutableBytes { b -> Int in
+                do throws(Errno) { return try valueOrErrno { Glibc.read(fd, b.baseAddress! + got, b.count - got) } } catch {
+                    readError = error
+                    return 0
+                }
+            }
+            if let readError { throw failed("read", readError) }
             if n == 0 { break }
             got += n
         }
@@ -217,37 +223,41 @@ public enum SnapshotFile {
     }
 
     static func writeAtomically(_ bytes: [UInt8], to path: String) throws(SnapshotError) {
+        func failed(_ call: String, _ e: Errno) -> SnapshotError { .file(path: path, call: call, errno: e.rawValue) }
         let temp = temporaryName(for: path, tag: "tmp")
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .file(path: path, call: "create \(temp)", errno: errno) }
-        var renamed = false
-        defer { if !renamed { unlink(temp) } }
+        let fd: Int32
+        do { fd = try valueOrErrno { open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) } } catch {
+            throw failed("create \(temp)", error)
+        }
+        var renamed = false, closed = false
+        defer {
+            if !closed { close(fd) }
+            if !renamed { unlink(temp) }
+        }
         var written = 0
         while written < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                let e = errno
-                close(fd)
-                throw .file(path: path, call: "write", errno: e)
+            var writeError: Errno?
+            let n = bytes.withUnsafeBytes { b -> Int in
+                do throws(Errno) { return try valueOrErrno { Glibc.write(fd, b.baseAddress! + written, b.count - written) } } catch {
+                    writeError = error
+                    return 0
+                }
             }
+            if let writeError { throw failed("write", writeError) }
+            guard n > 0 else { throw failed("write", .noSpace) }
             written += n
         }
-        guard fsync(fd) == 0 else {
-            let e = errno
-            close(fd)
-            throw .file(path: path, call: "fsync", errno: e)
-        }
-        guard close(fd) == 0 else { throw .file(path: path, call: "close", errno: errno) }
+        do { _ = try valueOrErrno { fsync(fd) } } catch { throw failed("fsync", error) }
+        closed = true
+        do { _ = try valueOrErrno(retryOnInterrupt: false) { close(fd) } } catch { throw failed("close", error) }
         // rename replaces FILE (or a symlink named FILE, never its target) in one step.
-        guard rename(temp, path) == 0 else { throw .file(path: path, call: "rename", errno: errno) }
+        do { _ = try valueOrErrno { rename(temp, path) } } catch { throw failed("rename", error) }
         renamed = true
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[..<$0]) } ?? "."
-        let dfd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
+        if let dfd = try? valueOrErrno({ open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }) {
             // The rename itself must reach the disk too.
-            _ = fsync(dfd)
+            _ = try? valueOrErrno { fsync(dfd) }
             close(dfd)
         }
     }

@@ -5,7 +5,8 @@ import XCTest
 /// SPEC §4 under fire: the fault-injection campaign (Tests/Campaign) with its CI bound. Writers
 /// are SIGKILLed at random moments and parked at every fault point inside a commit; every
 /// acknowledged operation must be in the books, every cut-off one applied wholly or not at all,
-/// every copy the reader takes must be exact. `swift run shmbal-campaign --long` runs 20,000 kills.
+/// every copy the reader takes must be exact; a side writer is killed inside quote writes, name
+/// writes, config applies and restores, and every such value the reader sees must be whole. `swift run shmbal-campaign --long` runs 20,000 kills.
 final class CampaignTests: XCTestCase {
     func testCampaignLosesNothingAcrossTwoThousandKills() throws {
         let r = try runProcess(productPath("shmbal-campaign"), ["--kills", "2000", "--max-seconds", "300"], timeout: 420)
@@ -26,5 +27,9 @@ final class CampaignTests: XCTestCase {
         XCTAssertGreaterThan(figures["snapshots"] ?? 0, 10_000)
         XCTAssertGreaterThan(figures["applied"] ?? 0, 10_000)
         XCTAssertGreaterThan(figures["refused"] ?? 0, 0)
+        // And inside the other publishes: quotes, names, config applies, restores (the side writer).
+        XCTAssertGreaterThanOrEqual(figures["sideParked"] ?? 0, 100)
+        XCTAssertGreaterThan(figures["sideAcked"] ?? 0, 1_000)
+        XCTAssertGreaterThan(figures["sideChecks"] ?? 0, 100)
     }
 }
