@@ -4,7 +4,8 @@
 // path. Two things can happen to the file while it is mapped:
 //   - it is removed or replaced at its path (rm, systemd's RemoveIPC, a restore to the same
 //     path): writers notice within SHMBAL_FILE_CHECK_US, because every write compares the clock
-//     it reads anyway with the last check and, at most that often, stats the path;
+//     it reads anyway with the time the next check is due and, at most that often, stats the
+//     path (a wall clock stepped back delays the next check by the step);
 //   - it is truncated: an access past the new end raises SIGBUS. The handler below, for an
 //     address inside a registered mapping only, marks the mapping truncated and maps anonymous
 //     zero pages over the whole range, so the faulting instruction completes instead of killing
@@ -70,6 +71,7 @@ static void on_sigbus(int sig, siginfo_t *info, void *context) {
         // Mark first, then replace the pages: a thread that reads zeros from the new pages and
         // then checks the mark (after its reads) is sure to see it.
         int old = __atomic_exchange_n(&shmbal_mapping_watches[i].state, SHMBAL_MAPPING_TRUNCATED, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&shmbal_mapping_watches[i].due_us, 0, __ATOMIC_SEQ_CST);
         if (old != SHMBAL_MAPPING_TRUNCATED) __atomic_fetch_add(&shmbal_faulted_mappings, 1, __ATOMIC_SEQ_CST);
         void *p = mmap((void *)base, entries[i].length, entries[i].prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) break;  // cannot cover it: let the fault take its course
@@ -115,7 +117,7 @@ int shmbal_mapping_register(void *base, size_t length, int writable, int fd, con
         free(entries[id].path);
         entries[id].path = copy;
         __atomic_store_n(&shmbal_mapping_watches[id].state, SHMBAL_MAPPING_OK, __ATOMIC_RELAXED);
-        __atomic_store_n(&shmbal_mapping_watches[id].checked_us, shmbal_realtime_micros(), __ATOMIC_RELAXED);
+        __atomic_store_n(&shmbal_mapping_watches[id].due_us, shmbal_realtime_micros() + SHMBAL_FILE_CHECK_US, __ATOMIC_RELAXED);
         __atomic_store_n(&entries[id].base, (uintptr_t)base, __ATOMIC_RELEASE);
         if (id >= high_water) __atomic_store_n(&high_water, id + 1, __ATOMIC_RELEASE);
     } else {
@@ -154,6 +156,7 @@ int shmbal_mapping_check_file(int id) {
     }
     if (found != SHMBAL_MAPPING_OK) {
         int expected = SHMBAL_MAPPING_OK;
+        __atomic_store_n(&w->due_us, 0, __ATOMIC_SEQ_CST);  // every write takes the slow path from now on
         if (__atomic_compare_exchange_n(&w->state, &expected, found, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
             if (found == SHMBAL_MAPPING_TRUNCATED) __atomic_fetch_add(&shmbal_faulted_mappings, 1, __ATOMIC_SEQ_CST);
         } else {
@@ -167,10 +170,10 @@ int shmbal_mapping_state_slow(int id, int64_t now_us) {
     struct shmbal_mapping_watch *w = &shmbal_mapping_watches[id];
     int state = __atomic_load_n(&w->state, __ATOMIC_ACQUIRE);
     if (state != SHMBAL_MAPPING_OK) return state;
-    int64_t checked = __atomic_load_n(&w->checked_us, __ATOMIC_RELAXED);
-    if ((uint64_t)(now_us - checked) < SHMBAL_FILE_CHECK_US) return SHMBAL_MAPPING_OK;
+    int64_t due = __atomic_load_n(&w->due_us, __ATOMIC_RELAXED);
+    if (now_us < due) return SHMBAL_MAPPING_OK;
     // One thread checks; the others go on (the next of their writes checks again if it is still due).
-    if (!__atomic_compare_exchange_n(&w->checked_us, &checked, now_us, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) return SHMBAL_MAPPING_OK;
+    if (!__atomic_compare_exchange_n(&w->due_us, &due, now_us + SHMBAL_FILE_CHECK_US, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) return SHMBAL_MAPPING_OK;
     return shmbal_mapping_check_file(id);
 }
 

@@ -13,7 +13,7 @@ public struct Amount: Sendable, Hashable, Comparable, CustomStringConvertible {
     public static let scale: Int128 = 1_000_000_000_000_000_000
     /// The largest magnitude a stored amount may have: 10^36 − 1 raw units (10^18 − 10^-18 whole units).
     public static let limit: Int128 = 999_999_999_999_999_999_999_999_999_999_999_999
-    public static let zero = Amount(raw: 0)
+    @inlinable public static var zero: Amount { Amount(raw: 0) }
 
     @inlinable @inline(__always)
     public init(raw: Int128) { self.raw = raw }

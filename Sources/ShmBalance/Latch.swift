@@ -97,17 +97,17 @@ struct Latch {
     @inlinable @inline(__always)
     func read<R>(_ body: (_ current: UnsafeMutableRawPointer) -> R) throws(LatchReadFailure) -> R {
         var attempt = 0
+        var result: R
         while true {
             let g = word.loadAcquiring(0)
-            let result = body(copy(g))
+            result = body(copy(g))
             atomicMemoryFence(ordering: .acquiring)
-            if word.loadRelaxed(0) == g {
-                if shmbal_any_mapping_faulted() != 0 { try Latch.checkMapping(of: word) }
-                return result
-            }
+            if word.loadRelaxed(0) == g { break }
             attempt &+= 1
             if attempt >= Latch.readAttempts { throw .contended(attempts: attempt) }
         }
+        if shmbal_any_mapping_faulted() != 0 { try Latch.checkMapping(of: word) }
+        return result
     }
 
     /// Some mapping of this process was truncated: is it the one `address` lies in?

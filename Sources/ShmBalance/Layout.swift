@@ -83,97 +83,97 @@ public enum Layout {
     public enum Header {
         public static let size = 4096
         public static let magic = 0
-        public static let layoutVersion = magic + 8
-        public static let headerSize = layoutVersion + 4
-        public static let segmentSize = headerSize + 4
-        public static let recordCapacity = segmentSize + 8
-        public static let recordSize = recordCapacity + 4
-        public static let quoteCapacity = recordSize + 4
-        public static let quoteSize = quoteCapacity + 4
-        public static let ringCapacity = quoteSize + 4
-        public static let ringEntrySize = ringCapacity + 4
-        public static let recordsOffset = ringEntrySize + 4
-        public static let quotesOffset = recordsOffset + 8
-        public static let ringOffset = quotesOffset + 8
-        public static let createdMicros = ringOffset + 8
-        public static let creatorPid = createdMicros + 8
-        public static let fixedPointDecimals = creatorPid + 4
+        @inlinable public static var layoutVersion: Int { magic + 8 }
+        @inlinable public static var headerSize: Int { layoutVersion + 4 }
+        @inlinable public static var segmentSize: Int { headerSize + 4 }
+        @inlinable public static var recordCapacity: Int { segmentSize + 8 }
+        @inlinable public static var recordSize: Int { recordCapacity + 4 }
+        @inlinable public static var quoteCapacity: Int { recordSize + 4 }
+        @inlinable public static var quoteSize: Int { quoteCapacity + 4 }
+        @inlinable public static var ringCapacity: Int { quoteSize + 4 }
+        @inlinable public static var ringEntrySize: Int { ringCapacity + 4 }
+        @inlinable public static var recordsOffset: Int { ringEntrySize + 4 }
+        @inlinable public static var quotesOffset: Int { recordsOffset + 8 }
+        @inlinable public static var ringOffset: Int { quotesOffset + 8 }
+        @inlinable public static var createdMicros: Int { ringOffset + 8 }
+        @inlinable public static var creatorPid: Int { createdMicros + 8 }
+        @inlinable public static var fixedPointDecimals: Int { creatorPid + 4 }
         /// The checksum covers bytes 0..<checksummedBytes: everything above it.
-        public static let checksummedBytes = fixedPointDecimals + 4
-        public static let geometryChecksum = checksummedBytes
+        @inlinable public static var checksummedBytes: Int { fixedPointDecimals + 4 }
+        @inlinable public static var geometryChecksum: Int { checksummedBytes }
         // The counters change; they start a cache line of their own after the fixed geometry.
-        public static let recordCount = aligned(geometryChecksum + 8, 2 * cacheLine)
-        public static let quoteCount = recordCount + 8
+        @inlinable public static var recordCount: Int { aligned(geometryChecksum + 8, 2 * cacheLine) }
+        @inlinable public static var quoteCount: Int { recordCount + 8 }
         /// Claimed by every activity append: a line of its own.
-        public static let ringHead = aligned(quoteCount + 8, cacheLine)
-        public static let tableMutex = aligned(ringHead + 8, cacheLine)
-        public static let quoteMutex = tableMutex + mutexSlot
-        public static let defaultExchangeGeneration = quoteMutex + mutexSlot
-        public static let defaultExchange = aligned(defaultExchangeGeneration + 8, nameSize)
+        @inlinable public static var ringHead: Int { aligned(quoteCount + 8, cacheLine) }
+        @inlinable public static var tableMutex: Int { aligned(ringHead + 8, cacheLine) }
+        @inlinable public static var quoteMutex: Int { tableMutex + mutexSlot }
+        @inlinable public static var defaultExchangeGeneration: Int { quoteMutex + mutexSlot }
+        @inlinable public static var defaultExchange: Int { aligned(defaultExchangeGeneration + 8, nameSize) }
         /// End of the used part of the header (the rest of its 4096 bytes is zero, reserved).
-        public static let usedBytes = defaultExchange + 2 * nameSize
+        @inlinable public static var usedBytes: Int { defaultExchange + 2 * nameSize }
     }
 
     public enum Record {
         public static let exchange = 0
-        public static let currency = exchange + nameSize
+        @inlinable public static var currency: Int { exchange + nameSize }
         /// The record's robust mutex, on a line of its own.
-        public static let mutex = aligned(currency + nameSize, cacheLine)
+        @inlinable public static var mutex: Int { aligned(currency + nameSize, cacheLine) }
         /// The published state is states[generation & 1].
-        public static let generation = mutex + mutexSlot
+        @inlinable public static var generation: Int { mutex + mutexSlot }
         /// When each slot last changed (informational, relaxed, not part of the commit).
-        public static let slotChangedMicros = aligned(generation + 8, cacheLine)
+        @inlinable public static var slotChangedMicros: Int { aligned(generation + 8, cacheLine) }
         /// Two copies of `State` (the latch), starting on a 128-byte boundary (a pair of lines).
-        public static let states = aligned(slotChangedMicros + 8 * slotCount, 2 * cacheLine)
-        public static let size = states + 2 * State.size
+        @inlinable public static var states: Int { aligned(slotChangedMicros + 8 * slotCount, 2 * cacheLine) }
+        @inlinable public static var size: Int { states + 2 * State.size }
     }
 
     public enum State {
         /// The head word: strategyCount in its low 32 bits, lastIndex above (see `HeadWord`).
         public static let strategyCount = 0
-        public static let lastIndex = strategyCount + 4
-        public static let epoch = lastIndex + 4
-        public static let opCount = epoch + 8
-        public static let lastChangeMicros = opCount + 8
-        public static let lastChangePid = lastChangeMicros + 8
+        @inlinable public static var lastIndex: Int { strategyCount + 4 }
+        @inlinable public static var epoch: Int { lastIndex + 4 }
+        @inlinable public static var opCount: Int { epoch + 8 }
+        @inlinable public static var lastChangeMicros: Int { opCount + 8 }
+        @inlinable public static var lastChangePid: Int { lastChangeMicros + 8 }
         /// `Layout.pairMark(g)` when the allocate/release that published this copy at generation `g`
         /// built it from the other copy by changing only the pool, slot `lastIndex` and the stamp;
         /// anything else (0 from every other writer) makes the next commit copy the state in full.
-        public static let pairMark = lastChangePid + 8  // after 4 reserved bytes
-        public static let creditLimit = pairMark + 8
-        public static let slots = creditLimit + amountSize
+        @inlinable public static var pairMark: Int { lastChangePid + 8 }  // after 4 reserved bytes
+        @inlinable public static var creditLimit: Int { pairMark + 8 }
+        @inlinable public static var slots: Int { creditLimit + amountSize }
         /// Bytes before the slots that a commit copies (count, epoch, counters, credit).
-        public static let headBytes = slots
+        @inlinable public static var headBytes: Int { slots }
         /// The 64 slot names, published with the money (one store makes both visible).
-        public static let names = slots + slotCount * amountSize
-        public static let namesSize = slotCount * nameSize
-        public static let size = names + namesSize
+        @inlinable public static var names: Int { slots + slotCount * amountSize }
+        @inlinable public static var namesSize: Int { slotCount * nameSize }
+        @inlinable public static var size: Int { names + namesSize }
     }
 
     public enum Quote {
         public static let exchange = 0
-        public static let dataType = exchange + nameSize
-        public static let currency = dataType + nameSize
-        public static let generation = currency + nameSize
-        public static let copies = aligned(generation + 8, cacheLine)
+        @inlinable public static var dataType: Int { exchange + nameSize }
+        @inlinable public static var currency: Int { dataType + nameSize }
+        @inlinable public static var generation: Int { currency + nameSize }
+        @inlinable public static var copies: Int { aligned(generation + 8, cacheLine) }
         /// One copy: timestamp i64, localTimestamp i64, mid (Double bits), writer's pid i64.
         public static let copySize = 32
-        public static let size = copies + 2 * copySize
+        @inlinable public static var size: Int { copies + 2 * copySize }
     }
 
     public enum Ring {
         /// The entry's sequence number once it is complete (0 while being written).
         public static let stamp = 0
-        public static let timeMicros = stamp + 8
+        @inlinable public static var timeMicros: Int { stamp + 8 }
         /// The packed word: pid, operation, outcome, index (see `RingWord`).
-        public static let pid = timeMicros + 8
-        public static let epoch = pid + 8
-        public static let exchange = epoch + 8
-        public static let currency = exchange + nameSize
-        public static let amount = currency + nameSize
-        public static let detail = amount + amountSize
-        public static let after = detail + amountSize
-        public static let entrySize = aligned(after + amountSize, 2 * cacheLine)
+        @inlinable public static var pid: Int { timeMicros + 8 }
+        @inlinable public static var epoch: Int { pid + 8 }
+        @inlinable public static var exchange: Int { epoch + 8 }
+        @inlinable public static var currency: Int { exchange + nameSize }
+        @inlinable public static var amount: Int { currency + nameSize }
+        @inlinable public static var detail: Int { amount + amountSize }
+        @inlinable public static var after: Int { detail + amountSize }
+        @inlinable public static var entrySize: Int { aligned(after + amountSize, 2 * cacheLine) }
     }
 
     /// The value of `State.pairMark` that vouches for a copy published at `generation` (never 0,
@@ -191,8 +191,8 @@ public enum Layout {
 
     /// Bounds on capacities, so a corrupt header cannot ask for absurd sizes.
     public static let maxRecords = 65_536
-    public static let maxQuotes = 1 << 20
-    public static let maxRingEntries = 1 << 22
+    @inlinable public static var maxQuotes: Int { 1 << 20 }
+    @inlinable public static var maxRingEntries: Int { 1 << 22 }
 }
 
 /// A state's head word: the strategy count (low 32 bits) and the slot the last operation changed

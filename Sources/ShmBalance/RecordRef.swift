@@ -1,4 +1,5 @@
 import Atomics
+import CShmBalanceSys
 import Glibc
 
 /// A consistent copy of one record's money state, as a reader gets it (no heap, no names).
@@ -111,51 +112,51 @@ public struct RecordRef: @unchecked Sendable {
     /// (`readAsStored` reads such a record anyway, for `check` and the repairs).
     @inlinable @inline(__always)
     public func read(into out: inout RecordState) throws(BooksError) {
-        let stored = try readAsStored(into: &out, copy: SharedMemory.copySlots)
-        if _slowPath(stored != out.strategyCount) { throw corruptCount(stored) }
+        try readSound(into: &out, relaxed: false)
     }
 
     /// `read(into:)` with every slot copied by relaxed 8-byte atomic loads instead of the racy
     /// 16-byte copy: kept so `Benchmarks/run` measures both in the same run (see SharedMemory.swift).
     @_spi(Benchmarks) @inlinable @inline(__always)
     public func readRelaxed(into out: inout RecordState) throws(BooksError) {
-        let stored = try readAsStored(into: &out, copy: SharedMemory.copySlotsRelaxed)
-        if _slowPath(stored != out.strategyCount) { throw corruptCount(stored) }
+        try readSound(into: &out, relaxed: true)
     }
 
-    /// A consistent copy as stored, damaged or not: returns the stored strategy count, and leaves
-    /// `out.strategyCount` that count clamped into 2…64 (the slots copied are that many).
+    /// The hot read: a damaged count is an error, so nothing is left to the caller to clamp.
     @inlinable @inline(__always)
-    public func readAsStored(into out: inout RecordState) throws(BooksError) -> Int {
-        try readAsStored(into: &out, copy: SharedMemory.copySlots)
-    }
-
-    @inlinable @inline(__always)
-    func readAsStored(into out: inout RecordState,
-                      copy: (UnsafeRawPointer, UnsafeMutableRawBufferPointer, Int) -> Void) throws(BooksError) -> Int {
+    func readSound(into out: inout RecordState, relaxed: Bool) throws(BooksError) {
         // Slots `out` may hold non-zero past the count it ends with: those of its previous count,
         // and those a discarded (torn) attempt filled.
         var used = out.strategyCount < 0 ? 0 : (out.strategyCount > 64 ? 64 : out.strategyCount)
-        var stored = 0
+        var count = 0
         do {
-            stored = try stateLatch.read { (s) -> Int in
+            try stateLatch.read { (s) -> Void in
                 out.readHead(from: s)
-                let count = out.strategyCount
+                count = out.strategyCount
+                // A count outside 2…64 can only be a torn read (retried) or damage (reported below).
                 let clamped = count < 2 ? 2 : (count > 64 ? 64 : count)
-                withUnsafeMutableBytes(of: &out.slots) { copy(UnsafeRawPointer(s + Layout.State.slots), $0, clamped) }
+                withUnsafeMutableBytes(of: &out.slots) { dst in
+                    let src = UnsafeRawPointer(s + Layout.State.slots)
+                    if relaxed { SharedMemory.copySlotsRelaxed(src, dst, clamped) } else { SharedMemory.copySlots(src, dst, clamped) }
+                }
                 if clamped > used { used = clamped }
-                out.strategyCount = clamped
-                return count
             }
         } catch {
             throw readFailed(error)
         }
-        let clamped = out.strategyCount
-        while used > clamped {
+        if _slowPath(count < 2 || count > 64) { throw corruptCount(count) }
+        while used > count {
             used &-= 1
-            out.slots[used] = .zero
+            out.slots[used] = Amount(raw: 0)
         }
-        return stored
+    }
+
+    /// A consistent copy as stored, damaged or not: returns the stored strategy count, and leaves
+    /// `out.strategyCount` that count clamped into 2…64 (the slots copied are that many). For
+    /// `check`, `get` and the repairs; the hot read is `read(into:)`.
+    public func readAsStored(into out: inout RecordState) throws(BooksError) -> Int {
+        var names: [ShortName] = []
+        return try readWithNames(into: &out, names: &names, withNames: false)
     }
 
     @usableFromInline @inline(never)
@@ -200,7 +201,11 @@ public struct RecordRef: @unchecked Sendable {
     /// The state as stored and the names, from one published copy (so the names belong to that
     /// state). Returns the stored count, as `readAsStored` does.
     public func readWithNames(into out: inout RecordState, names: inout [ShortName]) throws(BooksError) -> Int {
-        if names.count != 64 { names = [ShortName](repeating: .empty, count: 64) }
+        try readWithNames(into: &out, names: &names, withNames: true)
+    }
+
+    func readWithNames(into out: inout RecordState, names: inout [ShortName], withNames: Bool) throws(BooksError) -> Int {
+        if withNames && names.count != 64 { names = [ShortName](repeating: .empty, count: 64) }
         var stored = 0
         do {
             stored = try stateLatch.read { (s) -> Int in
@@ -210,7 +215,7 @@ public struct RecordRef: @unchecked Sendable {
                 let clamped = count < 2 ? 2 : (count > 64 ? 64 : count)
                 for i in 0..<clamped { out.slots[i] = s.loadAmount(Layout.State.slots + Layout.amountSize * i) }
                 out.strategyCount = clamped
-                for i in 0..<64 { names[i] = s.loadName(Layout.State.names + Layout.nameSize * i) }
+                if withNames { for i in 0..<64 { names[i] = s.loadName(Layout.State.names + Layout.nameSize * i) } }
                 return count
             }
         } catch {

@@ -109,6 +109,9 @@ func swiftReads(_ rec: RecordRef, _ n: Int, into state: inout RecordState) -> In
     var sum = 0
     for _ in 0..<n {
         do { try rec.read(into: &state) } catch { return -1 }
+        // As a caller uses it: the whole copy must exist after every read (the C peer's read stores
+        // it into its struct every time), so the compiler may not sink the stores out of the loop.
+        withUnsafePointer(to: &state) { bench_keep($0) }
         sum &+= state.strategyCount
     }
     return sum
@@ -121,6 +124,7 @@ func swiftReadsRelaxed(_ rec: RecordRef, _ n: Int, into state: inout RecordState
     var sum = 0
     for _ in 0..<n {
         do { try rec.readRelaxed(into: &state) } catch { return -1 }
+        withUnsafePointer(to: &state) { bench_keep($0) }
         sum &+= state.strategyCount
     }
     return sum

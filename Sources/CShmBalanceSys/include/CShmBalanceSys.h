@@ -50,10 +50,12 @@ int shmbal_mutex_mark_owner_dead(pthread_mutex_t *mutex, int check_maps, int map
 /// reading with the last check, so a removed file is noticed within this bound (SPEC: ≤ 1 s).
 #define SHMBAL_FILE_CHECK_US 250000
 
-/// What the hot path reads of each mapping (separate from the rest so it stays in few cache lines).
+/// What the hot path reads of each mapping (separate from the rest so it stays in few cache lines):
+/// the clock reading from which on a write must look at the file again, 0 once the mapping is no
+/// longer OK (so every write takes the slow path and reports the state).
 struct shmbal_mapping_watch {
+    int64_t due_us;
     int state;
-    int64_t checked_us;
 };
 extern struct shmbal_mapping_watch shmbal_mapping_watches[SHMBAL_MAX_MAPPINGS];
 /// How many registered mappings are truncated: readers test this one word after every read.
@@ -75,13 +77,10 @@ int shmbal_mapping_containing(const void *address);
 /// every fault outside a segment on to it).
 void shmbal_fault_handler_install(void);
 
-/// The mapping's state for a writer that read the clock as `now_us`: one or two loads, and a stat
-/// of the path at most every SHMBAL_FILE_CHECK_US.
+/// The mapping's state for a writer that read the clock as `now_us`: one load and one comparison,
+/// and a stat of the path at most every SHMBAL_FILE_CHECK_US.
 static inline int shmbal_mapping_state(int id, int64_t now_us) {
-    const struct shmbal_mapping_watch *w = &shmbal_mapping_watches[id];
-    int state = __atomic_load_n(&w->state, __ATOMIC_RELAXED);
-    int64_t checked = __atomic_load_n(&w->checked_us, __ATOMIC_RELAXED);
-    if (__builtin_expect(state == 0 && (uint64_t)(now_us - checked) < SHMBAL_FILE_CHECK_US, 1)) return 0;
+    if (__builtin_expect(now_us < __atomic_load_n(&shmbal_mapping_watches[id].due_us, __ATOMIC_RELAXED), 1)) return 0;
     return shmbal_mapping_state_slow(id, now_us);
 }
 
