@@ -36,11 +36,12 @@ public struct UIState: Equatable, Sendable {
 public struct Status: Equatable, Sendable {
     public enum Kind: Sendable { case info, ok, error }
     public var kind: Kind
-    public var text: String
+    /// Terminal-safe: the core's messages echo paths and typed text (`TerminalText.safe`).
+    public private(set) var text: String
 
     public init(_ kind: Kind, _ text: String) {
         self.kind = kind
-        self.text = text
+        self.text = TerminalText.safe(text)
     }
 }
 

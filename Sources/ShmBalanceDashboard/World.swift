@@ -3,7 +3,13 @@ import ShmBalance
 /// Everything the dashboard shows about the books at one moment: a plain value, so rendering is
 /// a pure function of it and the tests can build one by hand with a fixed clock.
 public struct World: Equatable, Sendable {
-    public var segmentPath: String
+    /// The segment's path as the header shows it: terminal-safe (`TerminalText.safe`), since a
+    /// path may hold escape sequences or newlines, and the frame's layout counts its characters.
+    public var segmentPath: String {
+        get { shownPath }
+        set { shownPath = TerminalText.safe(newValue) }
+    }
+    private var shownPath: String
     public var readOnly: Bool
     /// Wall-clock time of the snapshot, µs since the epoch (the header's clock, the ages).
     public var nowMicros: Int64
@@ -20,7 +26,7 @@ public struct World: Equatable, Sendable {
     public init(segmentPath: String, readOnly: Bool, nowMicros: Int64, records: [BalanceRecord],
                 balanceQuotes: [BookKey: SingleQuote] = [:], activity: [ActivityEntry] = [], activityHead: UInt64 = 0,
                 defaultExchange: ShortName? = nil) {
-        self.segmentPath = segmentPath
+        self.shownPath = TerminalText.safe(segmentPath)
         self.readOnly = readOnly
         self.nowMicros = nowMicros
         self.records = records
