@@ -82,25 +82,35 @@ public final class Terminal {
 
     public var size: Size { Size(width: Int(getmaxx(window)), height: Int(getmaxy(window))) }
 
-    /// Waits up to `timeoutMs` for a key; nil when none came (or on a signal).
+    /// Waits up to `timeoutMs` for a key; nil when none came (or on a signal). Characters are
+    /// read whole (`wget_wch`), so a non-ASCII character typed into a prompt arrives as itself
+    /// and the prompt can say why it is refused, instead of losing it byte by byte.
     public func readKey(timeoutMs: Int) -> Key? {
         wtimeout(window, Int32(max(0, min(timeoutMs, 60_000))))
-        let c = wgetch(window)
-        switch c {
-        case ERR: return nil
-        case KEY_RESIZE: return .resize
-        case KEY_LEFT: return .left
-        case KEY_RIGHT: return .right
-        case KEY_UP: return .up
-        case KEY_DOWN: return .down
-        case KEY_BTAB: return .backTab
-        case KEY_ENTER, 10, 13: return .enter
-        case KEY_BACKSPACE, 127, 8: return .backspace
+        var wc: wint_t = 0
+        let rc = wget_wch(window, &wc)
+        if rc == KEY_CODE_YES {
+            switch Int32(bitPattern: wc) {
+            case KEY_RESIZE: return .resize
+            case KEY_LEFT: return .left
+            case KEY_RIGHT: return .right
+            case KEY_UP: return .up
+            case KEY_DOWN: return .down
+            case KEY_BTAB: return .backTab
+            case KEY_ENTER: return .enter
+            case KEY_BACKSPACE: return .backspace
+            default: return nil
+            }
+        }
+        guard rc == OK else { return nil }
+        switch wc {
+        case 10, 13: return .enter
+        case 127, 8: return .backspace
         case 9: return .tab
         case 27: return .escape
-        case 1...26: return .ctrl(Character(Unicode.Scalar(UInt8(c) + 96)))
-        case 32...126: return .char(Character(Unicode.Scalar(UInt8(c))))
-        default: return nil
+        case 1...26: return .ctrl(Character(Unicode.Scalar(UInt8(wc) + 96)))
+        case 0..<32: return nil
+        default: return Unicode.Scalar(UInt32(wc)).map { .char(Character($0)) }
         }
     }
 
