@@ -47,6 +47,23 @@ struct CLIError: Error, CustomStringConvertible {
     static func name(_ text: String, kind: ShortName.Kind = .symbol) throws -> ShortName {
         do { return try ShortName(text, kind: kind) } catch { throw CLIError(.badInput, error.message) }
     }
+
+    /// A slot index no record can have (outside 0…63) is bad input, decided without the segment;
+    /// one beyond a particular record's count is the core's refusal (exit 3).
+    static func index(_ i: Int, _ what: String = "index") throws -> Int {
+        guard (0..<Layout.slotCount).contains(i) else {
+            throw CLIError(.badInput, "\(what) \(i) is outside 0…\(Layout.slotCount - 1) (a record has at most \(Layout.slotCount) slots)")
+        }
+        return i
+    }
+
+    /// A strategy count outside 2…64 is bad input: no record can have it.
+    static func count(_ n: Int, _ what: String = "strategy count") throws -> Int {
+        guard (Layout.minStrategyCount...Layout.slotCount).contains(n) else {
+            throw CLIError(.badInput, "\(what) \(n) is outside \(Layout.minStrategyCount)…\(Layout.slotCount)")
+        }
+        return n
+    }
 }
 
 /// Runs a core call, turning its typed error into a `CLIError`.
@@ -66,11 +83,4 @@ func singleAmount(_ rest: [String], what: String) throws -> Amount {
     if rest.count > 1 { throw CLIError(.badInput, "unexpected argument '\(rest[1])'") }
     if first.hasPrefix("--") { throw CLIError(.badInput, "unknown option '\(first)'") }
     return try CLIError.amount(first)
-}
-
-/// One line on stderr (Swift 6 forbids touching C's `stderr` global).
-func printError(_ line: String) {
-    fflush(nil)
-    let text = line + "\n"
-    _ = text.withCString { write(2, $0, strlen($0)) }
 }

@@ -87,9 +87,12 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(try shmbal("allocate", "USDC", "two", "5", status: 2).contains("two"))
         XCTAssertTrue(try shmbal("frobnicate", status: 2).contains("frobnicate"))
         XCTAssertTrue(try shmbal("release", "USDC", "9", "1", status: 3).contains("needs a sub-strategy index"))
-        XCTAssertTrue(try shmbal("balance", "USDC", "--index", "99", status: 3).contains("index 99 is out of range"))
+        XCTAssertTrue(try shmbal("balance", "USDC", "--index", "9", status: 3).contains("index 9 is out of range"))
+        // An index or a count no record can have is bad input, decided before the segment is opened.
+        XCTAssertTrue(try shmbal("balance", "USDC", "--index", "99", status: 2).contains("--index 99 is outside 0…63"))
         XCTAssertTrue(try shmbal("get", "EUR", status: 3).contains("KRAKEN EUR has no record: reset it first"))
-        XCTAssertTrue(try shmbal("reset", "USDC", "1", "--strategies", "65", status: 3).contains("outside 2…64"))
+        XCTAssertTrue(try shmbal("reset", "USDC", "1", "--strategies", "65", status: 2).contains("--strategies 65 is outside 2…64"))
+        XCTAssertTrue(try shmbal("strategies", "USDC", "1", status: 2).contains("strategy count 1 is outside 2…64"))
         XCTAssertTrue(try shmbal("reset", "US DC", "1", status: 2).contains("not allowed"))
         XCTAssertEqual(try json(try shmbal("get", "USDC", "--json"))["slots"] as? [String], ["100.00", "100.00", "0.00", "0.00"],
                        "nothing changed")
@@ -180,6 +183,26 @@ final class CLITests: XCTestCase {
         let last = try json(String(lines.last!))
         XCTAssertEqual(last["applied"] as? Bool, false)
         XCTAssertEqual(last["message"] as? String, "KRAKEN USDC #2: allocate 40.00 exceeds the headroom 6.00 (pool + credit)")
+    }
+
+    /// A quote's mid is a Double: the text is accepted only when the Double holds exactly the
+    /// decimal written, and reads back as that text; otherwise the refusal says what it would become.
+    func testQuoteWriteNeverRoundsSilently() throws {
+        for text in ["0.1", "10000.5", "2.55", "-0.25", "123456789012345.6", "9007199254740992", "0.000000000000000001", "7"] {
+            XCTAssertEqual(try shmbal("quote", "write", "KRAKEN", "BALANCE", "USDT", text), "KRAKEN BALANCE USDT mid \(Double(text)!)\n")
+            let q = try json(try shmbal("quote", "get", "KRAKEN", "BALANCE", "USDT", "--json"))
+            XCTAssertEqual(q["mid"] as? Double, Double(text), text)
+            XCTAssertEqual(try Amount(exactly: try XCTUnwrap(q["mid"] as? Double)), Amount(text), "\(text) reads back exactly")
+        }
+        let before = try shmbal("quote", "get", "KRAKEN", "BALANCE", "USDT", "--json")
+        for (text, becomes) in [("0.10000000000000001", "0.1"), ("12345678901234567", "12345678901234568"),
+                                ("9007199254740993", "9007199254740992"), ("1.000000000000000001", "1"), ("0.30000000000000004441", nil)] {
+            let err = try shmbal("quote", "write", "KRAKEN", "BALANCE", "USDT", text, status: 2)
+            if let becomes {
+                XCTAssertEqual(err, "shmbal: '\(text)' cannot be a quote's mid exactly: the mid is a Double, which would hold \(becomes); write that, or fewer significant digits\n")
+            }
+        }
+        XCTAssertEqual(try shmbal("quote", "get", "KRAKEN", "BALANCE", "USDT", "--json"), before, "nothing was written")
     }
 
     func testInitChoosesCapacitiesAndMode() throws {
