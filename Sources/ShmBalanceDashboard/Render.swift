@@ -17,6 +17,8 @@ public enum Render {
         }
         let record = ui.selectedRecord(in: world)
         c.header(world, ui, record)
+        // Reserved: the banner saying the segment file was removed, replaced or truncated (SPEC §4,
+        // "The file's own life") goes here, from a World field, once the core can report it.
         let plan = PanelPlan(world: world, record: record, ui: ui, size: size)
         c.currencies(world, ui, record, plan)
         c.slots(world, ui, record, plan)
