@@ -37,7 +37,7 @@ struct Reset: BooksCommand {
     var access: Segment.AccessMode { .readWriteCreating() }
 
     func prepare() throws -> Work {
-        let count = try strategies.map { try CLIError.count($0, "--strategies") }
+        let count = try strategies.map(CLIError.count)
         return try oneAmount(currency, rest, what: "BALANCE") { (books, key, amount) throws(BooksError) in
             try books.reset(key, balance: amount, strategyCount: count)
         }
@@ -56,7 +56,6 @@ struct SetSlot: BooksCommand {
     var access: Segment.AccessMode { .readWrite }
 
     func prepare() throws -> Work {
-        let index = try CLIError.index(self.index, "--index")
         return try oneAmount(currency, rest, what: "AMOUNT") { (books, key, amount) throws(BooksError) in
             try books.set(key, amount, index: index)
         }
@@ -73,7 +72,6 @@ struct Adjust: BooksCommand {
     var access: Segment.AccessMode { .readWrite }
 
     func prepare() throws -> Work {
-        let index = try CLIError.index(self.index, "--index")
         return try oneAmount(currency, rest, what: "DELTA") { (books, key, amount) throws(BooksError) in
             try books.adjust(key, amount, index: index)
         }
@@ -90,7 +88,6 @@ struct Allocate: BooksCommand {
     var access: Segment.AccessMode { .readWrite }
 
     func prepare() throws -> Work {
-        let index = try CLIError.index(self.index)
         return try oneAmount(currency, rest, what: "AMOUNT") { (books, key, amount) throws(BooksError) in
             try books.allocate(key, index: index, amount)
         }
@@ -107,7 +104,6 @@ struct Release: BooksCommand {
     var access: Segment.AccessMode { .readWrite }
 
     func prepare() throws -> Work {
-        let index = try CLIError.index(self.index)
         return try oneAmount(currency, rest, what: "AMOUNT") { (books, key, amount) throws(BooksError) in
             try books.release(key, index: index, amount)
         }
@@ -193,7 +189,6 @@ struct Name: BooksCommand {
 
     func prepare() throws -> Work {
         let currency = try CLIError.name(self.currency)
-        let index = try CLIError.index(self.index)
         let label = try CLIError.name(name, kind: .label)
         return { books, target in
             let key = try target.key(books, currency)

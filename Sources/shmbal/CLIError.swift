@@ -48,19 +48,11 @@ struct CLIError: Error, CustomStringConvertible {
         do { return try ShortName(text, kind: kind) } catch { throw CLIError(.badInput, error.message) }
     }
 
-    /// A slot index no record can have (outside 0…63) is bad input, decided without the segment;
-    /// one beyond a particular record's count is the core's refusal (exit 3).
-    static func index(_ i: Int, _ what: String = "index") throws -> Int {
-        guard (0..<Layout.slotCount).contains(i) else {
-            throw CLIError(.badInput, "\(what) \(i) is outside 0…\(Layout.slotCount - 1) (a record has at most \(Layout.slotCount) slots)")
-        }
-        return i
-    }
-
-    /// A strategy count outside 2…64 is bad input: no record can have it.
-    static func count(_ n: Int, _ what: String = "strategy count") throws -> Int {
+    /// A strategy count outside 2…64 is bad input, decided without the segment: no record can
+    /// have it (as the Python and C++ managers refuse such a count when they are made).
+    static func count(_ n: Int) throws -> Int {
         guard (Layout.minStrategyCount...Layout.slotCount).contains(n) else {
-            throw CLIError(.badInput, "\(what) \(n) is outside \(Layout.minStrategyCount)…\(Layout.slotCount)")
+            throw CLIError(.badInput, "strategy count \(n) is outside \(Layout.minStrategyCount)…\(Layout.slotCount)")
         }
         return n
     }

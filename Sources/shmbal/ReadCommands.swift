@@ -45,7 +45,6 @@ struct Balance: BooksCommand {
 
     func prepare() throws -> Work {
         let currency = try CLIError.name(self.currency)
-        let index = try CLIError.index(self.index, "--index")
         return { books, target in
             let key = try target.key(books, currency)
             print(try core { () throws(BooksError) in try books.balance(key, index: index) })

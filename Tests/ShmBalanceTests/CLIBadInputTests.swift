@@ -58,8 +58,9 @@ final class CLIBadInputTests: XCTestCase {
             c.append(command)
             c.append(command + ["5", "6"])
         }
-        // Indices no record can have, counts outside 2…64.
-        for index in ["64", "99", "two"] {
+        // Indices that are not numbers, counts outside 2…64. (An index beyond a record's count
+        // is the core's refusal, exit 3, in the same words as the Python and C++ libraries.)
+        for index in ["two", "2x", ""] {
             c += [["set", "USDC", "1", "--index", index], ["adjust", "USDC", "1", "--index", index], ["allocate", "USDC", index, "1"],
                   ["release", "USDC", index, "1"], ["name", "USDC", index, "arb"]]
         }
