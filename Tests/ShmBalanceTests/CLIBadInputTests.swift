@@ -24,7 +24,7 @@ final class CLIBadInputTests: XCTestCase {
         let books = try! Books.open(source, .readWriteCreating())
         try! books.reset(key("USDC"), balance: Amount("100"), strategyCount: 4)
         _ = try! SnapshotFile.save(books, to: snapshot)
-        try! "[KRAKEN.USDC]\ncredit = \"5\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try! "[KRAKEN.USDC]\ncredit = \"5\"\n".write(toFile: config, atomically: false, encoding: .utf8)
     }
 
     override func tearDown() {
@@ -162,9 +162,9 @@ final class CLIBadInputTests: XCTestCase {
     /// Input that is good but a file that is not: unusable (exit 4), and still no segment made.
     func testABadConfigOrSnapshotFileCreatesNoSegment() throws {
         let bad = dir.file("bad.toml")
-        try "[KRAKEN.USDC]\ncredit = \"abc\"\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        try "[KRAKEN.USDC]\ncredit = \"abc\"\n".write(toFile: bad, atomically: false, encoding: .utf8)
         let broken = dir.file("broken.snapshot")
-        try "not a snapshot\n".write(toFile: broken, atomically: true, encoding: .utf8)
+        try "not a snapshot\n".write(toFile: broken, atomically: false, encoding: .utf8)
         for args in [["config", "apply", bad], ["config", "apply", dir.file("missing.toml")], ["snapshot", "restore", broken],
                      ["snapshot", "restore", dir.file("missing.snapshot")]] {
             let r = try run(args)

@@ -69,7 +69,7 @@ final class CLIHostileTextTests: XCTestCase {
         let seg = dir.file("seg" + CLIHostileTextTests.hostile)
         let snap = dir.file("snap" + CLIHostileTextTests.hostile)
         let config = dir.file("books" + CLIHostileTextTests.hostile + ".toml")
-        try "[KRAKEN.USDC]\ncredit = \"5\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "[KRAKEN.USDC]\ncredit = \"5\"\n".write(toFile: config, atomically: false, encoding: .utf8)
         let runs: [[String]] = [
             ["init", "--segment", seg], ["reset", "USDC", "10", "--segment", seg], ["config", "check", config],
             ["config", "apply", config, "--segment", seg], ["snapshot", "save", snap, "--segment", seg], ["snapshot", "verify", snap],

@@ -123,7 +123,7 @@ final class CLITests: XCTestCase {
         let env = ["SHMBAL_SEGMENT": seg.path, "SHMBAL_EXCHANGE": "BINANCE"]
         XCTAssertEqual(try runProduct("shmbal", ["balance", "USDC"], env: env).out, "2.00\n", "$SHMBAL_EXCHANGE")
         let config = seg.dir + "/books.toml"
-        try "default_exchange = \"KRAKEN\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "default_exchange = \"KRAKEN\"\n".write(toFile: config, atomically: false, encoding: .utf8)
         try shmbal("config", "apply", config)
         XCTAssertEqual(try shmbal("balance", "USDC"), "1.00\n", "the config's default exchange")
     }
@@ -137,7 +137,7 @@ final class CLITests: XCTestCase {
             credit = "5000"
             strategies = 5
             names = { 2 = "grid-bot", 3 = "arb", 4 = "mm" }
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+            """.write(toFile: config, atomically: false, encoding: .utf8)
         XCTAssertTrue(try shmbal("config", "check", config).contains("ok, 1 records"))
         try shmbal("config", "apply", config)
         try shmbal("reset", "USDC", "10000")
@@ -148,12 +148,12 @@ final class CLITests: XCTestCase {
         try shmbal("name", "USDC", "4", "market-maker")
         XCTAssertTrue(try shmbal("get", "USDC").contains("market-maker"))
 
-        try "[KRAKEN.USDC]\ncredit = \"5000\"\nstrategies = 3\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "[KRAKEN.USDC]\ncredit = \"5000\"\nstrategies = 3\n".write(toFile: config, atomically: false, encoding: .utf8)
         try shmbal("allocate", "USDC", "4", "1")
         let err = try shmbal("config", "apply", config, status: 3)
         XCTAssertTrue(err.contains("cannot shrink to 3 slots: slot #4 still holds 1.00"), err)
         let bad = seg.dir + "/bad.toml"
-        try "[KRAKEN.USDC]\ncredit = \"5000\"\nlimit = 3\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        try "[KRAKEN.USDC]\ncredit = \"5000\"\nlimit = 3\n".write(toFile: bad, atomically: false, encoding: .utf8)
         XCTAssertEqual(try shmbal("config", "apply", bad, status: 4),
                        "shmbal: \(bad):3: KRAKEN.USDC.limit: unknown key (expected credit, strategies or names); nothing was applied\n")
         XCTAssertEqual(try json(try shmbal("get", "USDC", "--json"))["strategyCount"] as? Int, 5)
