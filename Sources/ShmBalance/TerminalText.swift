@@ -33,6 +33,8 @@ public enum TerminalText {
 
     /// Whether `c` can be drawn as itself in one terminal cell: a single scalar that `safe` keeps.
     public static func isShownAsIs(_ c: Character) -> Bool {
+        // Most cells are printable ASCII ("\r\n", one Character, has the ASCII value of \n).
+        if let a = c.asciiValue { return a >= 0x20 && a < 0x7F }
         let scalars = c.unicodeScalars
         guard let first = scalars.first, scalars.index(after: scalars.startIndex) == scalars.endIndex else { return false }
         return isShownAsIs(first)
@@ -49,6 +51,8 @@ public enum TerminalText {
     public static func isShownAsIs(_ scalar: Unicode.Scalar) -> Bool {
         let v = scalar.value
         if v >= 0x20 && v < 0x7F { return true }
+        // What every frame draws (box drawing, block elements): all assigned, none emoji.
+        if v >= 0x2500 && v <= 0x259F { return true }
         guard v >= 0xA0, oneColumnBlocks.contains(where: { $0.contains(v) }) else { return false }
         let p = scalar.properties
         switch p.generalCategory {

@@ -171,8 +171,9 @@ public struct Grid: Equatable, Sendable {
 
     /// Fills a rectangle with one character and style.
     public mutating func fill(x: Int, y: Int, width w: Int, height h: Int, _ character: Character = " ", _ style: Style = .normal) {
+        let cell = Cell(character, style)
         for row in max(0, y)..<max(max(0, y), min(height, y + h)) {
-            for col in max(0, x)..<max(max(0, x), min(width, x + w)) { self[col, row] = Cell(character, style) }
+            for col in max(0, x)..<max(max(0, x), min(width, x + w)) { self[col, row] = cell }
         }
     }
 
