@@ -51,7 +51,7 @@ let package = Package(
         // ncursesw for the dashboard: module.modulemap + shim.h, the only C the dashboard needs.
         .systemLibrary(name: "CNcurses", providers: [.apt(["libncurses-dev"])]),
         // The live dashboard (`shmbal top`, `shmbal demo`): render (snapshot, UI state, size) -> grid, ncurses copies it.
-        .target(name: "ShmBalanceDashboard", dependencies: ["ShmBalance", "CNcurses"]),
+        .target(name: "ShmBalanceDashboard", dependencies: ["ShmBalance", "CShmBalanceSys", "CNcurses"]),
         // Temporary segments, the built executables and child processes, for every test target.
         .target(name: "ShmBalanceTestSupport", dependencies: ["ShmBalance"], path: "Tests/Support"),
         .testTarget(

@@ -21,4 +21,8 @@ static inline int shmbal_set_style(WINDOW *win, attr_t attrs, short pair) {
     return wattr_set(win, attrs, pair, NULL);
 }
 
+/// From term.h, declared alone: term.h itself defines a macro for every terminfo capability
+/// (`lines`, `columns`, `tab` …), which nothing here wants in scope.
+int tputs(const char *str, int affcnt, int (*putc)(int));
+
 #endif

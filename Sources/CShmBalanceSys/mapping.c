@@ -62,7 +62,8 @@ static void chain_sigbus(int sig, siginfo_t *info, void *context) {
     sigaction(sig, &dfl, NULL);
 }
 
-static void on_sigbus(int sig, siginfo_t *info, void *context) {
+int shmbal_segment_fault(const siginfo_t *info) {
+    if (info == NULL || info->si_code <= 0) return 0;  // sent by kill/raise/sigqueue: no fault address
     uintptr_t a = (uintptr_t)info->si_addr;
     int n = __atomic_load_n(&high_water, __ATOMIC_ACQUIRE);
     for (int i = 0; i < n; i++) {
@@ -74,9 +75,13 @@ static void on_sigbus(int sig, siginfo_t *info, void *context) {
         __atomic_store_n(&shmbal_mapping_watches[i].due_us, 0, __ATOMIC_SEQ_CST);
         if (old != SHMBAL_MAPPING_TRUNCATED) __atomic_fetch_add(&shmbal_faulted_mappings, 1, __ATOMIC_SEQ_CST);
         void *p = mmap((void *)base, entries[i].length, entries[i].prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) break;  // cannot cover it: let the fault take its course
-        return;
+        return p != MAP_FAILED;  // cannot cover it: let the fault take its course
     }
+    return 0;
+}
+
+static void on_sigbus(int sig, siginfo_t *info, void *context) {
+    if (shmbal_segment_fault(info)) return;
     chain_sigbus(sig, info, context);
 }
 
@@ -90,12 +95,6 @@ static void install_locked(void) {
     action.sa_flags = SA_SIGINFO | SA_NODEFER;
     sigemptyset(&action.sa_mask);
     if (sigaction(SIGBUS, &action, &previous_sigbus) == 0) handler_installed = 1;
-}
-
-void shmbal_fault_handler_install(void) {
-    pthread_mutex_lock(&registry_lock);
-    install_locked();
-    pthread_mutex_unlock(&registry_lock);
 }
 
 int shmbal_mapping_register(void *base, size_t length, int writable, int fd, const char *path) {

@@ -277,13 +277,6 @@ public final class Segment: @unchecked Sendable {
         return g
     }
 
-    /// Puts the core's SIGBUS handler (a truncated segment's missing pages become zeros and its
-    /// operations fail with a message) on top of whatever handler the program installed since the
-    /// first segment was opened; faults outside a segment go on to that handler. A program that
-    /// installs its own SIGBUS handler after opening a segment (the dashboard's terminal restore)
-    /// calls this afterwards.
-    public static func installFaultHandler() { shmbal_fault_handler_install() }
-
     /// What has become of the file behind this mapping, looked at now (a stat of the path).
     public var fileState: FileState {
         switch shmbal_mapping_check_file(mappingId) {

@@ -34,6 +34,8 @@ public struct Controller {
             return changed
         } catch {
             world.nowMicros = now
+            // A file cut short cannot be read at all: keep the last picture, under the banner.
+            world.fileState = books.segment.fileState
             ui.status = Status(.error, "reading the books failed: \(error.description)")
             return true
         }
@@ -127,10 +129,14 @@ public struct Controller {
         case .enter:
             submit(prompt)
         case .char(let c):
-            if prompt.accepts(c) && prompt.input.count < Prompt.maxInput {
-                prompt.input.append(c)
-                ui.prompt = prompt
+            // Every character typed goes into the field, whatever it is: Enter parses the text as
+            // the CLI parses an argument and shows the CLI's refusal (SPEC §4 "Operators type money").
+            guard prompt.input.count < Prompt.maxInput else {
+                ui.status = Status(.error, "the field holds at most \(Prompt.maxInput) characters; '\(c)' was not added")
+                return
             }
+            prompt.input.append(c)
+            ui.prompt = prompt
         default:
             break
         }
@@ -140,7 +146,7 @@ public struct Controller {
     mutating func submit(_ prompt: Prompt) {
         let books = self.books  // the closures below must not capture `self` while `act` mutates it
         let key = prompt.key
-        let text = prompt.input.trimmingSpaces
+        let text = prompt.submittedText
         if case .name(let index) = prompt.kind {
             let name: ShortName
             do { name = try ShortName(text, kind: .label) } catch {
@@ -165,6 +171,8 @@ public struct Controller {
             }
             return
         }
+        // The CLI's own parser (`shmbal allocate … TEXT` calls exactly this), so the prompt
+        // accepts what the CLI accepts and refuses the rest with the CLI's message.
         let amount: Amount
         do { amount = try Amount(parsing: text) } catch {
             ui.status = Status(.error, text.isEmpty ? "type an amount, or Esc to cancel" : error.message)

@@ -1,6 +1,8 @@
 // The frame the dashboard draws: a grid of cells, each one character and one style. Render
 // fills it; the terminal backend only copies it; tests compare it with golden files.
 
+import ShmBalance
+
 /// What a cell means, not how it looks: the palette below maps each role to colours and
 /// attributes, with a colour-free variant, so the frame reads the same with or without colour.
 public enum Style: UInt8, CaseIterable, Sendable {
@@ -102,11 +104,14 @@ public struct Look: Equatable, Sendable {
 
 /// One cell: a character that takes one column, and its style.
 public struct Cell: Equatable, Sendable {
-    public var character: Character
+    /// Never a control character or one that is not exactly one column wide, whatever the
+    /// caller passed: such a character is stored as `?` (text written with `Grid.put` shows it
+    /// escaped instead, `\x1b`, over as many cells as the escape takes).
+    public private(set) var character: Character
     public var style: Style
 
     public init(_ character: Character = " ", _ style: Style = .normal) {
-        self.character = character
+        self.character = TerminalText.isShownAsIs(character) ? character : "?"
         self.style = style
     }
 }
@@ -142,13 +147,15 @@ public struct Grid: Equatable, Sendable {
     }
 
     /// Writes `text` from column `x` of row `y`, at most `limit` cells (and never past the edge);
-    /// returns the column after the last cell written.
+    /// returns the column after the last cell written. Text a terminal would act on (controls,
+    /// escape sequences) or draw wider or narrower than one cell is written escaped
+    /// (`TerminalText.safe`), so what reaches the screen is exactly what the grid holds.
     @discardableResult
     public mutating func put(_ text: String, x: Int, y: Int, _ style: Style = .normal, limit: Int = .max) -> Int {
         guard y >= 0 && y < height else { return x }
         var col = x
         let end = min(width, limit == .max ? width : x + max(0, limit))
-        for ch in text {
+        for ch in TerminalText.safe(text) {
             if col >= end { break }
             if col >= 0 { self[col, y] = Cell(ch, style) }
             col += 1
@@ -164,8 +171,9 @@ public struct Grid: Equatable, Sendable {
 
     /// Fills a rectangle with one character and style.
     public mutating func fill(x: Int, y: Int, width w: Int, height h: Int, _ character: Character = " ", _ style: Style = .normal) {
+        let cell = Cell(character, style)
         for row in max(0, y)..<max(max(0, y), min(height, y + h)) {
-            for col in max(0, x)..<max(max(0, x), min(width, x + w)) { self[col, row] = Cell(character, style) }
+            for col in max(0, x)..<max(max(0, x), min(width, x + w)) { self[col, row] = cell }
         }
     }
 

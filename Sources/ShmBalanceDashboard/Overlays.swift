@@ -43,7 +43,8 @@ extension Canvas {
         let fx = put(text.field + " ", x: x + 2, y: fy, .title)
         let fieldWidth = max(1, x + w - 2 - fx)
         grid.fill(x: fx, y: fy, width: fieldWidth, height: 1, " ", .input)
-        let shown = String(p.input.suffix(fieldWidth - 1))
+        // The end of what was typed, as drawn (escaped where it must be), so the cursor follows it.
+        let shown = String(glyphs.fold(TerminalText.safe(p.input)).suffix(fieldWidth - 1))
         let end = put(shown, x: fx, y: fy, .input)
         put("_", x: end, y: fy, .input)
     }

@@ -17,6 +17,9 @@ public enum Render {
         }
         let record = ui.selectedRecord(in: world)
         c.header(world, ui, record)
+        // The segment file was removed, replaced or truncated (SPEC §4, "the file's own life"):
+        // one line under the header, before anything else is believed.
+        if let banner = Canvas.fileBanner(world) { c.banner(banner, y: 1) }
         let plan = PanelPlan(world: world, record: record, ui: ui, size: size)
         c.currencies(world, ui, record, plan)
         c.slots(world, ui, record, plan)
@@ -37,7 +40,9 @@ struct PanelPlan {
     var summary: [(String, Style)] = []
 
     init(world: World, record: BalanceRecord?, ui: UIState, size: Size) {
-        let available = size.height - 3  // header, status line, key line
+        let bannerRows = Canvas.fileBanner(world) == nil ? 0 : 1
+        currencyY += bannerRows
+        let available = size.height - 3 - bannerRows  // header (and banner), status line, key line
         let inner = size.width - 4
         summary = record.map { Canvas.summary($0, ui.glyphs) } ?? []
         // The identity and the headroom share a line when it is wide enough.
@@ -86,7 +91,22 @@ struct Canvas {
         if !title.isEmpty { put(" \(title) ", x: x + 1, y: y, .title, limit: w - 3) }
     }
 
-    // MARK: header, status, keys
+    // MARK: header, banner, status, keys
+
+    /// The banner's text when the segment file is not what this process maps any more.
+    static func fileBanner(_ world: World) -> String? {
+        switch world.fileState {
+        case .intact: return nil
+        case .removed: return "SEGMENT FILE REMOVED: these books are seen by nobody else; writes are refused. Restore them into a new segment (shmbal snapshot restore) and reopen."
+        case .replaced: return "SEGMENT FILE REPLACED: another file is at this path now; this view is of the old one and writes are refused. Reopen."
+        case .truncated: return "SEGMENT FILE TRUNCATED: its missing part reads as zeros; nothing shown or written counts. Restore it from a snapshot and reopen."
+        }
+    }
+
+    mutating func banner(_ text: String, y: Int) {
+        grid.fill(x: 0, y: y, width: width, height: 1, " ", .broken)
+        put(" " + text, x: 0, y: y, .broken, limit: width)
+    }
 
     mutating func header(_ world: World, _ ui: UIState, _ record: BalanceRecord?) {
         grid.fill(x: 0, y: 0, width: width, height: 1, " ", .headerBar)

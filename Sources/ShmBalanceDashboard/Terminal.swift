@@ -1,4 +1,5 @@
 import CNcurses
+import CShmBalanceSys
 import Glibc
 import Synchronization
 
@@ -13,21 +14,71 @@ public struct TerminalError: Error, CustomStringConvertible {
 /// Set by SIGINT, SIGTERM, SIGHUP, SIGQUIT: the live loop sees it and returns normally, so the
 /// terminal is restored and the caller's cleanup (the demo's segment) runs.
 private let stopRequest = Atomic<Int32>(0)
-/// Whether curses owns the terminal (for the fatal-signal handler and the exit hook).
+/// Whether curses owns the terminal (for the signal handlers and the exit hook).
 private let cursesActive = Atomic<Bool>(false)
-/// The actions that were installed before ours, for the fatal signals we pass on.
+/// The actions that were installed before ours, for the signals we pass on (indexed by number).
 nonisolated(unsafe) private let previousActions = UnsafeMutablePointer<sigaction>.allocate(capacity: 65)
 
+/// Signals that end the dashboard the way `q` does: the loop returns, the terminal is restored,
+/// the caller cleans up, and the process exits normally.
 private let stopSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
-private let fatalSignals: [Int32] = [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP]
 
-/// Gives the terminal back before a crash is reported, then lets the previous handler (Swift's
-/// backtracer, or the default action) take the signal as if we had not been there: it is raised
-/// again (pending until this handler returns), and a fault would recur on return anyway.
+/// Every other signal whose default action ends the process (Linux's standard ones and the
+/// real-time signals): the terminal is restored at once, then the signal takes the action it had
+/// before we started (the default, so the exit status shows the signal, or Swift's crash reporter
+/// for a fault). SIGKILL cannot be caught; nothing can restore the terminal after it.
+private var terminatingSignals: [Int32] {
+    [SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGUSR1, SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGSTKFLT,
+     SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO, SIGPWR, SIGSYS]
+        // glibc keeps the first real-time signals for itself; SIGRTMIN is the first free one.
+        + Array(__libc_current_sigrtmin()...__libc_current_sigrtmax())
+}
+
+// What a signal handler needs to give the terminal back, prepared while curses starts: `endwin`
+// is not async-signal-safe, but `write` and `tcsetattr` are. The bytes are the terminal's own
+// sequences for leaving curses (attributes off, cursor shown, keypad off, the normal screen back).
+private let undoCapacity = 512
+nonisolated(unsafe) private let undoBytes = UnsafeMutablePointer<UInt8>.allocate(capacity: undoCapacity)
+nonisolated(unsafe) private var undoCount = 0
+/// The terminal's modes as the shell had them (canonical input, echo), read before curses changed them.
+nonisolated(unsafe) private let shellModes = UnsafeMutablePointer<termios>.allocate(capacity: 1)
+nonisolated(unsafe) private var shellModesSaved = false
+
+/// Files removed on a terminating signal (the demo's own segment and folder), C strings.
+nonisolated(unsafe) private let removeOnSignal = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: 2)
+private let removeArmed = Atomic<Bool>(false)
+
+/// Gives the terminal back from inside a signal handler: async-signal-safe calls only.
+private func restoreTerminalFromSignal() {
+    guard cursesActive.exchange(false, ordering: .sequentiallyConsistent) else { return }
+    var done = 0
+    while done < undoCount {
+        let n = write(1, undoBytes + done, undoCount - done)
+        if n > 0 { done += n } else if n < 0 && errno == EINTR { continue } else { break }
+    }
+    if shellModesSaved { tcsetattr(1, TCSADRAIN, shellModes) }
+}
+
+/// A terminating signal: the terminal back, the demo's files removed, then the signal taken as if
+/// we had not been there: the earlier action is put back and the signal raised again (pending
+/// until this handler returns; a fault would recur on return anyway).
 private func restoreAndPassOn(_ signal: Int32) {
-    if cursesActive.exchange(false, ordering: .sequentiallyConsistent) { endwin() }
+    restoreTerminalFromSignal()
+    if removeArmed.exchange(false, ordering: .sequentiallyConsistent) {
+        if let file = removeOnSignal[0] { unlink(file) }
+        if let folder = removeOnSignal[1] { rmdir(folder) }
+    }
     sigaction(signal, previousActions + Int(signal), nil)
     raise(signal)
+}
+
+/// Appends one byte of a terminfo string to the undo sequence (`tputs` calls it).
+private func appendUndoByte(_ c: Int32) -> Int32 {
+    if undoCount < undoCapacity {
+        undoBytes[undoCount] = UInt8(truncatingIfNeeded: c)
+        undoCount += 1
+    }
+    return c
 }
 
 public final class Terminal {
@@ -42,12 +93,14 @@ public final class Terminal {
             throw TerminalError(description: "the dashboard needs a terminal; use 'shmbal top --once' to print one frame")
         }
         Terminal.installSignalHandlers()
+        shellModesSaved = tcgetattr(1, shellModes) == 0
         guard let screen = newterm(nil, fdopen(1, "w"), fdopen(0, "r")) else {
             let term = getenv("TERM").map { String(cString: $0) } ?? ""
             throw TerminalError(description: "cannot drive this terminal (TERM=\(term.isEmpty ? "unset" : term)): no terminfo entry")
         }
         _ = set_term(screen)
         window = shmbal_stdscr()
+        Terminal.prepareUndo()
         cursesActive.store(true, ordering: .sequentiallyConsistent)
         cbreak()
         noecho()
@@ -82,25 +135,35 @@ public final class Terminal {
 
     public var size: Size { Size(width: Int(getmaxx(window)), height: Int(getmaxy(window))) }
 
-    /// Waits up to `timeoutMs` for a key; nil when none came (or on a signal).
+    /// Waits up to `timeoutMs` for a key; nil when none came (or on a signal). Characters are
+    /// read whole (`wget_wch`), so a non-ASCII character typed into a prompt arrives as itself
+    /// and the prompt can say why it is refused, instead of losing it byte by byte.
     public func readKey(timeoutMs: Int) -> Key? {
         wtimeout(window, Int32(max(0, min(timeoutMs, 60_000))))
-        let c = wgetch(window)
-        switch c {
-        case ERR: return nil
-        case KEY_RESIZE: return .resize
-        case KEY_LEFT: return .left
-        case KEY_RIGHT: return .right
-        case KEY_UP: return .up
-        case KEY_DOWN: return .down
-        case KEY_BTAB: return .backTab
-        case KEY_ENTER, 10, 13: return .enter
-        case KEY_BACKSPACE, 127, 8: return .backspace
+        var wc: wint_t = 0
+        let rc = wget_wch(window, &wc)
+        if rc == KEY_CODE_YES {
+            switch Int32(bitPattern: wc) {
+            case KEY_RESIZE: return .resize
+            case KEY_LEFT: return .left
+            case KEY_RIGHT: return .right
+            case KEY_UP: return .up
+            case KEY_DOWN: return .down
+            case KEY_BTAB: return .backTab
+            case KEY_ENTER: return .enter
+            case KEY_BACKSPACE: return .backspace
+            default: return nil
+            }
+        }
+        guard rc == OK else { return nil }
+        switch wc {
+        case 10, 13: return .enter
+        case 127, 8: return .backspace
         case 9: return .tab
         case 27: return .escape
-        case 1...26: return .ctrl(Character(Unicode.Scalar(UInt8(c) + 96)))
-        case 32...126: return .char(Character(Unicode.Scalar(UInt8(c))))
-        default: return nil
+        case 1...26: return .ctrl(Character(Unicode.Scalar(UInt8(wc) + 96)))
+        case 0..<32: return nil
+        default: return Unicode.Scalar(UInt32(wc)).map { .char(Character($0)) }
         }
     }
 
@@ -148,7 +211,25 @@ public final class Terminal {
         return true
     }
 
+    /// The terminal's sequences that undo curses' set-up, as `endwin` would send them.
+    private static func prepareUndo() {
+        undoCount = 0
+        for capability in ["sgr0", "cnorm", "rmkx", "rmcup"] {
+            guard let s = tigetstr(capability), Int(bitPattern: s) != -1 else { continue }
+            _ = tputs(s, 1) { appendUndoByte($0) }
+        }
+    }
+
     private static let installOnce: Void = {
+        // Touch every global the handlers use now: Swift initialises globals lazily, and a first
+        // use inside a signal handler would allocate.
+        _ = stopRequest.load(ordering: .relaxed)
+        _ = cursesActive.load(ordering: .relaxed)
+        _ = removeArmed.load(ordering: .relaxed)
+        removeOnSignal[0] = nil
+        removeOnSignal[1] = nil
+        _ = undoBytes
+        _ = shellModes
         for s in stopSignals {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { _ in stopRequest.store(1, ordering: .relaxed) }
@@ -157,16 +238,44 @@ public final class Terminal {
             action.sa_flags = 0
             sigaction(s, &action, previousActions + Int(s))
         }
-        for s in fatalSignals {
+        for s in terminatingSignals {
+            // A signal ignored when we started (nohup, a parent's choice) cannot end us: leave it so.
+            sigaction(s, nil, previousActions + Int(s))
+            if unsafeBitCast(previousActions[Int(s)].__sigaction_handler.sa_handler, to: Int.self) == 1 { continue }  // SIG_IGN
             var action = sigaction()
-            action.__sigaction_handler.sa_handler = { signal in restoreAndPassOn(signal) }
+            if s == SIGBUS {
+                // A truncated segment's missing page is the core's to handle (its operations then
+                // fail with a message, and the banner says so); any other bus error ends us.
+                action.__sigaction_handler.sa_sigaction = { signal, info, _ in
+                    if shmbal_segment_fault(info) != 0 { return }
+                    restoreAndPassOn(signal)
+                }
+                action.sa_flags = SA_SIGINFO
+            } else {
+                action.__sigaction_handler.sa_handler = { signal in restoreAndPassOn(signal) }
+                action.sa_flags = 0
+            }
             sigemptyset(&action.sa_mask)
-            action.sa_flags = 0
-            sigaction(s, &action, previousActions + Int(s))
+            sigaction(s, &action, nil)
         }
         // Any exit() while curses owns the terminal gives it back first.
         atexit { if cursesActive.exchange(false, ordering: .sequentiallyConsistent) { endwin() } }
     }()
+
+    /// Removes `file` (and then the `folder` holding it) if a terminating signal ends the process
+    /// (the demo's private segment); `nil` forgets them. Call it from one thread only.
+    public static func removeOnTerminatingSignal(file: String?, folder: String? = nil) {
+        installSignalHandlers()
+        removeArmed.store(false, ordering: .sequentiallyConsistent)
+        for i in 0..<2 {
+            free(removeOnSignal[i])
+            removeOnSignal[i] = nil
+        }
+        guard let file else { return }
+        removeOnSignal[0] = strdup(file)
+        removeOnSignal[1] = folder.flatMap { strdup($0) }
+        removeArmed.store(true, ordering: .sequentiallyConsistent)
+    }
 
     /// Catches the stop signals (and restores the terminal on fatal ones) from now on; idempotent.
     public static func installSignalHandlers() { _ = installOnce }

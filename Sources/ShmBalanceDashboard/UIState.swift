@@ -36,11 +36,12 @@ public struct UIState: Equatable, Sendable {
 public struct Status: Equatable, Sendable {
     public enum Kind: Sendable { case info, ok, error }
     public var kind: Kind
-    public var text: String
+    /// Terminal-safe: the core's messages echo paths and typed text (`TerminalText.safe`).
+    public private(set) var text: String
 
     public init(_ kind: Kind, _ text: String) {
         self.kind = kind
-        self.text = text
+        self.text = TerminalText.safe(text)
     }
 }
 
@@ -67,16 +68,11 @@ public struct Prompt: Equatable, Sendable {
         self.input = input
     }
 
-    /// The longest input a prompt takes (an amount's 18 decimals and its whole part fit).
-    public static let maxInput = 48
+    /// The longest input a prompt takes: an amount's 18 decimals and its whole part fit with room
+    /// to spare. A character typed beyond it is refused with a message, never dropped silently.
+    public static let maxInput = 64
 
-    /// Whether `c` may be typed into this prompt: amounts take digits, `.` and `-`; names and the
-    /// confirmation take printable ASCII without spaces (what a slot name or currency may hold).
-    public func accepts(_ c: Character) -> Bool {
-        guard c.isASCII, let v = c.asciiValue else { return false }
-        switch kind {
-        case .name, .resetConfirm: return v > 0x20 && v < 0x7F
-        default: return c.isNumber || c == "." || c == "-"
-        }
-    }
+    /// What Enter parses: the input without the spaces around it, as a shell drops them around
+    /// an argument, so the prompt and the CLI see the same text.
+    public var submittedText: String { input.trimmingSpaces }
 }

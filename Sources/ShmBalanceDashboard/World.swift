@@ -3,7 +3,13 @@ import ShmBalance
 /// Everything the dashboard shows about the books at one moment: a plain value, so rendering is
 /// a pure function of it and the tests can build one by hand with a fixed clock.
 public struct World: Equatable, Sendable {
-    public var segmentPath: String
+    /// The segment's path as the header shows it: terminal-safe (`TerminalText.safe`), since a
+    /// path may hold escape sequences or newlines, and the frame's layout counts its characters.
+    public var segmentPath: String {
+        get { shownPath }
+        set { shownPath = TerminalText.safe(newValue) }
+    }
+    private var shownPath: String
     public var readOnly: Bool
     /// Wall-clock time of the snapshot, µs since the epoch (the header's clock, the ages).
     public var nowMicros: Int64
@@ -16,11 +22,14 @@ public struct World: Equatable, Sendable {
     /// The ring's head when `activity` was read: when it has not moved, nothing was appended.
     public var activityHead: UInt64
     public var defaultExchange: ShortName?
+    /// What has become of the segment file (SPEC §4 "the file's own life"): anything but `.intact`
+    /// is a banner over the panels, since what is drawn is no longer the books others see.
+    public var fileState: Segment.FileState = .intact
 
     public init(segmentPath: String, readOnly: Bool, nowMicros: Int64, records: [BalanceRecord],
                 balanceQuotes: [BookKey: SingleQuote] = [:], activity: [ActivityEntry] = [], activityHead: UInt64 = 0,
                 defaultExchange: ShortName? = nil) {
-        self.segmentPath = segmentPath
+        self.shownPath = TerminalText.safe(segmentPath)
         self.readOnly = readOnly
         self.nowMicros = nowMicros
         self.records = records
@@ -52,8 +61,10 @@ public struct World: Equatable, Sendable {
             activity = books.activity(limit: activityLimit)
             if let exchange { activity = activity.filter { $0.key.exchange == exchange } }
         }
-        return World(segmentPath: books.segment.path, readOnly: books.isReadOnly, nowMicros: nowMicros, records: records,
-                     balanceQuotes: quotes, activity: activity, activityHead: head, defaultExchange: try books.defaultExchange)
+        var world = World(segmentPath: books.segment.path, readOnly: books.isReadOnly, nowMicros: nowMicros, records: records,
+                          balanceQuotes: quotes, activity: activity, activityHead: head, defaultExchange: try books.defaultExchange)
+        world.fileState = books.segment.fileState
+        return world
     }
 
     /// Whether the books differ from `other`'s (the clock aside): the live loop redraws on this.

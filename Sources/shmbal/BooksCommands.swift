@@ -13,6 +13,7 @@ struct Init: ParsableCommand {
     @Option(help: "File mode, octal: 0600 (owner only) or 0660 (a group).") var mode = "0600"
 
     func run() throws {
+        // Everything is checked before the file is made.
         let m = try CLIError.mode(mode)
         let g = Geometry(recordCapacity: records, quoteCapacity: quotes, ringCapacity: activity)
         if let why = g.problem { throw CLIError(.badInput, why) }
@@ -26,21 +27,24 @@ struct Init: ParsableCommand {
     }
 }
 
-struct Reset: ParsableCommand {
+struct Reset: BooksCommand {
     static let configuration = CommandConfiguration(abstract: "total = pool = BALANCE, every budget 0, epoch + 1 (creates the record if missing).")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Currency, e.g. USDC.") var currency: String
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The account's balance.", valueName: "balance")) var rest: [String] = []
     @Option(help: "Slots (2…64); without it an existing record keeps its count, credit and names, a new one gets 8.") var strategies: Int?
 
-    func run() throws {
-        try global.change(currency, rest, what: "BALANCE", access: .readWriteCreating()) { (books, key, amount) throws(BooksError) in
-            try books.reset(key, balance: amount, strategyCount: strategies)
+    var access: Segment.AccessMode { .readWriteCreating() }
+
+    func prepare() throws -> Work {
+        let count = try strategies.map(CLIError.count)
+        return try oneAmount(currency, rest, what: "BALANCE") { (books, key, amount) throws(BooksError) in
+            try books.reset(key, balance: amount, strategyCount: count)
         }
     }
 }
 
-struct SetSlot: ParsableCommand {
+struct SetSlot: BooksCommand {
     static let configuration = CommandConfiguration(
         commandName: "set",
         abstract: "Set a slot (default the total); the pool absorbs the difference (a change of the pool moves the total).")
@@ -49,56 +53,64 @@ struct SetSlot: ParsableCommand {
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The new value.", valueName: "amount")) var rest: [String] = []
     @Option(help: "Slot: 0 total, 1 pool, 2… a sub-strategy.") var index = 0
 
-    func run() throws {
-        try global.change(currency, rest, what: "AMOUNT") { (books, key, amount) throws(BooksError) in
+    var access: Segment.AccessMode { .readWrite }
+
+    func prepare() throws -> Work {
+        return try oneAmount(currency, rest, what: "AMOUNT") { (books, key, amount) throws(BooksError) in
             try books.set(key, amount, index: index)
         }
     }
 }
 
-struct Adjust: ParsableCommand {
+struct Adjust: BooksCommand {
     static let configuration = CommandConfiguration(abstract: "Add DELTA to a slot (default the total: a fill, deposit or withdrawal); the identity is kept as by set.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Currency.") var currency: String
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The change, e.g. -1000.", valueName: "delta")) var rest: [String] = []
     @Option(help: "Slot: 0 total, 1 pool, 2… a sub-strategy.") var index = 0
 
-    func run() throws {
-        try global.change(currency, rest, what: "DELTA") { (books, key, amount) throws(BooksError) in
+    var access: Segment.AccessMode { .readWrite }
+
+    func prepare() throws -> Work {
+        return try oneAmount(currency, rest, what: "DELTA") { (books, key, amount) throws(BooksError) in
             try books.adjust(key, amount, index: index)
         }
     }
 }
 
-struct Allocate: ParsableCommand {
+struct Allocate: BooksCommand {
     static let configuration = CommandConfiguration(abstract: "Move AMOUNT from the pool to sub-strategy INDEX (refused beyond pool + credit).")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Currency.") var currency: String
     @Argument(help: "Sub-strategy slot (2…).") var index: Int
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Amount (> 0).", valueName: "amount")) var rest: [String] = []
 
-    func run() throws {
-        try global.change(currency, rest, what: "AMOUNT") { (books, key, amount) throws(BooksError) in
+    var access: Segment.AccessMode { .readWrite }
+
+    func prepare() throws -> Work {
+        return try oneAmount(currency, rest, what: "AMOUNT") { (books, key, amount) throws(BooksError) in
             try books.allocate(key, index: index, amount)
         }
     }
 }
 
-struct Release: ParsableCommand {
+struct Release: BooksCommand {
     static let configuration = CommandConfiguration(abstract: "Return AMOUNT from sub-strategy INDEX to the pool (refused beyond its budget).")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Currency.") var currency: String
     @Argument(help: "Sub-strategy slot (2…).") var index: Int
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Amount (> 0).", valueName: "amount")) var rest: [String] = []
 
-    func run() throws {
-        try global.change(currency, rest, what: "AMOUNT") { (books, key, amount) throws(BooksError) in
+    var access: Segment.AccessMode { .readWrite }
+
+    func prepare() throws -> Work {
+        return try oneAmount(currency, rest, what: "AMOUNT") { (books, key, amount) throws(BooksError) in
             try books.release(key, index: index, amount)
         }
     }
 }
 
-struct Reconcile: ParsableCommand {
+struct Reconcile: BooksCommand {
     static let configuration = CommandConfiguration(
         abstract: "Recovery: set the total to the exchange's balance (the pool absorbs it); reset if pool + credit would go below 0.")
     @OptionGroup var global: GlobalOptions
@@ -106,70 +118,99 @@ struct Reconcile: ParsableCommand {
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The balance the exchange reports.", valueName: "exchange-balance")) var rest: [String] = []
     @Flag(help: "Print the outcome as JSON.") var json = false
 
-    func run() throws {
+    var access: Segment.AccessMode { .readWriteCreating() }
+
+    func prepare() throws -> Work {
+        let currency = try CLIError.name(self.currency)
         let balance = try singleAmount(rest, what: "EXCHANGE_BALANCE")
-        let books = try global.books(.readWriteCreating())
-        let key = try global.key(books, currency)
-        let outcome = try core { () throws(BooksError) in try books.reconcile(key, exchangeBalance: balance) }
-        if json {
-            var fields: [(String, JSON)] = [("exchange", .string(key.exchange.description)), ("currency", .string(key.currency.description))]
-            switch outcome {
-            case .inSync: fields.append(("outcome", .string("in-sync")))
-            case .repaired(let d, let pool): fields += [("outcome", .string("repaired")), ("delta", .amount(d)), ("pool", .amount(pool))]
-            case .identityRepaired(let d, let pool, let off):
-                fields += [("outcome", .string("identity-repaired")), ("delta", .amount(d)), ("pool", .amount(pool)), ("identityWasOffBy", .amount(off))]
-            case .reset(let d, let pool, let dropped):
-                fields += [("outcome", .string("reset")), ("delta", .amount(d)), ("unrepairedPool", .amount(pool)),
-                           ("dropped", .array(dropped.map { .object([("index", .int(Int64($0.index))), ("amount", .amount($0.amount))]) }))]
-            case .created(let b): fields += [("outcome", .string("created")), ("balance", .amount(b))]
+        return { books, target in
+            let key = try target.key(books, currency)
+            let outcome = try core { () throws(BooksError) in try books.reconcile(key, exchangeBalance: balance) }
+            if json {
+                var fields: [(String, JSON)] = [("exchange", .string(key.exchange.description)), ("currency", .string(key.currency.description))]
+                switch outcome {
+                case .inSync: fields.append(("outcome", .string("in-sync")))
+                case .repaired(let d, let pool): fields += [("outcome", .string("repaired")), ("delta", .amount(d)), ("pool", .amount(pool))]
+                case .identityRepaired(let d, let pool, let off):
+                    fields += [("outcome", .string("identity-repaired")), ("delta", .amount(d)), ("pool", .amount(pool)), ("identityWasOffBy", .amount(off))]
+                case .reset(let d, let pool, let dropped):
+                    fields += [("outcome", .string("reset")), ("delta", .amount(d)), ("unrepairedPool", .amount(pool)),
+                               ("dropped", .array(dropped.map { .object([("index", .int(Int64($0.index))), ("amount", .amount($0.amount))]) }))]
+                case .created(let b): fields += [("outcome", .string("created")), ("balance", .amount(b))]
+                }
+                print(JSON.object(fields).text)
+            } else {
+                print("\(key): \(outcome)")
             }
-            print(JSON.object(fields).text)
-        } else {
-            print("\(key): \(outcome)")
         }
     }
 }
 
-struct Credit: ParsableCommand {
+struct Credit: BooksCommand {
     static let configuration = CommandConfiguration(abstract: "Set a currency's credit limit (what allocate may lend beyond the pool).")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Currency.") var currency: String
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Credit limit (≥ 0).", valueName: "amount")) var rest: [String] = []
 
-    func run() throws {
-        try global.change(currency, rest, what: "AMOUNT") { (books, key, amount) throws(BooksError) in
+    var access: Segment.AccessMode { .readWrite }
+
+    func prepare() throws -> Work {
+        try oneAmount(currency, rest, what: "AMOUNT") { (books, key, amount) throws(BooksError) in
             try books.setCreditLimit(key, amount)
         }
     }
 }
 
-struct Strategies: ParsableCommand {
+struct Strategies: BooksCommand {
     static let configuration = CommandConfiguration(abstract: "Set a record's slot count (2…64): grows any time, shrinks only over zero slots.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Currency.") var currency: String
     @Argument(help: "New count.") var count: Int
 
-    func run() throws {
-        let books = try global.books(.readWrite)
-        let key = try global.key(books, currency)
-        try core { () throws(BooksError) in try books.setStrategyCount(key, count) }
-        try printSummary(books, key)
+    var access: Segment.AccessMode { .readWrite }
+
+    func prepare() throws -> Work {
+        let currency = try CLIError.name(self.currency)
+        let count = try CLIError.count(self.count)
+        return { books, target in
+            let key = try target.key(books, currency)
+            try core { () throws(BooksError) in try books.setStrategyCount(key, count) }
+            try printSummary(books, key)
+        }
     }
 }
 
-struct Name: ParsableCommand {
+struct Name: BooksCommand {
     static let configuration = CommandConfiguration(abstract: "Name a slot (printable ASCII without spaces, up to 15 characters; \"\" clears it).")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Currency.") var currency: String
     @Argument(help: "Slot index.") var index: Int
     @Argument(help: "The name, e.g. grid-bot.") var name: String
 
-    func run() throws {
+    var access: Segment.AccessMode { .readWrite }
+
+    func prepare() throws -> Work {
+        let currency = try CLIError.name(self.currency)
         let label = try CLIError.name(name, kind: .label)
-        let books = try global.books(.readWrite)
-        let key = try global.key(books, currency)
-        try core { () throws(BooksError) in try books.setName(key, index: index, label) }
-        print("\(key) #\(index) is now named '\(label)'")
+        return { books, target in
+            let key = try target.key(books, currency)
+            try core { () throws(BooksError) in try books.setName(key, index: index, label) }
+            print("\(key) #\(index) is now named '\(label)'")
+        }
+    }
+}
+
+/// The shape of every command that changes one record by one amount: the currency and the
+/// amount (a bare negative too) are checked now; the work resolves the key, applies `body` and
+/// prints the record as it is afterwards.
+func oneAmount(_ currency: String, _ rest: [String], what: String,
+               _ body: @escaping (Books, BookKey, Amount) throws(BooksError) -> Void) throws -> Work {
+    let name = try CLIError.name(currency)
+    let amount = try singleAmount(rest, what: what)
+    return { books, target in
+        let key = try target.key(books, name)
+        try core { () throws(BooksError) in try body(books, key, amount) }
+        try printSummary(books, key)
     }
 }
 

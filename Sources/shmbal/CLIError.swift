@@ -47,6 +47,15 @@ struct CLIError: Error, CustomStringConvertible {
     static func name(_ text: String, kind: ShortName.Kind = .symbol) throws -> ShortName {
         do { return try ShortName(text, kind: kind) } catch { throw CLIError(.badInput, error.message) }
     }
+
+    /// A strategy count outside 2…64 is bad input, decided without the segment: no record can
+    /// have it (as the Python and C++ managers refuse such a count when they are made).
+    static func count(_ n: Int) throws -> Int {
+        guard (Layout.minStrategyCount...Layout.slotCount).contains(n) else {
+            throw CLIError(.badInput, "strategy count \(n) is outside \(Layout.minStrategyCount)…\(Layout.slotCount)")
+        }
+        return n
+    }
 }
 
 /// Runs a core call, turning its typed error into a `CLIError`.
@@ -66,11 +75,4 @@ func singleAmount(_ rest: [String], what: String) throws -> Amount {
     if rest.count > 1 { throw CLIError(.badInput, "unexpected argument '\(rest[1])'") }
     if first.hasPrefix("--") { throw CLIError(.badInput, "unknown option '\(first)'") }
     return try CLIError.amount(first)
-}
-
-/// One line on stderr (Swift 6 forbids touching C's `stderr` global).
-func printError(_ line: String) {
-    fflush(nil)
-    let text = line + "\n"
-    _ = text.withCString { write(2, $0, strlen($0)) }
 }

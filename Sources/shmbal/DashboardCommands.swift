@@ -31,7 +31,7 @@ struct DisplayOptions: ParsableArguments {
     }
 }
 
-struct Top: ParsableCommand {
+struct Top: BooksCommand {
     static let configuration = CommandConfiguration(
         abstract: "The live dashboard: every currency, the selected one's slots, the activity; keys act through the core (? lists them).",
         discussion: "With --once it prints one frame to stdout and exits, no terminal needed (for scripts and tests).")
@@ -49,39 +49,39 @@ struct Top: ParsableCommand {
         if let h = height, h < 1 { throw ValidationError("--height must be at least 1") }
     }
 
-    func run() throws {
-        let glyphs = display.glyphs
-        var note: Status? = nil
-        let books: Books
-        if readOnly {
-            books = try global.books(.readOnly)
-        } else {
-            do { books = try Books.open(global.segment, .readWrite) } catch {
-                // Someone allowed to read but not write still gets to watch.
-                guard case .segment(.system(_, _, let e)) = error, e == EACCES || e == EROFS || e == EPERM else { throw CLIError(error) }
-                books = try global.books(.readOnly)
-                note = Status(.info, "no write permission on the segment: attached read-only")
+    /// `top` never creates a segment.
+    var access: Segment.AccessMode { readOnly ? .readOnly : .readWrite }
+
+    func open(_ target: Target) throws -> Books {
+        do { return try Books.open(target.path, access) } catch {
+            // Someone allowed to read but not write still gets to watch.
+            guard !readOnly, case .segment(.system(_, _, let e)) = error, e == EACCES || e == EROFS || e == EPERM else { throw CLIError(error) }
+            return try target.open(.readOnly)
+        }
+    }
+
+    func prepare() throws -> Work {
+        let selected = try currency.map { try CLIError.name($0) }
+        return { books, target in
+            let glyphs = display.glyphs
+            var ui = UIState(refreshMs: display.refreshMs, glyphs: glyphs)
+            if books.isReadOnly && !readOnly { ui.status = Status(.info, "no write permission on the segment: attached read-only") }
+            var controller = try core { () throws(BooksError) in try Controller(books: books, exchange: target.exchange, ui: ui) }
+            if let selected {
+                guard let r = controller.world.records.first(where: { $0.key.currency == selected }) else {
+                    throw CLIError(.refused, "no record for \(selected)\(target.exchange.map { " on \($0)" } ?? "") in \(books.segment.path)")
+                }
+                controller.ui.selectedKey = r.key
             }
-        }
-        let exchange = try (global.exchange ?? environment("SHMBAL_EXCHANGE")).map { try CLIError.name($0) }
-        var ui = UIState(refreshMs: display.refreshMs, glyphs: glyphs)
-        ui.status = note
-        var controller = try core { () throws(BooksError) in try Controller(books: books, exchange: exchange, ui: ui) }
-        if let currency {
-            let name = try CLIError.name(currency)
-            guard let r = controller.world.records.first(where: { $0.key.currency == name }) else {
-                throw CLIError(.refused, "no record for \(name)\(exchange.map { " on \($0)" } ?? "") in \(books.segment.path)")
+            if once {
+                let tty = terminalSize()
+                let size = Size(width: width ?? tty?.width ?? 80, height: height ?? tty?.height ?? 24)
+                let grid = Render.frame(controller.world, controller.ui, size)
+                printRaw(display.color == .ansi ? grid.ansi() : grid.text)
+                return
             }
-            controller.ui.selectedKey = r.key
+            do throws(TerminalError) { try runLive(&controller, color: display.liveColor) } catch { throw CLIError(.badInput, error.description) }
         }
-        if once {
-            let tty = terminalSize()
-            let size = Size(width: width ?? tty?.width ?? 80, height: height ?? tty?.height ?? 24)
-            let grid = Render.frame(controller.world, controller.ui, size)
-            print(display.color == .ansi ? grid.ansi() : grid.text)
-            return
-        }
-        do { try runLive(&controller, color: display.liveColor) } catch { throw CLIError(.badInput, error.description) }
     }
 }
 
@@ -100,11 +100,18 @@ struct Demo: ParsableCommand {
     @Flag(help: "Seed the books but simulate nothing (for screenshots and tests).") var noSimulation = false
 
     func run() throws {
+        // Its input is checked before anything is created: a blank --segment is bad input (it
+        // never means a temporary folder or the default), and so is a malformed --exchange.
+        let path = try global.segment.map { _ in try global.segmentPath() }
+        _ = try global.target()
         let glyphs = display.glyphs
         // Stop signals must end the loop (and so run the cleanup below) from the start.
         Terminal.installSignalHandlers()
-        let demo = try core { () throws(BooksError) in try DemoSegment(path: global.segment) }
+        let demo = try core { () throws(BooksError) in try DemoSegment(path: path) }
+        // Any other signal that ends the process removes them too (after giving the terminal back).
+        Terminal.removeOnTerminatingSignal(file: demo.path, folder: demo.folder)
         defer {
+            Terminal.removeOnTerminatingSignal(file: nil)
             demo.remove()
             print("shmbal demo: removed \(demo.folder ?? demo.path)")
         }

@@ -24,6 +24,9 @@ indirect enum JSON {
         }
     }
 
+    /// A JSON string of printable ASCII only: everything else as `\uXXXX` (UTF-16, surrogate
+    /// pairs beyond the BMP). Valid JSON that no terminal acts on, and that the CLI's terminal-safe
+    /// `print` passes unchanged.
     static func quote(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {
@@ -32,9 +35,16 @@ indirect enum JSON {
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
             case "\t": out += "\\t"
+            case "\r": out += "\\r"
             default:
-                if u.value < 0x20 { out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16) }
-                else { out.unicodeScalars.append(u) }
+                if u.value >= 0x20 && u.value < 0x7F {
+                    out.unicodeScalars.append(u)
+                } else {
+                    for unit in String(u).utf16 {
+                        let hex = String(unit, radix: 16)
+                        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                    }
+                }
             }
         }
         return out + "\""

@@ -2,7 +2,7 @@ import ArgumentParser
 import Glibc
 import ShmBalance
 
-// Commands that read the books: get, balance, list, check, log.
+// Commands that read the books: get, balance, list, check (log is in LogCommand.swift).
 
 /// One line after a change: what the record looks like now.
 func printSummary(_ books: Books, _ key: BookKey) throws {
@@ -10,47 +10,58 @@ func printSummary(_ books: Books, _ key: BookKey) throws {
     print("\(key)  total \(r.state.total)  pool \(r.state.pool)  allocated \(r.state.allocated)  credit \(r.creditLimit)  headroom \(r.headroom)  \(r.identityHolds ? "identity ok" : "IDENTITY BROKEN by \(r.state.identityDifference)")")
 }
 
-struct Get: ParsableCommand {
+struct Get: BooksCommand {
     static let configuration = CommandConfiguration(abstract: "A consistent copy of a whole record.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Currency.") var currency: String
     @Flag(help: "JSON: exchange, currency, strategyCount, slots, names, creditLimit, headroom, identityHolds, epoch, …") var json = false
 
-    func run() throws {
-        let books = try global.books(.readOnly)
-        let key = try global.key(books, currency)
-        let r = try core { () throws(BooksError) in try books.get(key) }
-        if json { print(r.json.text); return }
-        print("\(key)  \(r.strategyCount) slots  epoch \(r.epoch)  credit \(r.creditLimit)  headroom \(r.headroom)\(r.headroom.raw < 0 ? " (NEGATIVE: reconcile or reset)" : "")")
-        let width = max(8, r.slots.map { $0.description.count }.max() ?? 0)
-        for (i, amount) in r.slots.enumerated() {
-            print("  \(String(i).leftPadded(2))  \(r.names[i].description.rightPadded(15))  \(amount.description.leftPadded(width))")
+    var access: Segment.AccessMode { .readOnly }
+
+    func prepare() throws -> Work {
+        let currency = try CLIError.name(self.currency)
+        return { books, target in
+            let key = try target.key(books, currency)
+            let r = try core { () throws(BooksError) in try books.get(key) }
+            if json { print(r.json.text); return }
+            print("\(key)  \(r.strategyCount) slots  epoch \(r.epoch)  credit \(r.creditLimit)  headroom \(r.headroom)\(r.headroom.raw < 0 ? " (NEGATIVE: reconcile or reset)" : "")")
+            let width = max(8, r.slots.map { $0.description.count }.max() ?? 0)
+            for (i, amount) in r.slots.enumerated() {
+                print("  \(String(i).leftPadded(2))  \(r.names[i].description.rightPadded(15))  \(amount.description.leftPadded(width))")
+            }
+            print(r.identityHolds ? "  identity: \(r.state.total) = \(r.state.pool) + \(r.state.allocated) ok"
+                                  : "  identity BROKEN: total \(r.state.total) differs from pool + budgets by \(r.state.identityDifference)")
         }
-        print(r.identityHolds ? "  identity: \(r.state.total) = \(r.state.pool) + \(r.state.allocated) ok"
-                              : "  identity BROKEN: total \(r.state.total) differs from pool + budgets by \(r.state.identityDifference)")
     }
 }
 
-struct Balance: ParsableCommand {
+struct Balance: BooksCommand {
     static let configuration = CommandConfiguration(abstract: "One slot's amount (default the total).")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Currency.") var currency: String
     @Option(help: "Slot: 0 total, 1 pool, 2… a sub-strategy.") var index = 0
 
-    func run() throws {
-        let books = try global.books(.readOnly)
-        let key = try global.key(books, currency)
-        print(try core { () throws(BooksError) in try books.balance(key, index: index) })
+    var access: Segment.AccessMode { .readOnly }
+
+    func prepare() throws -> Work {
+        let currency = try CLIError.name(self.currency)
+        return { books, target in
+            let key = try target.key(books, currency)
+            print(try core { () throws(BooksError) in try books.balance(key, index: index) })
+        }
     }
 }
 
-struct List: ParsableCommand {
+struct List: BooksCommand {
     static let configuration = CommandConfiguration(abstract: "Every record: total, pool, allocated, credit, headroom, identity.")
     @OptionGroup var global: GlobalOptions
     @Flag(help: "A JSON array of the records (as get --json).") var json = false
 
-    func run() throws {
-        let books = try global.books(.readOnly)
+    var access: Segment.AccessMode { .readOnly }
+
+    func prepare() throws -> Work { { books, _ in try list(books) } }
+
+    func list(_ books: Books) throws {
         let records = try core { () throws(BooksError) in try books.allRecords() }
         if json { print(JSON.array(records.map(\.json)).text); return }
         if records.isEmpty { print("no records yet (start with: shmbal reset CURRENCY BALANCE --exchange NAME)"); return }
@@ -70,13 +81,16 @@ func printTable(_ header: [String], _ rows: [[String]], rightAligned: ClosedRang
     }
 }
 
-struct Check: ParsableCommand {
+struct Check: BooksCommand {
     static let configuration = CommandConfiguration(abstract: "Verify every record (identity, headroom, negative budgets, amounts and counts out of range); exit 6 if any is broken.")
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Print the findings as JSON.") var json = false
 
-    func run() throws {
-        let books = try global.books(.readOnly)
+    var access: Segment.AccessMode { .readOnly }
+
+    func prepare() throws -> Work { { books, _ in try check(books) } }
+
+    func check(_ books: Books) throws {
         let records = try core { () throws(BooksError) in try books.allRecords() }
         var broken = 0
         var out: [JSON] = []
@@ -93,43 +107,5 @@ struct Check: ParsableCommand {
         }
         if json { print(JSON.array(out).text) } else { print("\(records.count) records checked, \(broken) broken") }
         if broken > 0 { throw CLIError(.broken, "\(broken) of \(records.count) records have broken books") }
-    }
-}
-
-struct Log: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The activity ring: recent mutations, applied and refused.")
-    @OptionGroup var global: GlobalOptions
-    @Flag(help: "Keep printing new entries (Ctrl-C stops).") var follow = false
-    @Flag(help: "One JSON object per line.") var json = false
-    @Option(help: "Show at most this many of the newest entries first.") var limit = 50
-
-    func run() throws {
-        let books = try global.books(.readOnly)
-        var last: UInt64 = 0
-        for e in books.activity(limit: max(0, limit)) { emit(e); last = e.sequence }
-        if last == 0 { last = books.activityHead }
-        guard follow else { return }
-        while true {
-            usleep(100_000)
-            for e in books.activity(after: last) { emit(e); last = e.sequence }
-            fflush(nil)
-            if books.activityHead > last { last = books.activityHead }
-        }
-    }
-
-    func emit(_ e: ActivityEntry) {
-        if json {
-            print(JSON.object([
-                ("sequence", .int(Int64(bitPattern: e.sequence))), ("timeMicros", .int(e.timeMicros)), ("pid", .int(Int64(e.pid))),
-                ("operation", .string(e.operation?.description ?? "?")), ("exchange", .string(e.key.exchange.description)),
-                ("currency", .string(e.key.currency.description)), ("index", e.index.map { .int(Int64($0)) } ?? .null),
-                ("amount", .amount(e.amount)), ("applied", .bool(e.applied)),
-                ("outcome", .string(e.outcomeText())), ("detail", .amount(e.detail)), ("after", .amount(e.after)),
-                ("message", e.refusalMessage.map { .string($0) } ?? .null),
-            ]).text)
-        } else {
-            let op = (e.operation?.description ?? "?").rightPadded(9)
-            print("\(e.sequence)  \(clockText(micros: e.timeMicros, date: true))  pid \(e.pid)  \(op) \(e.target.rightPadded(20)) \(e.amountText().leftPadded(14))  \(e.outcomeText())")
-        }
     }
 }

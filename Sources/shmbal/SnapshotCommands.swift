@@ -11,23 +11,27 @@ struct SnapshotCommand: ParsableCommand {
         subcommands: [SnapshotSave.self, SnapshotRestore.self, SnapshotVerify.self])
 }
 
-struct SnapshotSave: ParsableCommand {
+struct SnapshotSave: BooksCommand {
     static let configuration = CommandConfiguration(
         commandName: "save",
-        abstract: "Write every record, slot name, quote and the default exchange to FILE (atomically: FILE is the old or the complete new snapshot). A damaged record is left out, named, and the exit status is 6.")
+        abstract: "Write every record, slot name, quote and the default exchange to FILE (atomically: FILE is the old or the complete new snapshot).")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The snapshot file to write (mode 0600; replaced if it exists).") var file: String
 
-    func run() throws {
-        let books = try global.books(.readOnly)
-        let snap: BooksSnapshot
-        do { snap = try SnapshotFile.save(books, to: file) } catch { throw CLIError(error) }
-        print("saved \(snap.records.count) records and \(snap.quotes.count) quotes from \(books.segment.path) to \(file)")
-        // A damaged record is left out (restore would refuse it) and never stops the others.
-        for s in snap.skipped {
-            printError("shmbal: \(s.key): not saved: \(s.problems.map(\.description).joined(separator: "; ")); repair it (reconcile or reset), then save again")
+    var access: Segment.AccessMode { .readOnly }
+
+    func prepare() throws -> Work {
+        guard !file.isEmpty else { throw CLIError(.badInput, "the snapshot file's path is empty") }
+        return { books, _ in
+            let snap: BooksSnapshot
+            do throws(SnapshotError) { snap = try SnapshotFile.save(books, to: file) } catch { throw CLIError(error) }
+            print("saved \(snap.records.count) records and \(snap.quotes.count) quotes from \(books.segment.path) to \(file)")
+            // A damaged record is left out (restore would refuse it) and never stops the others.
+            for s in snap.skipped {
+                printError("shmbal: \(s.key): not saved: \(s.problems.map(\.description).joined(separator: "; ")); repair it (reconcile or reset), then save again")
+            }
+            if !snap.skipped.isEmpty { throw CLIError(.broken, "\(snap.skipped.count) damaged records were left out of \(file)") }
         }
-        if !snap.skipped.isEmpty { throw CLIError(.broken, "\(snap.skipped.count) damaged records were left out of \(file)") }
     }
 }
 
@@ -40,6 +44,8 @@ struct SnapshotRestore: ParsableCommand {
     @Option(help: "File mode of a segment that restore creates, octal: 0600 or 0660.") var mode = "0600"
 
     func run() throws {
+        // Everything is checked before anything is created: the mode and the path here, the whole
+        // snapshot file inside `restore`.
         let m = try CLIError.mode(mode)
         let report: RestoreReport
         let segmentPath = try global.segmentPath()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import ShmBalance
 
 // Parse, run, and turn every failure into one line on stderr and a documented exit code.
 do {
@@ -11,7 +12,15 @@ do {
 } catch {
     let code = Shmbal.exitCode(for: error)
     if code == .success { Shmbal.exit(withError: error) }  // --help, --version
-    let message = Shmbal.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-    printError("shmbal: \(message) (see 'shmbal help')")
+    // The parser's message may echo an argument holding a newline or an escape sequence: each
+    // such argument is escaped inside the message first, so the message is cut at the parser's
+    // own line break, not inside the argument (printError escapes whatever else is left).
+    var message = Shmbal.message(for: error)
+    for arg in CommandLine.arguments.dropFirst().sorted(by: { $0.utf8.count > $1.utf8.count })
+    where arg.unicodeScalars.count > 1 && TerminalText.safe(arg) != arg {
+        message = message.replacing(arg, with: TerminalText.safe(arg))
+    }
+    let line = message.split(separator: "\n").first.map(String.init) ?? "\(error)"
+    printError("shmbal: \(line) (see 'shmbal help')")
     exit(code.rawValue == 1 ? ExitStatus.internalError.rawValue : ExitStatus.badInput.rawValue)
 }

@@ -67,21 +67,61 @@ final class ControllerTests: XCTestCase {
     func testPromptInputEditingAndBadAmounts() throws {
         var c = try controller()
         c.handle(.char("a"))
-        type(&c, "1x2,3e")  // only digits, '.' and '-' go into an amount
-        XCTAssertEqual(c.ui.prompt?.input, "123")
+        type(&c, "1x2,3e")  // every character typed is kept: nothing is dropped behind the operator's back
+        XCTAssertEqual(c.ui.prompt?.input, "1x2,3e")
         c.handle(.backspace)
-        XCTAssertEqual(c.ui.prompt?.input, "12")
-        type(&c, "..5")
+        XCTAssertEqual(c.ui.prompt?.input, "1x2,3")
         c.handle(.enter)
         XCTAssertNotNil(c.ui.prompt, "a malformed amount keeps the prompt open to be fixed")
-        XCTAssertEqual(c.ui.status?.kind, .error)
+        XCTAssertEqual(c.ui.status, Status(.error, "'1x2,3' is not an amount: unexpected character 'x'; use digits, an optional sign and one point"))
         c.handle(.ctrl("u"))
         XCTAssertEqual(c.ui.prompt?.input, "")
         c.handle(.enter)
         XCTAssertEqual(c.ui.status?.text, "type an amount, or Esc to cancel")
-        c.handle(.escape)
+        type(&c, " 250 ")  // spaces around the text are dropped as a shell drops them around an argument
+        c.handle(.enter)
         XCTAssertNil(c.ui.prompt)
-        XCTAssertEqual(try slot(2), Amount("2000"))
+        XCTAssertEqual(try slot(2), Amount("2250"))
+    }
+
+    /// Every prompt that takes an amount refuses exactly what the core's parser (the CLI's) refuses,
+    /// with its message, and changes nothing; a slot name is refused as `shmbal name` refuses it.
+    func testEveryPromptRefusesBadTextWithTheParsersMessage() throws {
+        var c = try controller()
+        let before = try books.allRecords()
+        let head = books.activityHead
+        for text in ["1e3", "1,000", "12.5abc", "1.2.3", "--5", "é5", "0.0000000000000000001", "99999999999999999999"] {
+            let expected: String
+            do { _ = try Amount(parsing: text); XCTFail("\(text) parses"); continue } catch { expected = error.message }
+            for key in ["a", "r", "s", "c", "R"] {
+                c.handle(.char(Character(key)))
+                XCTAssertNotNil(c.ui.prompt, key)
+                type(&c, text)
+                XCTAssertEqual(c.ui.prompt?.input, text, "\(key): every character is in the field")
+                c.handle(.enter)
+                XCTAssertEqual(c.ui.status, Status(.error, expected), "\(key) \(text)")
+                XCTAssertNotNil(c.ui.prompt, "\(key): the prompt stays open to be fixed")
+                c.handle(.escape)
+            }
+        }
+        c.handle(.down)
+        c.handle(.char("n"))
+        c.handle(.ctrl("u"))
+        type(&c, "arb 2")
+        c.handle(.enter)
+        XCTAssertEqual(c.ui.status, Status(.error, "slot name 'arb 2' has a character that is not allowed: use printable ASCII without spaces"))
+        c.handle(.escape)
+        XCTAssertEqual(try books.allRecords(), before)
+        XCTAssertEqual(books.activityHead, head, "nothing reached the core")
+    }
+
+    func testAFullPromptSaysSoInsteadOfDroppingCharacters() throws {
+        var c = try controller()
+        c.handle(.char("a"))
+        type(&c, String(repeating: "9", count: Prompt.maxInput))
+        c.handle(.char("1"))
+        XCTAssertEqual(c.ui.prompt?.input.count, Prompt.maxInput)
+        XCTAssertEqual(c.ui.status, Status(.error, "the field holds at most \(Prompt.maxInput) characters; '1' was not added"))
     }
 
     func testEscClosesPromptsAndHelpAndDoesNothingOnTheMainScreen() throws {
@@ -152,9 +192,9 @@ final class ControllerTests: XCTestCase {
         c.handle(.char("n"))
         XCTAssertEqual(c.ui.prompt?.input, "arb", "the prompt starts from the current name")
         c.handle(.ctrl("u"))
-        type(&c, "arb-2 x")  // a space cannot be in a slot name
+        type(&c, "arb-2")
         c.handle(.enter)
-        XCTAssertEqual(try books.get(key("USDC")).names[3], label("arb-2x"))
+        XCTAssertEqual(try books.get(key("USDC")).names[3], label("arb-2"))
     }
 
     func testAllocateNeedsASubStrategy() throws {

@@ -13,8 +13,9 @@ final class TmuxSession {
 
     /// Starts the built shmbal with `arguments` in a `width`×`height` terminal, with a UTF-8
     /// locale unless `env` says otherwise. A shell waits for it and then writes its exit status
-    /// on the screen (`[shmbal exited: 0]`), which also shows the terminal works again.
-    init(_ arguments: [String], width: Int = 120, height: Int = 35, env: [String: String] = [:]) throws {
+    /// on the screen (`[shmbal exited: 0]`), which also shows the terminal works again; then it
+    /// runs `afterExit` (shell text, e.g. `stty -a` to show the terminal's modes as shmbal left them).
+    init(_ arguments: [String], width: Int = 120, height: Int = 35, env: [String: String] = [:], afterExit: String = "") throws {
         let n = TmuxSession.counter.add(1, ordering: .relaxed).newValue
         server = "shmbal-dash-\(getpid())-\(n)"
         var environment = ["LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TERM": "tmux-256color", "TZ": "UTC", "SWIFT_BACKTRACE": "enable=no"]
@@ -23,7 +24,9 @@ final class TmuxSession {
         let command = "env \(assignments) " + ([shmbalPath] + arguments).map(shellQuote).joined(separator: " ")
         // The shell survives a Ctrl-C meant for shmbal (a trap runs `true`; shmbal starts with the
         // default action and installs its own handler), then reports and stays for capture-pane.
-        let script = "trap true INT; \(command); echo \"[shmbal exited: $?]\"; exec sleep 600"
+        // No core files from the signals a test sends.
+        let after = afterExit.isEmpty ? "" : "\(afterExit); echo '[after exit done]'; "
+        let script = "ulimit -c 0; trap true INT; \(command); echo \"[shmbal exited: $?]\"; \(after)exec sleep 600"
         try tmux(["-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", "sh", "-c", script])
     }
 

@@ -89,7 +89,9 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(try shmbal("release", "USDC", "9", "1", status: 3).contains("needs a sub-strategy index"))
         XCTAssertTrue(try shmbal("balance", "USDC", "--index", "99", status: 3).contains("index 99 is out of range"))
         XCTAssertTrue(try shmbal("get", "EUR", status: 3).contains("KRAKEN EUR has no record: reset it first"))
-        XCTAssertTrue(try shmbal("reset", "USDC", "1", "--strategies", "65", status: 3).contains("outside 2…64"))
+        // A count no record can have is bad input, decided before the segment is opened.
+        XCTAssertTrue(try shmbal("reset", "USDC", "1", "--strategies", "65", status: 2).contains("strategy count 65 is outside 2…64"))
+        XCTAssertTrue(try shmbal("strategies", "USDC", "1", status: 2).contains("strategy count 1 is outside 2…64"))
         XCTAssertTrue(try shmbal("reset", "US DC", "1", status: 2).contains("not allowed"))
         XCTAssertEqual(try json(try shmbal("get", "USDC", "--json"))["slots"] as? [String], ["100.00", "100.00", "0.00", "0.00"],
                        "nothing changed")
@@ -121,7 +123,7 @@ final class CLITests: XCTestCase {
         let env = ["SHMBAL_SEGMENT": seg.path, "SHMBAL_EXCHANGE": "BINANCE"]
         XCTAssertEqual(try runProduct("shmbal", ["balance", "USDC"], env: env).out, "2.00\n", "$SHMBAL_EXCHANGE")
         let config = seg.dir + "/books.toml"
-        try "default_exchange = \"KRAKEN\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "default_exchange = \"KRAKEN\"\n".write(toFile: config, atomically: false, encoding: .utf8)
         try shmbal("config", "apply", config)
         XCTAssertEqual(try shmbal("balance", "USDC"), "1.00\n", "the config's default exchange")
     }
@@ -135,7 +137,7 @@ final class CLITests: XCTestCase {
             credit = "5000"
             strategies = 5
             names = { 2 = "grid-bot", 3 = "arb", 4 = "mm" }
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+            """.write(toFile: config, atomically: false, encoding: .utf8)
         XCTAssertTrue(try shmbal("config", "check", config).contains("ok, 1 records"))
         try shmbal("config", "apply", config)
         try shmbal("reset", "USDC", "10000")
@@ -146,12 +148,12 @@ final class CLITests: XCTestCase {
         try shmbal("name", "USDC", "4", "market-maker")
         XCTAssertTrue(try shmbal("get", "USDC").contains("market-maker"))
 
-        try "[KRAKEN.USDC]\ncredit = \"5000\"\nstrategies = 3\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "[KRAKEN.USDC]\ncredit = \"5000\"\nstrategies = 3\n".write(toFile: config, atomically: false, encoding: .utf8)
         try shmbal("allocate", "USDC", "4", "1")
         let err = try shmbal("config", "apply", config, status: 3)
         XCTAssertTrue(err.contains("cannot shrink to 3 slots: slot #4 still holds 1.00"), err)
         let bad = seg.dir + "/bad.toml"
-        try "[KRAKEN.USDC]\ncredit = \"5000\"\nlimit = 3\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        try "[KRAKEN.USDC]\ncredit = \"5000\"\nlimit = 3\n".write(toFile: bad, atomically: false, encoding: .utf8)
         XCTAssertEqual(try shmbal("config", "apply", bad, status: 4),
                        "shmbal: \(bad):3: KRAKEN.USDC.limit: unknown key (expected credit, strategies or names); nothing was applied\n")
         XCTAssertEqual(try json(try shmbal("get", "USDC", "--json"))["strategyCount"] as? Int, 5)
@@ -180,6 +182,26 @@ final class CLITests: XCTestCase {
         let last = try json(String(lines.last!))
         XCTAssertEqual(last["applied"] as? Bool, false)
         XCTAssertEqual(last["message"] as? String, "KRAKEN USDC #2: allocate 40.00 exceeds the headroom 6.00 (pool + credit)")
+    }
+
+    /// A quote's mid is a Double: the text is accepted only when the Double holds exactly the
+    /// decimal written, and reads back as that text; otherwise the refusal says what it would become.
+    func testQuoteWriteNeverRoundsSilently() throws {
+        for text in ["0.1", "10000.5", "2.55", "-0.25", "123456789012345.6", "9007199254740992", "0.000000000000000001", "7"] {
+            XCTAssertEqual(try shmbal("quote", "write", "KRAKEN", "BALANCE", "USDT", text), "KRAKEN BALANCE USDT mid \(Double(text)!)\n")
+            let q = try json(try shmbal("quote", "get", "KRAKEN", "BALANCE", "USDT", "--json"))
+            XCTAssertEqual(q["mid"] as? Double, Double(text), text)
+            XCTAssertEqual(try Amount(exactly: try XCTUnwrap(q["mid"] as? Double)), Amount(text), "\(text) reads back exactly")
+        }
+        let before = try shmbal("quote", "get", "KRAKEN", "BALANCE", "USDT", "--json")
+        for (text, becomes) in [("0.10000000000000001", "0.1"), ("12345678901234567", "12345678901234568"),
+                                ("9007199254740993", "9007199254740992"), ("1.000000000000000001", "1"), ("0.30000000000000004441", nil)] {
+            let err = try shmbal("quote", "write", "KRAKEN", "BALANCE", "USDT", text, status: 2)
+            if let becomes {
+                XCTAssertEqual(err, "shmbal: '\(text)' cannot be a quote's mid exactly: the mid is a Double, which would hold \(becomes); write that, or fewer significant digits\n")
+            }
+        }
+        XCTAssertEqual(try shmbal("quote", "get", "KRAKEN", "BALANCE", "USDT", "--json"), before, "nothing was written")
     }
 
     func testInitChoosesCapacitiesAndMode() throws {

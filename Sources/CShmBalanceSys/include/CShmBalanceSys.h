@@ -3,6 +3,7 @@
 #define CSHMBALANCESYS_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 
 /// Lock a mutex, giving up after `timeout_ns` of CLOCK_MONOTONIC time (immune to wall-clock jumps).
@@ -72,10 +73,11 @@ int shmbal_mapping_state_slow(int id, int64_t now_us);
 const char *shmbal_mapping_path(int id);
 /// The id of the registered mapping containing `address`, or −1.
 int shmbal_mapping_containing(const void *address);
-/// Puts the segment fault handler on top of whatever SIGBUS handler is installed now (a program
-/// that installs its own SIGBUS handler after opening a segment calls this afterwards; ours passes
-/// every fault outside a segment on to it).
-void shmbal_fault_handler_install(void);
+/// For a program's own SIGBUS handler (installed with SA_SIGINFO after a segment was opened): if
+/// the fault is an access to a registered segment mapping, handles it as the core's handler does
+/// (marks the mapping truncated, maps zero pages over it) and returns 1: the handler should then
+/// just return. Returns 0 for any other fault.
+int shmbal_segment_fault(const siginfo_t *info);
 
 /// The mapping's state for a writer that read the clock as `now_us`: one load and one comparison,
 /// and a stat of the path at most every SHMBAL_FILE_CHECK_US.
