@@ -11,116 +11,8 @@ import XCTest
 /// Every value a reader gets must be one of the legal ones. The work is a fixed number of reads,
 /// not a time; the writers run until the readers are done.
 final class ReadRaceTests: XCTestCase {
-    /// 2^64 − 1: low word all ones, high word 0. One more is 2^64: low word 0, high word 1.
-    static let low: Int128 = (Int128(1) << 64) - 1
-
-    /// Reads per reader: enough that a reader without its re-check returns torn values several
-    /// times over (measured: one in a few hundred thousand reads of a debug build on two cores).
-    /// An eighth under a sanitizer, which is then the detector.
-    static let reads = runningUnderSanitizer ? 125_000 : 1_000_000
-
-    /// A 6-slot record whose budgets (slots 2…5) each hold 2^64 − 1 or 2^64, toggled by allocate /
-    /// release of one raw unit; the total stays put and the pool moves across 2^64.
-    struct FlippingRecord: Sendable {
-        let key: BookKey
-        let rec: RecordRef
-        /// The values each slot may hold at any moment (slots 0…5): ranges, so a check costs two
-        /// comparisons and the readers spend their time reading.
-        let legal: [ClosedRange<Int128>]
-
-        init(_ books: Books, _ key: BookKey) throws {
-            self.key = key
-            let low = ReadRaceTests.low
-            let total = 4 * low + (Int128(1) << 64) + 2
-            try books.reset(key, balance: Amount(raw: total), strategyCount: 6)
-            for i in 2..<6 { try books.allocate(key, index: i, Amount(raw: low)) }
-            guard let r = books.record(key) else { throw BooksError.badInput("no record") }
-            rec = r
-            legal = [total...total, (total - 4 * low - 4)...(total - 4 * low)] + [ClosedRange<Int128>](repeating: low...(low + 1), count: 4)
-        }
-
-        /// `shmbal-worker read-slot` / `read-record` arguments for the legal values.
-        var legalArguments: [String] {
-            legal.indices.map { i in "\(i)=" + (legal[i].lowerBound...legal[i].upperBound).map { String($0) }.joined(separator: ",") }
-        }
-
-        /// What is wrong with a copy of the record, or nil.
-        func problem(_ s: RecordState) -> String? {
-            if s.strategyCount != 6 { return "count \(s.strategyCount)" }
-            for i in 0..<6 where !legal[i].contains(s.slots[i].raw) { return "slot \(i) \(hex(s.slots[i].raw))" }
-            for i in 6..<64 where s.slots[i] != .zero { return "slot \(i) past the count holds \(s.slots[i].raw)" }
-            if !s.identityHolds { return "identity off by \(s.identityDifference.raw)" }
-            return nil
-        }
-
-        /// A writer owning `mine`: each call toggles one of them, chosen at random (seeded), so that
-        /// what each of the record's two copies holds keeps changing.
-        func writer(_ books: Books, slots mine: [Int], seed: UInt64) -> () throws -> Void {
-            var g = SplitMix64(seed: seed)
-            var high = [Bool](repeating: false, count: mine.count)
-            let rec = self.rec
-            return {
-                let j = g.below(mine.count)
-                if high[j] { try books.release(rec, index: mine[j], Amount(raw: 1)) } else { try books.allocate(rec, index: mine[j], Amount(raw: 1)) }
-                high[j].toggle()
-            }
-        }
-    }
-
-    struct RaceResult {
-        var illegal: Findings
-        var failures: Findings
-        var writes: Int
-    }
-
-    /// Runs `writers` threads, each calling its `makeWriter(w)` closure over and over, against
-    /// `readers` threads, each calling its `makeReader(r)` closure `reads` times (it returns what is
-    /// wrong with what it read, or nil), and against `process` (another reader, if any). All start
-    /// together; the writers stop when every reader is done.
-    ///
-    /// What tears a copy here is a reader and a writer on two cores touching the same cache line
-    /// at once (measured: freezing readers at random instructions adds nothing), so the readers
-    /// spend their time reading, and each check is a few comparisons.
-    func race(writers: Int, readers: Int, reads: Int = ReadRaceTests.reads, process: ChildProcess? = nil,
-              makeWriter: @escaping @Sendable (Int) -> () throws -> Void,
-              makeReader: @escaping @Sendable (Int) -> (Int) throws -> String?) -> RaceResult {
-        let illegal = Findings(), failures = Findings()
-        let stop = Flag(), readersDone = Counter(), writes = Counter()
-        let start = StartLine(writers + readers)
-        runThreads(writers + readers + 1) { t in
-            if t < writers {
-                let write = makeWriter(t)
-                start.wait()
-                var n = 0
-                while !stop.isRaised && n < 100_000_000 {
-                    do { try write() } catch {
-                        failures.add("writer \(t) write \(n): \(error)")
-                        break
-                    }
-                    n += 1
-                }
-                writes.add(n)
-            } else if t < writers + readers {
-                let read = makeReader(t - writers)
-                start.wait()
-                defer { readersDone.add() }
-                for n in 0..<reads {
-                    do {
-                        if let bad = try read(n) { illegal.add("reader \(t - writers) read \(n): \(bad)") }
-                    } catch {
-                        failures.add("reader \(t - writers) read \(n): \(error)")
-                        return
-                    }
-                }
-            } else {
-                // The stopper: once the reader threads and the reader process are done.
-                while readersDone.count < readers { sleepMicroseconds(500) }
-                if let process, process.wait(timeout: 300) == nil { failures.add("the reader process did not finish within 300 s") }
-                stop.raise()
-            }
-        }
-        return RaceResult(illegal: illegal, failures: failures, writes: writes.count)
-    }
+    static let low = FlippingRecord.low
+    static let reads = raceReads
 
     /// The other process's verdict: its first line must be "reads N illegal 0".
     func assertProcessReadAllLegal(_ p: ChildProcess, reads: Int, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
@@ -141,14 +33,15 @@ final class ReadRaceTests: XCTestCase {
         let reads = Self.reads + Self.reads / 2
         let process = try spawnProduct(Product.worker, ["read-slot", seg.path, "USDC", String(reads)] + f.legalArguments,
                                        outputIn: seg.dir, name: "slot-reader")
-        let r = race(writers: 2, readers: 2, reads: reads, process: process,
+        let r = raceReaders(writers: 2, readers: 2, reads: reads, process: process,
                      makeWriter: { w in f.writer(books, slots: [2 + 2 * w, 3 + 2 * w], seed: 0x5107 + UInt64(w)) },
                      makeReader: { t in
                          { n in
-                             // The slots that move (the total does not), through both entry points.
-                             let i = 1 + n % 5
-                             let v = (n + t) & 1 == 0 ? try f.rec.readSlot(i) : try books.balance(f.key, index: i)
-                             return f.legal[i].contains(v.raw) ? nil : "slot \(i) \(hex(v.raw))"
+                             // The pool (rewritten by every commit) half the time, a budget
+                             // otherwise, through both entry points.
+                             let i = n & 1 == 0 ? 1 : 2 + (n >> 1) % 4
+                             let v = (n >> 1 + t) & 1 == 0 ? try f.rec.readSlot(i) : try books.balance(f.key, index: i)
+                             return f.legal[i].contains(v.raw) ? nil : "slot \(i) \(rawHex(v.raw))"
                          }
                      })
         XCTAssertEqual(r.failures.lines, [])
@@ -168,7 +61,7 @@ final class ReadRaceTests: XCTestCase {
         let reads = Self.reads / 8
         let process = try spawnProduct(Product.worker, ["read-record", seg.path, "USDC", String(reads)] + f.legalArguments,
                                        outputIn: seg.dir, name: "record-reader")
-        let r = race(writers: 2, readers: 2, reads: reads, process: process,
+        let r = raceReaders(writers: 2, readers: 2, reads: reads, process: process,
                      makeWriter: { w in f.writer(books, slots: [2 + 2 * w, 3 + 2 * w], seed: 0x5108 + UInt64(w)) },
                      makeReader: { t in
                          var s = RecordState()
@@ -199,7 +92,7 @@ final class ReadRaceTests: XCTestCase {
                                          defaultExchange: nil)
         let rec = try XCTUnwrap(books.record(k))
         let fixed = try [ShortName("total", kind: .label), ShortName("pool", kind: .label)]
-        let r = race(writers: 2, readers: 2, reads: Self.reads / 8,
+        let r = raceReaders(writers: 2, readers: 2, reads: Self.reads / 8,
                      makeWriter: { w in
                          var g = SplitMix64(seed: 0x5109 + UInt64(w))
                          return {
@@ -211,8 +104,8 @@ final class ReadRaceTests: XCTestCase {
                          { n in
                              let names = t == 1 && n % 16 == 0 ? try books.get(k).names : Array(try rec.readNames().prefix(6))
                              if Array(names.prefix(2)) != fixed { return "names 0, 1: \(names.prefix(2))" }
-                             if !choices.contains(names[2]) { return "name 2 is torn: \(hex(names[2]))" }
-                             if Set(names[2..<6]).count != 1 { return "names 2…5 from different writes: \(names[2..<6].map { hex($0) })" }
+                             if !choices.contains(names[2]) { return "name 2 is torn: \(rawHex(names[2]))" }
+                             if Set(names[2..<6]).count != 1 { return "names 2…5 from different writes: \(names[2..<6].map { rawHex($0) })" }
                              return nil
                          }
                      })
@@ -245,7 +138,7 @@ final class ReadRaceTests: XCTestCase {
         let spec = legal.map { "\(UInt64(bitPattern: $0.timestamp)):\(UInt64(bitPattern: $0.localTimestamp)):\($0.mid.bitPattern)" }.joined(separator: ",")
         let process = try spawnProduct(Product.worker, ["read-quote", seg.path, "KRAKEN", "BALANCE", "USDT", String(reads), spec],
                                        outputIn: seg.dir, name: "quote-reader")
-        let r = race(writers: 2, readers: 2, reads: reads, process: process,
+        let r = raceReaders(writers: 2, readers: 2, reads: reads, process: process,
                      makeWriter: { w in
                          var g = SplitMix64(seed: 0x510A + UInt64(w))
                          return { try books.writeQuote(q, legal[g.below(3)]) }
@@ -275,7 +168,7 @@ final class ReadRaceTests: XCTestCase {
         let books = try seg.books()
         let choices = try ["AAAAAAAAAAAAAAA", "BBBBBBBBBBBBBBB", "C.C.C.C.C.C.C.C"].map { try ShortName($0) }
         _ = try books.applyConfiguration([], defaultExchange: choices[0])
-        let r = race(writers: 2, readers: 2,
+        let r = raceReaders(writers: 2, readers: 2, reads: Self.reads,
                      makeWriter: { w in
                          var g = SplitMix64(seed: 0x510B + UInt64(w))
                          return { _ = try books.applyConfiguration([], defaultExchange: choices[g.below(3)]) }
@@ -283,7 +176,7 @@ final class ReadRaceTests: XCTestCase {
                      makeReader: { _ in
                          { _ in
                              guard let d = books.defaultExchange else { return "no default exchange" }
-                             return choices.contains(d) ? nil : "torn default exchange \(hex(d))"
+                             return choices.contains(d) ? nil : "torn default exchange \(rawHex(d))"
                          }
                      })
         XCTAssertEqual(r.failures.lines, [])
@@ -311,7 +204,7 @@ final class ReadRaceTests: XCTestCase {
         let head = books.activityHead
         /// What is wrong with an entry, or nil.
         let check: @Sendable (ActivityEntry) -> String? = { e in
-            guard let w = keys.firstIndex(of: e.key) else { return "key \(hex(e.key.exchange)) \(hex(e.key.currency))" }
+            guard let w = keys.firstIndex(of: e.key) else { return "key \(rawHex(e.key.exchange)) \(rawHex(e.key.currency))" }
             guard e.operation == .allocate || e.operation == .release else { return "operation \(String(describing: e.operation))" }
             let after = e.operation == .allocate ? amounts[w] : .zero
             if e.refusal != nil || e.index != 2 + w || e.amount != amounts[w] || e.after != after || e.detail != .zero || e.pid != pid || e.epoch != 1 {
@@ -320,7 +213,7 @@ final class ReadRaceTests: XCTestCase {
             return nil
         }
         let reads = Self.reads / 64
-        let r = race(writers: 1, readers: 2, reads: reads,
+        let r = raceReaders(writers: 1, readers: 2, reads: reads,
                      makeWriter: { _ in
                          var g = SplitMix64(seed: 0x510C)
                          var allocated = [false, false]
@@ -355,7 +248,3 @@ final class ReadRaceTests: XCTestCase {
         print("read race (activity): \(r.writes) entries written against \(2 * reads) reads of the ring, none torn")
     }
 }
-
-/// Raw words in hex, for messages about torn values.
-func hex(_ v: Int128) -> String { "0x" + String(UInt128(bitPattern: v), radix: 16) }
-func hex(_ n: ShortName) -> String { "\(n) (0x\(String(n.hi, radix: 16)):\(String(n.lo, radix: 16)))" }

@@ -88,3 +88,63 @@ public final class Findings: Sendable {
     public var lines: [String] { state.withLock { $0.lines } }
 }
 
+
+/// What a read race found.
+public struct RaceResult: Sendable {
+    /// What the readers read that they must never read (each with its reader and read number).
+    public var illegal: Findings
+    /// Errors thrown by writers or readers, and a reader process that did not finish.
+    public var failures: Findings
+    /// Writes done while the readers read.
+    public var writes: Int
+}
+
+/// Readers against writers, for a read path's "never torn" promise: `writers` threads each call
+/// their `makeWriter(w)` closure over and over, against `readers` threads that each call their
+/// `makeReader(r)` closure `reads` times (it returns what is wrong with what it read, or nil), and
+/// against `process` (a reader in another process, if any). All threads start together; the
+/// writers stop once every reader (the process too) is done. The work is the readers' fixed count.
+///
+/// What tears a copy is a reader and a writer on two cores touching the same cache line at once
+/// (measured: freezing readers at random instructions adds nothing), so the readers should spend
+/// their time reading, each check a few comparisons.
+public func raceReaders(writers: Int, readers: Int, reads: Int, process: ChildProcess? = nil,
+                        makeWriter: @escaping @Sendable (Int) -> () throws -> Void,
+                        makeReader: @escaping @Sendable (Int) -> (Int) throws -> String?) -> RaceResult {
+    let illegal = Findings(), failures = Findings()
+    let stop = Flag(), readersDone = Counter(), writes = Counter()
+    let start = StartLine(writers + readers)
+    runThreads(writers + readers + 1) { t in
+        if t < writers {
+            let write = makeWriter(t)
+            start.wait()
+            var n = 0
+            while !stop.isRaised && n < 100_000_000 {
+                do { try write() } catch {
+                    failures.add("writer \(t) write \(n): \(error)")
+                    break
+                }
+                n += 1
+            }
+            writes.add(n)
+        } else if t < writers + readers {
+            let read = makeReader(t - writers)
+            start.wait()
+            defer { readersDone.add() }
+            for n in 0..<reads {
+                do {
+                    if let bad = try read(n) { illegal.add("reader \(t - writers) read \(n): \(bad)") }
+                } catch {
+                    failures.add("reader \(t - writers) read \(n): \(error)")
+                    return
+                }
+            }
+        } else {
+            // The stopper: once the reader threads and the reader process are done.
+            while readersDone.count < readers { sleepMicroseconds(500) }
+            if let process, process.wait(timeout: 300) == nil { failures.add("the reader process did not finish within 300 s") }
+            stop.raise()
+        }
+    }
+    return RaceResult(illegal: illegal, failures: failures, writes: writes.count)
+}
