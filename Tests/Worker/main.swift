@@ -20,7 +20,7 @@
 //   shmbal-worker read-quote SEGMENT EXCHANGE DATATYPE CURRENCY READS T:L:MIDBITS[,T:L:MIDBITS…]
 //       Reads the quote READS times on a read-only mapping; each must be one of those listed.
 //   shmbal-worker create SEGMENT GOFILE OPERATION BALANCE COUNT CURRENCIES
-//       Waits (up to 60 s) until GOFILE exists, then `reset`s (OPERATION reset, with COUNT slots)
+//       Prints "ready", waits (up to 60 s) until GOFILE exists, then `reset`s (OPERATION reset, with COUNT slots)
 //       or `reconcile`s the KRAKEN records CURRENCIES (comma-separated) to BALANCE, in order, as
 //       fast as it can: racing other creators of the same new keys. Prints "created N".
 import Glibc
@@ -201,6 +201,7 @@ func runCreator(_ args: [String]) {
     let books = openBooks(args[0], .readWrite)
     let keys = args[5].split(separator: ",").map { bookKey(String($0)) }
     // Spin on the go file so that every creator starts within microseconds of the others.
+    printLine("ready")
     let deadline = Deadline(seconds: 60)
     while access(args[1], F_OK) != 0 {
         if deadline.hasPassed { fail("\(args[1]) never appeared") }
