@@ -35,9 +35,11 @@ func runCampaign(_ a: Args) -> Never {
     #endif
     var rng = SplitMix64(seed: seed)
 
-    var template = Array("/tmp/shmbal-campaign-XXXXXX".utf8CString)
-    guard let dirPtr = mkdtemp(&template) else { fail("mkdtemp: errno \(errno)") }
-    let dir = a.string("dir", String(cString: dirPtr))
+    // A private folder unless --dir names one; the end of the run removes what it put there
+    // (the process ends with exit(), so no deinit would).
+    let scratch = a.values["dir"] == nil ? TempDir("campaign") : nil
+    scratch?.keep = true
+    let dir = a.string("dir", scratch?.path ?? "")
     let segmentPath = dir + "/segment", statusPath = dir + "/status"
     let status = StatusPage.create(statusPath)
     let books: Books

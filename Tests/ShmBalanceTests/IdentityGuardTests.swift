@@ -15,7 +15,8 @@ final class IdentityGuardTests: XCTestCase {
         if ProcessInfo.processInfo.environment[Self.childVariable] != nil { return try checkInThisProcess() }
         let dir = TempDir("identity-guard")
         let child = try ChildProcess(selfExecutablePath, ["ShmBalanceTests.IdentityGuardTests/testARuleThatWouldBreakTheIdentityIsRefusedAndCommitsNothing"],
-                                     environment: [Self.childVariable: "1"], stdout: .file(dir.file("out")), stderr: .file(dir.file("err")))
+                                     // Its temporary folders go inside ours: a child that traps removes none.
+                                     environment: [Self.childVariable: "1", "TMPDIR": dir.path], stdout: .file(dir.file("out")), stderr: .file(dir.file("err")))
         let (end, timedOut) = child.finish(within: 120)
         XCTAssertFalse(timedOut, "the child test did not finish")
         let output = child.output + child.errorOutput

@@ -145,6 +145,14 @@ final class ReadRaceTests: XCTestCase {
                      },
                      makeReader: { t in
                          { n in
+                             if t == 0 && n % 64 == 0 {
+                                 // A snapshot's quotes (their own read, with the writer's pid).
+                                 let quotes = try books.takeSnapshot().quotes
+                                 if quotes.map(\.key) != [q, other] || !legal.contains(quotes[0].quote) || quotes[1].quote != legal[2] {
+                                     return "snapshot quotes \(quotes)"
+                                 }
+                                 return nil
+                             }
                              if t == 1 && n % 256 == 0 {
                                  let all = try books.allQuotes()
                                  if all.map(\.key) != [q, other] { return "quote keys \(all.map(\.key))" }

@@ -153,13 +153,11 @@ final class WriteRaceTests: XCTestCase {
             }
             if let e = created.withLock({ $0 }) { return XCTFail("round \(round): the creator failed: \(e)") }
             let outcome = try Self.restoreOutcome(books, snap, newKey, restoreError: restored.withLock { $0 })
-            guard let outcome else { continue }
             if outcome.hasPrefix("VIOLATION") { return XCTFail("round \(round) (restore delayed \(delay) ns): \(outcome)") }
             outcomes[outcome, default: 0] += 1
             unlink(path)
         }
         print("write race (restore vs creator): \(rounds) rounds: \(outcomes.sorted { $0.key < $1.key })")
-        XCTAssertEqual(outcomes.values.reduce(0, +), rounds)
     }
 
     /// The same race with the creator in another process (`shmbal-worker create`).
@@ -185,8 +183,8 @@ final class WriteRaceTests: XCTestCase {
             let (end, timedOut) = creator.finish(within: 60)
             guard !timedOut, end == .exited(0) else { return XCTFail("round \(round): the creator process: \(end) \(creator.errorOutput)") }
             let outcome = try Self.restoreOutcome(books, snap, key("NEW"), restoreError: restoreError)
-            if let outcome, outcome.hasPrefix("VIOLATION") { return XCTFail("round \(round): \(outcome)") }
-            outcomes[outcome ?? "?", default: 0] += 1
+            if outcome.hasPrefix("VIOLATION") { return XCTFail("round \(round): \(outcome)") }
+            outcomes[outcome, default: 0] += 1
             unlink(path)
             unlink(go)
         }
@@ -195,7 +193,7 @@ final class WriteRaceTests: XCTestCase {
 
     /// What a restore racing a creator of `newKey` left: "restored, then created", "refused,
     /// created first", or a string starting with VIOLATION.
-    static func restoreOutcome(_ books: Books, _ snap: BooksSnapshot, _ newKey: BookKey, restoreError: SnapshotError?) throws -> String? {
+    static func restoreOutcome(_ books: Books, _ snap: BooksSnapshot, _ newKey: BookKey, restoreError: SnapshotError?) throws -> String {
         let keys = books.keys()
         guard keys.filter({ $0 == newKey }).count == 1 else {
             return "VIOLATION: the creator's acknowledged record \(newKey) is \(keys.contains(newKey) ? "there twice" : "gone") (restore \(restoreError.map { "\($0)" } ?? "succeeded"); keys \(keys))"
