@@ -46,14 +46,19 @@ let package = Package(
             name: "ShmBalanceCABI",
             dependencies: ["CShmBalance", "ShmBalance", .product(name: "Atomics", package: "swift-atomics")]
         ),
-        // A process the multi-process and crash tests spawn: random operations, logged acks.
-        .executableTarget(name: "shmbal-worker", dependencies: ["ShmBalance"], path: "Tests/Worker"),
+        // A process the multi-process, crash and race tests spawn: random operations with logged
+        // acks, readers on a read-only mapping, racing creators.
+        .executableTarget(name: "shmbal-worker", dependencies: ["ShmBalance", "ShmBalanceTestKit"], path: "Tests/Worker"),
         // ncursesw for the dashboard: module.modulemap + shim.h, the only C the dashboard needs.
         .systemLibrary(name: "CNcurses", providers: [.apt(["libncurses-dev"])]),
         // The live dashboard (`shmbal top`, `shmbal demo`): render (snapshot, UI state, size) -> grid, ncurses copies it.
         .target(name: "ShmBalanceDashboard", dependencies: ["ShmBalance", "CShmBalanceSys", "CNcurses"]),
-        // Temporary segments, the built executables and child processes, for every test target.
-        .target(name: "ShmBalanceTestSupport", dependencies: ["ShmBalance"], path: "Tests/Support"),
+        // The one home of what tests need from the outside world. ShmBalanceTestKit (Glibc only, so
+        // the helper executables start fast): child processes (posix_spawn, deadlines, kill and
+        // reap), polling with a deadline, private folders, the built products. ShmBalanceTestSupport
+        // re-exports it and adds the XCTest side: segments, images of the books, assertions.
+        .target(name: "ShmBalanceTestKit", path: "Tests/Support/Kit"),
+        .target(name: "ShmBalanceTestSupport", dependencies: ["ShmBalance", "ShmBalanceTestKit"], path: "Tests/Support/XCTest"),
         .testTarget(
             name: "DashboardTests",
             dependencies: ["ShmBalanceDashboard", "ShmBalance", "ShmBalanceTestSupport", "shmbal"],
@@ -67,7 +72,7 @@ let package = Package(
         // hostile neighbours, one executable with roles.
         .executableTarget(
             name: "shmbal-campaign",
-            dependencies: ["ShmBalance", .product(name: "Atomics", package: "swift-atomics")],
+            dependencies: ["ShmBalance", "ShmBalanceTestKit", .product(name: "Atomics", package: "swift-atomics")],
             path: "Tests/Campaign"
         ),
         .testTarget(

@@ -49,17 +49,20 @@ static void chain_sigbus(int sig, siginfo_t *info, void *context) {
     struct sigaction prev = previous_sigbus;
     if (prev.sa_flags & SA_SIGINFO) {
         if (prev.sa_sigaction) { prev.sa_sigaction(sig, info, context); return; }
+    } else if (prev.sa_handler == SIG_IGN && info != NULL && info->si_code <= 0) {
+        return;  // sent by kill() to a program that ignores it: ignored, as before us
     } else if (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN) {
         prev.sa_handler(sig);
         return;
     }
-    // The default action: put it back and return; the access faults again and ends the process
-    // exactly as it would have without us (with its core dump and exit status).
+    // The default action: put it back and take it now (a fault would recur on return anyway, but a
+    // SIGBUS sent with kill() would not), so the process ends exactly as it would have without us.
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
     sigaction(sig, &dfl, NULL);
+    raise(sig);
 }
 
 int shmbal_segment_fault(const siginfo_t *info) {

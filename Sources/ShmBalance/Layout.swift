@@ -47,7 +47,7 @@
 //  320  64  quoteMutex: writes quotes      2112       end
 //  384   8  defaultExchangeGeneration
 //  400  32  defaultExchange[2] (2 copies)   Quote                    RingEntry
-//                                             0 16 exchange          0  8 stamp (= sequence when complete)
+//                                             0 16 exchange          0  8 stamp: 2·seq complete, 2·seq+1 writing
 //                                            16 16 dataType          8  8 timeMicros
 //                                            32 16 currency         16  8 packed: pid | op << 32 | outcome << 40 | index << 48
 //                                            48  8 generation       24  8 epoch after the operation
@@ -162,7 +162,7 @@ public enum Layout {
     }
 
     public enum Ring {
-        /// The entry's sequence number once it is complete (0 while being written).
+        /// 2 × the entry's sequence number once it is complete, 2 × it + 1 while it is written (`RingStamp`).
         public static let stamp = 0
         @inlinable public static var timeMicros: Int { stamp + 8 }
         /// The packed word: pid, operation, outcome, index (see `RingWord`).

@@ -1,5 +1,6 @@
 import Glibc
 import ShmBalance
+import ShmBalanceTestKit
 
 // The fault-injection campaign: W writers, one reader, and this process as the killer. It
 // SIGKILLs writers at random moments and, in debug builds, parked exactly at a fault point inside
@@ -38,9 +39,11 @@ func runCampaign(_ a: Args) -> Never {
     #endif
     var rng = SplitMix64(seed: seed)
 
-    var template = Array("/tmp/shmbal-campaign-XXXXXX".utf8CString)
-    guard let dirPtr = mkdtemp(&template) else { fail("mkdtemp: errno \(errno)") }
-    let dir = a.string("dir", String(cString: dirPtr))
+    // A private folder unless --dir names one; the end of the run removes what it put there
+    // (the process ends with exit(), so no deinit would).
+    let scratch = a.values["dir"] == nil ? TempDir("campaign") : nil
+    scratch?.keep = true
+    let dir = a.string("dir", scratch?.path ?? "")
     let segmentPath = dir + "/segment", statusPath = dir + "/status"
     let status = StatusPage.create(statusPath)
     let books: Books
@@ -77,29 +80,28 @@ func runCampaign(_ a: Args) -> Never {
         epoch = s.epoch
     }
 
-    let exe = Proc.selfPath
+    let exe = selfExecutablePath
     let parent = String(getpid())
-    let env = ["SWIFT_BACKTRACE=enable=no"]
     let ledgers = (0..<writers).map { WriterLedger(id: $0, path: dir + "/writer\($0).log", records: recordCount) }
     func spawnWriter(_ w: Int) -> pid_t {
         status.writer(w, .phase).store(0, ordering: .relaxed)
         status.writer(w, .arm).store(0, ordering: .releasing)
-        return Proc.spawn(exe, ["shmbal-campaign", "writer", "--id", String(w), "--writers", String(writers), "--records", String(recordCount),
+        return spawnRole(exe, ["writer", "--id", String(w), "--writers", String(writers), "--records", String(recordCount),
                                 "--segment", segmentPath, "--status", statusPath, "--log", ledgers[w].path, "--parent", parent,
-                                "--seed", String(Int(truncatingIfNeeded: rng.next() >> 1)), "--pause-permille", String(pausePermille)], extraEnv: env)
+                                "--seed", String(Int(truncatingIfNeeded: rng.next() >> 1)), "--pause-permille", String(pausePermille)])
     }
-    let reader = Proc.spawn(exe, ["shmbal-campaign", "reader", "--writers", String(writers), "--records", String(recordCount),
-                                  "--segment", segmentPath, "--status", statusPath, "--parent", parent, "--epoch", String(epoch)], extraEnv: env)
+    let reader = spawnRole(exe, ["reader", "--writers", String(writers), "--records", String(recordCount),
+                                  "--segment", segmentPath, "--status", statusPath, "--parent", parent, "--epoch", String(epoch)])
     var pids = (0..<writers).map { spawnWriter($0) }
     let sideId = writers  // its status slot
     let sideLedger = SideLedger(path: dir + "/side.log")
     func spawnSide() -> pid_t {
         status.writer(sideId, .phase).store(0, ordering: .relaxed)
         status.writer(sideId, .arm).store(0, ordering: .releasing)
-        return Proc.spawn(exe, ["shmbal-campaign", "side", "--id", String(sideId), "--segment", segmentPath, "--status", statusPath,
-                                "--log", sideLedger.path, "--parent", parent, "--scratch", scratchPath, "--snapshot", snapshotPath,
-                                "--start-seq", String(sideLedger.lastSeq), "--seed", String(Int(truncatingIfNeeded: rng.next() >> 1)),
-                                "--pause-permille", String(pausePermille)], extraEnv: env)
+        return spawnRole(exe, ["side", "--id", String(sideId), "--segment", segmentPath, "--status", statusPath,
+                               "--log", sideLedger.path, "--parent", parent, "--scratch", scratchPath, "--snapshot", snapshotPath,
+                               "--start-seq", String(sideLedger.lastSeq), "--seed", String(Int(truncatingIfNeeded: rng.next() >> 1)),
+                               "--pause-permille", String(pausePermille)])
     }
     var sidePid = spawnSide()
     let sideKinds: [PublishedValue] = [.quote, .newQuotes, .recordState, .newRecords, .defaultExchange]
@@ -112,17 +114,17 @@ func runCampaign(_ a: Args) -> Never {
     while c.kills < killTarget && monotonicNs() < deadline && c.violations.count < 50 {
         // A writer or the reader that ended by itself has crashed: that is a finding.
         for w in 0..<writers {
-            if let end = Proc.tryWait(pids[w]) {
-                c.violations.append("writer \(w) (pid \(pids[w])) ended by itself: \(end.exited ? "exit \(end.code)" : "signal \(end.code)")")
+            if let end = reapProcess(pids[w], blocking: false) {
+                c.violations.append("writer \(w) (pid \(pids[w])) ended by itself: \(end)")
                 c.violations += ledgers[w].consume()
                 ledgers[w].dropPartialLine()
                 if let v = ledgers[w].resolveInFlight(books, writers: writers) { c.violations.append(v) }
                 pids[w] = spawnWriter(w)
             }
         }
-        if let end = Proc.tryWait(reader) { fail("the reader ended by itself: \(end.exited ? "exit \(end.code)" : "signal \(end.code)")") }
-        if let end = Proc.tryWait(sidePid) {
-            c.violations.append("the side writer (pid \(sidePid)) ended by itself: \(end.exited ? "exit \(end.code)" : "signal \(end.code)")")
+        if let end = reapProcess(reader, blocking: false) { fail("the reader ended by itself: \(end)") }
+        if let end = reapProcess(sidePid, blocking: false) {
+            c.violations.append("the side writer (pid \(sidePid)) ended by itself: \(end)")
             c.violations += sideLedger.consume()
             c.violations += sideLedger.resolveInFlight(books, scratch: scratchPath, snapshot: snapshotPath)
             sidePid = spawnSide()
@@ -148,8 +150,8 @@ func runCampaign(_ a: Args) -> Never {
                 usleep(UInt32.random(in: 0...3_000, using: &rng))
             }
             kill(sidePid, SIGKILL)
-            let end = Proc.wait(sidePid)
-            if end.exited { c.violations.append("the side writer exited (\(end.code)) instead of being killed") }
+            let end = reapProcess(sidePid, blocking: true)
+            if let code = end?.exitCode { c.violations.append("the side writer exited (\(code)) instead of being killed") }
             c.kills += 1
             if let k = parkedKind { c.sideParked[k, default: 0] += 1 } else { c.sideRandom += 1 }
             c.violations += sideLedger.consume()
@@ -178,8 +180,8 @@ func runCampaign(_ a: Args) -> Never {
             usleep(UInt32.random(in: 0...3_000, using: &rng))
         }
         kill(pids[w], SIGKILL)
-        let end = Proc.wait(pids[w])
-        if end.exited { c.violations.append("writer \(w) exited (\(end.code)) instead of being killed") }
+        let end = reapProcess(pids[w], blocking: true)
+        if let code = end?.exitCode { c.violations.append("writer \(w) exited (\(code)) instead of being killed") }
         c.kills += 1
         let record = Int(status.writer(w, .record).load(ordering: .acquiring))
         if parkedAt > 0 {
@@ -213,17 +215,17 @@ func runCampaign(_ a: Args) -> Never {
     status.global(StatusPage.Field.stop).store(1, ordering: .releasing)
     let stopDeadline = monotonicNs() + 20_000_000_000
     for (who, pid) in pids.enumerated().map({ ("writer \($0.offset)", $0.element) }) + [("reader", reader), ("side writer", sidePid)] {
-        var end = Proc.tryWait(pid)
+        var end = reapProcess(pid, blocking: false)
         while end == nil && monotonicNs() < stopDeadline {
             usleep(1_000)
-            end = Proc.tryWait(pid)
+            end = reapProcess(pid, blocking: false)
         }
         if end == nil {
             kill(pid, SIGKILL)
-            Proc.wait(pid)
+            _ = reapProcess(pid, blocking: true)
             c.violations.append("\(who) did not stop within 20 s of being asked")
-        } else if end!.exited == false || end!.code != 0 {
-            c.violations.append("\(who) ended with \(end!.exited ? "exit" : "signal") \(end!.code) when asked to stop")
+        } else if let end, end != .exited(0) {
+            c.violations.append("\(who) ended with \(end) when asked to stop")
         }
     }
     let elapsed = Double(monotonicNs() - start) / 1e9

@@ -1,5 +1,6 @@
 import Glibc
 import ShmBalance
+import ShmBalanceTestKit
 
 // The stuck and the hostile neighbour of the reliability tests.
 

@@ -1,5 +1,6 @@
 import Glibc
 import ShmBalance
+import ShmBalanceTestKit
 
 // The reader: takes consistent copies of every record as fast as it can, through a read-only
 // mapping (as the dashboard does), and checks each copy exactly: the identity, the shape, that

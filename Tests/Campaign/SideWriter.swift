@@ -1,5 +1,6 @@
 import Glibc
 import ShmBalance
+import ShmBalanceTestKit
 
 // The side writer: everything other processes read besides a record's money state, written by
 // one process the killer also kills parked inside every kind of publish — quotes (new and

@@ -1,5 +1,6 @@
 import Glibc
 import ShmBalance
+import ShmBalanceTestKit
 
 // A writer: random operations on its own slot of every record and on the shared totals, each
 // logged as an intent before the call and an ack after it (see Plan.swift for why that is exact).

@@ -12,7 +12,7 @@ final class AllOrNothingTests: XCTestCase {
     func write(_ text: String, _ path: String) throws { try text.write(toFile: path, atomically: true, encoding: .utf8) }
 
     func recordsJSON(_ seg: String) throws -> String {
-        let r = try shmbal(["list", "--json", "--segment", seg])
+        let r = try runShmbal(["list", "--json", "--segment", seg])
         XCTAssertEqual(r.status, 0, r.err)
         return r.out
     }
@@ -22,12 +22,12 @@ final class AllOrNothingTests: XCTestCase {
     func testAFullRecordTableRefusesTheWholeFile() throws {
         let dir = TempDir()
         let seg = dir.file("seg")
-        XCTAssertEqual(try shmbal(["init", "--records", "2", "--segment", seg]).status, 0)
-        XCTAssertEqual(try shmbal(["reset", "USDC", "100", "--segment", seg] + exchange).status, 0)
+        XCTAssertEqual(try runShmbal(["init", "--records", "2", "--segment", seg]).status, 0)
+        XCTAssertEqual(try runShmbal(["reset", "USDC", "100", "--segment", seg] + exchange).status, 0)
         let before = try recordsJSON(seg)
         let conf = dir.file("c.toml")
         try write("default_exchange = \"KRAKEN\"\n[KRAKEN.USDC]\ncredit = \"50\"\n[KRAKEN.USD]\nstrategies = 4\n[KRAKEN.EUR]\nstrategies = 4\n", conf)
-        let r = try shmbal(["config", "apply", conf, "--segment", seg])
+        let r = try runShmbal(["config", "apply", conf, "--segment", seg])
         XCTAssertEqual(r.status, 3, r.err)
         XCTAssertTrue(r.err.contains("full"), r.err)
         XCTAssertTrue(r.err.contains("nothing was applied"), r.err)
@@ -40,18 +40,18 @@ final class AllOrNothingTests: XCTestCase {
     func testABusyTableLockRefusesTheWholeFileBeforeAnyWrite() throws {
         let dir = TempDir()
         let seg = dir.file("seg")
-        XCTAssertEqual(try shmbal(["reset", "USDC", "100", "--segment", seg] + exchange).status, 0)
+        XCTAssertEqual(try runShmbal(["reset", "USDC", "100", "--segment", seg] + exchange).status, 0)
         let before = try recordsJSON(seg)
-        let park = try Background(productPath("shmbal-campaign"), ["park", "--segment", seg, "--currency", "NEW", "--op", "create",
-                                                                   "--point", String(FaultPoint(.lockedBeforeWrite, .newRecords).rawValue), "--seconds", "60"])
-        defer { park.stop() }
-        XCTAssertTrue(park.waitFor("parked"), park.output)
+        let park = try spawnProduct(Product.campaign, ["park", "--segment", seg, "--currency", "NEW", "--op", "create",
+                                                                   "--point", String(FaultPoint(.lockedBeforeWrite, .newRecords).rawValue), "--seconds", "60"], outputIn: dir.path)
+        defer { _ = park.kill() }
+        XCTAssertTrue(park.waitForOutput("parked"), park.output)
         XCTAssertEqual(kill(park.pid, SIGSTOP), 0)
         for file in ["default_exchange = \"KRAKEN\"\n[KRAKEN.USDC]\ncredit = \"50\"\n", "[KRAKEN.USDC]\ncredit = \"50\"\nnames = { 2 = \"x\" }\n",
                      "default_exchange = \"KRAKEN\"\n"] {
             let conf = dir.file("c.toml")
             try write(file, conf)
-            let r = try shmbal(["config", "apply", conf, "--segment", seg], env: ["SHMBAL_LOCK_TIMEOUT_MS": "200"])
+            let r = try runShmbal(["config", "apply", conf, "--segment", seg], env: ["SHMBAL_LOCK_TIMEOUT_MS": "200"])
             XCTAssertEqual(r.status, 5, "\(file): \(r.err)")
             XCTAssertTrue(r.err.contains("busy"), r.err)
             XCTAssertEqual(try recordsJSON(seg), before, file)
@@ -85,11 +85,11 @@ final class AllOrNothingTests: XCTestCase {
     func testRestoreAgainFinishesAnInterruptedRestore() throws {
         let dir = TempDir()
         let source = dir.file("source")
-        XCTAssertEqual(try shmbal(["reset", "USDC", "100", "--segment", source] + exchange).status, 0)
-        XCTAssertEqual(try shmbal(["reset", "USD", "50", "--segment", source] + exchange).status, 0)
-        XCTAssertEqual(try shmbal(["quote", "write", "KRAKEN", "BALANCE", "USDC", "100", "--segment", source]).status, 0)
+        XCTAssertEqual(try runShmbal(["reset", "USDC", "100", "--segment", source] + exchange).status, 0)
+        XCTAssertEqual(try runShmbal(["reset", "USD", "50", "--segment", source] + exchange).status, 0)
+        XCTAssertEqual(try runShmbal(["quote", "write", "KRAKEN", "BALANCE", "USDC", "100", "--segment", source]).status, 0)
         let full = dir.file("full.snap")
-        XCTAssertEqual(try shmbal(["snapshot", "save", full, "--segment", source]).status, 0)
+        XCTAssertEqual(try runShmbal(["snapshot", "save", full, "--segment", source]).status, 0)
         // The state an interrupted restore leaves: the same records, no quotes yet.
         let snap = try SnapshotFile.read(full)
         var recordsOnly = snap
@@ -98,14 +98,14 @@ final class AllOrNothingTests: XCTestCase {
         let books = Books(try Segment.create(target, geometry: snap.geometry))
         try books.restore(recordsOnly)
         XCTAssertEqual(try books.allQuotes().count, 0)
-        let again = try shmbal(["snapshot", "restore", full, "--segment", target])
+        let again = try runShmbal(["snapshot", "restore", full, "--segment", target])
         XCTAssertEqual(again.status, 0, again.err)
         XCTAssertEqual(try books.allQuotes().map(\.key), snap.quotes.map(\.key))
         XCTAssertEqual(try books.allRecords().map(\.state), snap.records.map(\.state))
-        XCTAssertEqual(try shmbal(["snapshot", "restore", full, "--segment", target]).status, 0, "once finished, again is a no-op")
+        XCTAssertEqual(try runShmbal(["snapshot", "restore", full, "--segment", target]).status, 0, "once finished, again is a no-op")
         // Different books in the way: refused, nothing changed.
-        XCTAssertEqual(try shmbal(["adjust", "USD", "1", "--segment", target] + exchange).status, 0)
-        let refused = try shmbal(["snapshot", "restore", full, "--segment", target])
+        XCTAssertEqual(try runShmbal(["adjust", "USD", "1", "--segment", target] + exchange).status, 0)
+        let refused = try runShmbal(["snapshot", "restore", full, "--segment", target])
         XCTAssertEqual(refused.status, 4, refused.err)
         XCTAssertEqual(try books.balance(try BookKey("KRAKEN", "USD")), Amount(whole: 51)!)
     }

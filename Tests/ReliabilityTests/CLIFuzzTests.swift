@@ -38,8 +38,8 @@ final class CLIFuzzTests: XCTestCase {
 
         let dir = TempDir()
         let seg = dir.file("seg"), snap = dir.file("snap"), cfg = dir.file("cfg.toml")
-        XCTAssertEqual(try shmbal(["reset", "USDC", "1000", "--strategies", "5", "--segment", seg, "--exchange", "KRAKEN"]).status, 0)
-        XCTAssertEqual(try shmbal(["snapshot", "save", snap, "--segment", seg]).status, 0)
+        XCTAssertEqual(try runShmbal(["reset", "USDC", "1000", "--strategies", "5", "--segment", seg, "--exchange", "KRAKEN"]).status, 0)
+        XCTAssertEqual(try runShmbal(["snapshot", "save", snap, "--segment", seg]).status, 0)
         try Data("[KRAKEN.USDC]\ncredit = \"5\"\n".utf8).write(to: URL(fileURLWithPath: cfg))
         func resolve(_ t: String) -> String {
             t.replacingOccurrences(of: "SEG", with: seg).replacingOccurrences(of: "SNAP", with: snap)

@@ -32,9 +32,9 @@ final class DamagedRecordTests: XCTestCase {
         let dir = TempDir()
         let seg = dir.file("seg")
         for (c, n) in [("USDC", "1000"), ("BTC", "2"), ("USD", "500"), ("EUR", "300"), ("GBP", "10")] {
-            XCTAssertEqual(try shmbal(["reset", c, n, "--strategies", "4", "--segment", seg] + exchange).status, 0)
+            XCTAssertEqual(try runShmbal(["reset", c, n, "--strategies", "4", "--segment", seg] + exchange).status, 0)
         }
-        XCTAssertEqual(try shmbal(["allocate", "USD", "2", "100", "--segment", seg] + exchange).status, 0)
+        XCTAssertEqual(try runShmbal(["allocate", "USD", "2", "100", "--segment", seg] + exchange).status, 0)
         try damage(seg, record: 1) { $0.storeBytes(of: UInt32(70), toByteOffset: Layout.State.strategyCount, as: UInt32.self) }  // BTC
         try damage(seg, record: 2) { s in  // USD: budget #3 at −1 unit, the pool +1: the identity still holds
             self.addRaw(s, slot: 3, -1)
@@ -45,7 +45,7 @@ final class DamagedRecordTests: XCTestCase {
         }
         try damage(seg, record: 4) { self.addRaw($0, slot: 1, 1) }  // GBP: identity broken by one unit
 
-        let check = try shmbal(["check", "--segment", seg])
+        let check = try runShmbal(["check", "--segment", seg])
         XCTAssertEqual(check.status, 6, check.err)
         let lines = check.out.split(separator: "\n").map(String.init)
         func line(_ c: String) -> String { lines.first { $0.hasPrefix("KRAKEN \(c):") } ?? "" }
@@ -57,33 +57,33 @@ final class DamagedRecordTests: XCTestCase {
         XCTAssertTrue(check.out.contains("5 records checked, 4 broken"), check.out)
 
         // Listed, shown and saved despite the damage next door.
-        let list = try shmbal(["list", "--segment", seg])
+        let list = try runShmbal(["list", "--segment", seg])
         XCTAssertEqual(list.status, 0, list.err)
         XCTAssertEqual(list.out.split(separator: "\n").count, 6, list.out)
-        let frame = try shmbal(["top", "--once", "--width", "120", "--height", "30", "--segment", seg])
+        let frame = try runShmbal(["top", "--once", "--width", "120", "--height", "30", "--segment", seg])
         XCTAssertEqual(frame.status, 0, frame.err)
         XCTAssertTrue(frame.out.contains("USDC") && frame.out.contains("BTC"), frame.out)
         let snap = dir.file("snap")
-        let save = try shmbal(["snapshot", "save", snap, "--segment", seg])
+        let save = try runShmbal(["snapshot", "save", snap, "--segment", seg])
         XCTAssertEqual(save.status, 6, save.err)
         XCTAssertTrue(save.out.contains("saved 1 records"), save.out)
         for c in ["BTC", "USD", "EUR", "GBP"] { XCTAssertTrue(save.err.contains("KRAKEN \(c): not saved"), save.err) }
         // What save writes, restore takes (the same rules decide both).
         let restored = dir.file("restored")
-        let restore = try shmbal(["snapshot", "restore", snap, "--segment", restored])
+        let restore = try runShmbal(["snapshot", "restore", snap, "--segment", restored])
         XCTAssertEqual(restore.status, 0, restore.err)
 
         // Each is repaired by the commands an operator has.
-        let gbp = try shmbal(["reconcile", "GBP", "10", "--segment", seg, "--json"] + exchange)
+        let gbp = try runShmbal(["reconcile", "GBP", "10", "--segment", seg, "--json"] + exchange)
         XCTAssertEqual(gbp.status, 0, gbp.err)
         XCTAssertTrue(gbp.out.contains("\"outcome\":\"identity-repaired\""), gbp.out)
-        XCTAssertEqual(try shmbal(["reset", "BTC", "2", "--segment", seg] + exchange).status, 0)
-        let usd = try shmbal(["reconcile", "USD", "500", "--segment", seg, "--json"] + exchange)
+        XCTAssertEqual(try runShmbal(["reset", "BTC", "2", "--segment", seg] + exchange).status, 0)
+        let usd = try runShmbal(["reconcile", "USD", "500", "--segment", seg, "--json"] + exchange)
         XCTAssertTrue(usd.out.contains("\"outcome\":\"reset\""), "a negative budget cannot be kept: \(usd.out) \(usd.err)")
-        XCTAssertEqual(try shmbal(["reconcile", "EUR", "300", "--segment", seg] + exchange).status, 0)
-        let after = try shmbal(["check", "--segment", seg])
+        XCTAssertEqual(try runShmbal(["reconcile", "EUR", "300", "--segment", seg] + exchange).status, 0)
+        let after = try runShmbal(["check", "--segment", seg])
         XCTAssertEqual(after.status, 0, after.out)
-        let btc = try shmbal(["get", "BTC", "--json", "--segment", seg] + exchange)
+        let btc = try runShmbal(["get", "BTC", "--json", "--segment", seg] + exchange)
         XCTAssertTrue(btc.out.contains("\"strategyCount\":8"), "a damaged count is reset to the default: \(btc.out)")
     }
 
@@ -91,11 +91,11 @@ final class DamagedRecordTests: XCTestCase {
     func testWritesOtherThanTheRepairsRefuseADamagedRecord() throws {
         let dir = TempDir()
         let seg = dir.file("seg")
-        XCTAssertEqual(try shmbal(["reset", "BTC", "2", "--strategies", "4", "--segment", seg] + exchange).status, 0)
+        XCTAssertEqual(try runShmbal(["reset", "BTC", "2", "--strategies", "4", "--segment", seg] + exchange).status, 0)
         try damage(seg, record: 0) { $0.storeBytes(of: UInt32(0), toByteOffset: Layout.State.strategyCount, as: UInt32.self) }
         let before = try Data(contentsOf: URL(fileURLWithPath: seg))
         for args in [["allocate", "BTC", "2", "1"], ["release", "BTC", "2", "1"], ["adjust", "BTC", "1"], ["set", "BTC", "1"], ["credit", "BTC", "1"], ["name", "BTC", "2", "x"]] {
-            let r = try shmbal(args + ["--segment", seg] + exchange)
+            let r = try runShmbal(args + ["--segment", seg] + exchange)
             XCTAssertEqual(r.status, 4, "\(args): \(r.err)")
             XCTAssertTrue(r.err.contains("reset it to repair"), r.err)
         }

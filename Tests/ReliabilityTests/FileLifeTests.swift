@@ -106,7 +106,7 @@ final class FileLifeTests: XCTestCase {
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mount), [], "nothing left behind")
         // The CLI says the same, on one line, and creates nothing.
-        let r = try shmbal(["init", "--segment", path])
+        let r = try runShmbal(["init", "--segment", path])
         XCTAssertEqual(r.status, 4, r.err)
         XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mount), [])
@@ -128,11 +128,11 @@ final class FileLifeTests: XCTestCase {
             let dir = TempDir()
             let seg = dir.file("seg")
             _ = try freshBooks(dir)
-            let park = try Background(productPath("shmbal-campaign"), ["park", "--segment", seg, "--currency", "USDC", "--point", "1", "--seconds", "60"])
-            XCTAssertTrue(park.waitFor("parked"), park.output)
+            let park = try spawnProduct(Product.campaign, ["park", "--segment", seg, "--currency", "USDC", "--point", "1", "--seconds", "60"], outputIn: dir.path)
+            XCTAssertTrue(park.waitForOutput("parked"), park.output)
             let copy = dir.file("copy")
             try FileManager.default.copyItem(atPath: seg, toPath: copy)
-            if !holderAlive { park.stop() }
+            if !holderAlive { _ = park.kill() }
             let books = try Books.open(copy, .readWrite, lockTimeoutMs: 5_000)
             try books.allocate(usdc, index: 2, Amount(whole: 5)!)
             XCTAssertEqual(try books.balance(usdc, index: 2), Amount(whole: 5)!, "holder alive: \(holderAlive)")
@@ -140,7 +140,7 @@ final class FileLifeTests: XCTestCase {
             XCTAssertTrue(books.activity().contains { $0.operation == .recoverLock && $0.key == usdc }, "the recovery is in the log")
             // And every later writer goes straight in.
             try books.release(usdc, index: 2, Amount(whole: 5)!)
-            park.stop()
+            _ = park.kill()
         }
     }
 
@@ -152,8 +152,8 @@ final class FileLifeTests: XCTestCase {
             let dir = TempDir()
             let seg = dir.file("seg")
             _ = try freshBooks(dir)
-            let park = try Background(productPath("shmbal-campaign"), ["park", "--segment", seg, "--currency", "NEW", "--op", op, "--point", point, "--seconds", "60"])
-            XCTAssertTrue(park.waitFor("parked"), "\(op): \(park.output)")
+            let park = try spawnProduct(Product.campaign, ["park", "--segment", seg, "--currency", "NEW", "--op", op, "--point", point, "--seconds", "60"], outputIn: dir.path)
+            XCTAssertTrue(park.waitForOutput("parked"), "\(op): \(park.output)")
             let copy = dir.file("copy")
             try FileManager.default.copyItem(atPath: seg, toPath: copy)
             let books = try Books.open(copy, .readWrite, lockTimeoutMs: 5_000)
@@ -161,7 +161,7 @@ final class FileLifeTests: XCTestCase {
             try books.writeQuote(try QuoteKey("KRAKEN", "BALANCE", "EUR"), SingleQuote(timestamp: 1, localTimestamp: 2, mid: 1))
             XCTAssertNil(books.record(try BookKey("KRAKEN", "NEW")), "\(op): the half-made record was never published")
             XCTAssertNil(try books.quote(try QuoteKey("KRAKEN", "BALANCE", "NEW")), "\(op): the half-made quote was never published")
-            park.stop()
+            _ = park.kill()
         }
     }
 }

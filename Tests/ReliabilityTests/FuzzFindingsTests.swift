@@ -14,7 +14,7 @@ final class FuzzFindingsTests: XCTestCase {
             let file = dir.file("c.toml")
             try Data((header + "\n").utf8).write(to: URL(fileURLWithPath: file))
             for args in [["config", "check", file], ["config", "apply", file, "--segment", dir.file("seg")]] {
-                let r = try shmbal(args)
+                let r = try runShmbal(args)
                 XCTAssertFalse(r.signalled, "\(header): shmbal crashed")
                 XCTAssertEqual(r.status, 4, "\(header): \(r.err)")
                 XCTAssertTrue(r.err.contains("c.toml:\(header.split(separator: "\n", omittingEmptySubsequences: false).count):"), r.err)
@@ -34,7 +34,7 @@ final class FuzzFindingsTests: XCTestCase {
         for text in ["defown = t\n", "a = \"x\ny\"\n", "a = [1,\n\t\r"] {
             let file = dir.file("c.toml")
             try Data(text.utf8).write(to: URL(fileURLWithPath: file))
-            let r = try shmbal(["config", "check", file])
+            let r = try runShmbal(["config", "check", file])
             XCTAssertEqual(r.status, 4, r.err)
             XCTAssertEqual(r.err.split(separator: "\n").count, 1, "one line: \(r.err)")
             XCTAssertTrue(r.err.hasPrefix("shmbal: \(file):"), r.err)
@@ -48,7 +48,7 @@ final class FuzzFindingsTests: XCTestCase {
         for text in ["a = [}\n", "a = [[}]]\n", "[KRAKEN.USDC]\ncredit = [1,}\n", "a = {b = [}}\n", "x = 1\na = [ # c\n}\n"] {
             let file = dir.file("c.toml")
             try Data(text.utf8).write(to: URL(fileURLWithPath: file))
-            let r = try shmbal(["config", "check", file])
+            let r = try runShmbal(["config", "check", file])
             XCTAssertFalse(r.signalled, "\(text): shmbal crashed")
             XCTAssertEqual(r.status, 4, r.err)
             XCTAssertTrue(r.err.contains("arrays ([…]) are not part of a ShmBalance config"), r.err)
@@ -63,7 +63,7 @@ final class FuzzFindingsTests: XCTestCase {
     func testNegativeLookingCountsAreRefusedAtAttach() throws {
         let dir = TempDir()
         let seg = dir.file("seg")
-        XCTAssertEqual(try shmbal(["reset", "USDC", "100", "--segment", seg, "--exchange", "KRAKEN"]).status, 0)
+        XCTAssertEqual(try runShmbal(["reset", "USDC", "100", "--segment", seg, "--exchange", "KRAKEN"]).status, 0)
         let good = try Data(contentsOf: URL(fileURLWithPath: seg))
         for offset in [Layout.Header.recordCount, Layout.Header.quoteCount] {
             var bad = good
@@ -74,7 +74,7 @@ final class FuzzFindingsTests: XCTestCase {
                     XCTAssertTrue("\(error)".contains("exceeds its capacity"), "\(error)")
                 }
             }
-            let r = try shmbal(["list", "--segment", seg])
+            let r = try runShmbal(["list", "--segment", seg])
             XCTAssertFalse(r.signalled, "list crashed on a negative-looking count")
             XCTAssertEqual(r.status, 4, r.err)
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: seg)), bad, "attaching changed the file")

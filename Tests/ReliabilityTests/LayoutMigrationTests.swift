@@ -13,7 +13,7 @@ final class LayoutMigrationTests: XCTestCase {
     func testAVersionOneSnapshotRestoresIntoThisLayout() throws {
         let dir = TempDir()
         let seg = dir.file("seg")
-        let r = try shmbal(["snapshot", "restore", fixture, "--segment", seg])
+        let r = try runShmbal(["snapshot", "restore", fixture, "--segment", seg])
         XCTAssertEqual(r.status, 0, r.err)
         let books = try Books.open(seg, .readOnly)
         let usdc = try books.get(try BookKey("KRAKEN", "USDC"))
@@ -24,8 +24,8 @@ final class LayoutMigrationTests: XCTestCase {
         XCTAssertEqual(try books.get(try BookKey("KRAKEN", "USD")).state.total.exactText, "4000")
         XCTAssertEqual(try books.quote(try QuoteKey("KRAKEN", "BALANCE", "USDC"))?.mid, 10000.5)
         XCTAssertEqual(try books.defaultExchange?.description, "KRAKEN")
-        XCTAssertEqual(try shmbal(["check", "--segment", seg]).status, 0)
+        XCTAssertEqual(try runShmbal(["check", "--segment", seg]).status, 0)
         // And the books go on from there.
-        XCTAssertEqual(try shmbal(["allocate", "USDC", "4", "100", "--segment", seg]).status, 0)
+        XCTAssertEqual(try runShmbal(["allocate", "USDC", "4", "100", "--segment", seg]).status, 0)
     }
 }

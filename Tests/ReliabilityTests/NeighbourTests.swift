@@ -10,7 +10,7 @@ final class NeighbourTests: XCTestCase {
     let exchange = ["--exchange", "KRAKEN"]
 
     func total(_ segment: String) throws -> String {
-        let g = try shmbal(["balance", "USDC", "--segment", segment] + exchange)
+        let g = try runShmbal(["balance", "USDC", "--segment", segment] + exchange)
         XCTAssertEqual(g.status, 0, g.err)
         return g.out.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -21,16 +21,16 @@ final class NeighbourTests: XCTestCase {
     func testStoppedLockHolderGivesRecordBusyAndReadersGoOn() throws {
         let dir = TempDir()
         let seg = dir.file("seg")
-        XCTAssertEqual(try shmbal(["reset", "USDC", "1000", "--strategies", "4", "--segment", seg] + exchange).status, 0)
-        XCTAssertEqual(try shmbal(["reset", "USD", "5000", "--segment", seg] + exchange).status, 0)
+        XCTAssertEqual(try runShmbal(["reset", "USDC", "1000", "--strategies", "4", "--segment", seg] + exchange).status, 0)
+        XCTAssertEqual(try runShmbal(["reset", "USD", "5000", "--segment", seg] + exchange).status, 0)
         var expected = 1000, usd = 5000
         for point in 1...3 {
-            let park = try Background(productPath("shmbal-campaign"), ["park", "--segment", seg, "--currency", "USDC", "--point", String(point), "--seconds", "60"])
-            XCTAssertTrue(park.waitFor("parked"), "the neighbour never reached fault point \(point): \(park.output)")
+            let park = try spawnProduct(Product.campaign, ["park", "--segment", seg, "--currency", "USDC", "--point", String(point), "--seconds", "60"], outputIn: dir.path, name: "park\(point)")
+            XCTAssertTrue(park.waitForOutput("parked"), "the neighbour never reached fault point \(point): \(park.output)")
             XCTAssertEqual(kill(park.pid, SIGSTOP), 0)
 
             // A writer waits the bound, then fails clearly and changes nothing.
-            let busy = try shmbal(["adjust", "USDC", "5", "--segment", seg] + exchange, env: ["SHMBAL_LOCK_TIMEOUT_MS": "300"], timeout: 30)
+            let busy = try runShmbal(["adjust", "USDC", "5", "--segment", seg] + exchange, env: ["SHMBAL_LOCK_TIMEOUT_MS": "300"], timeout: 30)
             XCTAssertFalse(busy.signalled, "adjust hung on a stopped lock holder")
             XCTAssertEqual(busy.status, 5, busy.err)
             XCTAssertTrue(busy.err.contains("record busy"), busy.err)
@@ -38,37 +38,37 @@ final class NeighbourTests: XCTestCase {
             XCTAssertTrue(busy.err.contains("stopped or in a debugger"), busy.err)
             XCTAssertEqual(busy.err.split(separator: "\n").count, 1, "one line: \(busy.err)")
             XCTAssertGreaterThanOrEqual(busy.seconds, 0.3, "it must have waited the bound before giving up")
-            let alloc = try shmbal(["allocate", "USDC", "2", "1", "--segment", seg] + exchange, env: ["SHMBAL_LOCK_TIMEOUT_MS": "200"], timeout: 30)
+            let alloc = try runShmbal(["allocate", "USDC", "2", "1", "--segment", seg] + exchange, env: ["SHMBAL_LOCK_TIMEOUT_MS": "200"], timeout: 30)
             XCTAssertEqual(alloc.status, 5, alloc.err)
 
             // Readers never take the lock: get, balance, list, check and log all answer.
             let published = point == 3
             XCTAssertEqual(try total(seg), String(expected + (published ? 1 : 0)) + ".00")
-            let get = try shmbal(["get", "USDC", "--json", "--segment", seg] + exchange)
+            let get = try runShmbal(["get", "USDC", "--json", "--segment", seg] + exchange)
             XCTAssertEqual(get.status, 0, get.err)
             XCTAssertTrue(get.out.contains("\"identityHolds\":true"), get.out)
             for args in [["list"], ["check"], ["log", "--limit", "5"]] {
-                let r = try shmbal(args + ["--segment", seg] + exchange, timeout: 30)
+                let r = try runShmbal(args + ["--segment", seg] + exchange, timeout: 30)
                 XCTAssertEqual(r.status, 0, "\(args): \(r.err)")
             }
 
             // The dashboard keeps drawing (read-only, as a viewer runs it): a change to another
             // record shows up in its next frame.
-            XCTAssertEqual(try shmbal(["adjust", "USD", "1", "--segment", seg] + exchange).status, 0)
+            XCTAssertEqual(try runShmbal(["adjust", "USD", "1", "--segment", seg] + exchange).status, 0)
             usd += 1
-            let frame = try shmbal(["top", "--once", "--read-only", "--width", "100", "--height", "30", "--segment", seg] + exchange, timeout: 30)
+            let frame = try runShmbal(["top", "--once", "--read-only", "--width", "100", "--height", "30", "--segment", seg] + exchange, timeout: 30)
             XCTAssertEqual(frame.status, 0, frame.err)
             XCTAssertTrue(frame.out.contains("USDC") && frame.out.contains("5,00\(usd - 5000).00"), frame.out)
 
             // The stopped holder dies: the next writer recovers the lock at once.
-            park.stop()
+            park.kill()
             if published { expected += 1 }
-            let after = try shmbal(["adjust", "USDC", "5", "--segment", seg] + exchange, env: ["SHMBAL_LOCK_TIMEOUT_MS": "300"])
+            let after = try runShmbal(["adjust", "USDC", "5", "--segment", seg] + exchange, env: ["SHMBAL_LOCK_TIMEOUT_MS": "300"])
             XCTAssertEqual(after.status, 0, after.err)
             expected += 5
             XCTAssertEqual(try total(seg), "\(expected).00", "killed at fault point \(point)")
         }
-        let check = try shmbal(["check", "--segment", seg] + exchange)
+        let check = try runShmbal(["check", "--segment", seg] + exchange)
         XCTAssertEqual(check.status, 0, check.out + check.err)
     }
 
@@ -76,16 +76,16 @@ final class NeighbourTests: XCTestCase {
     func testDefaultLockTimeoutIsOneSecond() throws {
         let dir = TempDir()
         let seg = dir.file("seg")
-        XCTAssertEqual(try shmbal(["reset", "USDC", "1000", "--segment", seg] + exchange).status, 0)
-        let park = try Background(productPath("shmbal-campaign"), ["park", "--segment", seg, "--currency", "USDC", "--point", "2", "--seconds", "60"])
-        defer { park.stop() }
-        XCTAssertTrue(park.waitFor("parked"))
+        XCTAssertEqual(try runShmbal(["reset", "USDC", "1000", "--segment", seg] + exchange).status, 0)
+        let park = try spawnProduct(Product.campaign, ["park", "--segment", seg, "--currency", "USDC", "--point", "2", "--seconds", "60"], outputIn: dir.path)
+        defer { park.kill() }
+        XCTAssertTrue(park.waitForOutput("parked"))
         XCTAssertEqual(kill(park.pid, SIGSTOP), 0)
-        let busy = try shmbal(["set", "USDC", "7", "--segment", seg] + exchange, env: ["SHMBAL_LOCK_TIMEOUT_MS": ""], timeout: 30)
+        let busy = try runShmbal(["set", "USDC", "7", "--segment", seg] + exchange, env: ["SHMBAL_LOCK_TIMEOUT_MS": ""], timeout: 30)
         XCTAssertEqual(busy.status, 5, busy.err)
         XCTAssertTrue(busy.err.contains("within 1000 ms"), busy.err)
         XCTAssertGreaterThanOrEqual(busy.seconds, 1.0)
-        XCTAssertTrue(try shmbal(["help"]).out.contains("SHMBAL_LOCK_TIMEOUT_MS, default 1000"))
+        XCTAssertTrue(try runShmbal(["help"]).out.contains("SHMBAL_LOCK_TIMEOUT_MS, default 1000"))
     }
 
     /// A neighbour allocating and releasing as fast as it can: every other writer either succeeds
@@ -94,27 +94,27 @@ final class NeighbourTests: XCTestCase {
     func testHostileWriterCannotHangOthers() throws {
         let dir = TempDir()
         let seg = dir.file("seg")
-        XCTAssertEqual(try shmbal(["reset", "USDC", "1000", "--strategies", "4", "--segment", seg] + exchange).status, 0)
-        let hammer = try Background(productPath("shmbal-campaign"), ["hammer", "--segment", seg, "--currency", "USDC", "--seconds", "120"])
-        XCTAssertTrue(hammer.waitFor("hammering"))
+        XCTAssertEqual(try runShmbal(["reset", "USDC", "1000", "--strategies", "4", "--segment", seg] + exchange).status, 0)
+        let hammer = try spawnProduct(Product.campaign, ["hammer", "--segment", seg, "--currency", "USDC", "--seconds", "120"], outputIn: dir.path)
+        XCTAssertTrue(hammer.waitForOutput("hammering"))
         var applied = 0, busy = 0
         for _ in 0..<20 {
-            let r = try shmbal(["adjust", "USDC", "1", "--segment", seg] + exchange, env: ["SHMBAL_LOCK_TIMEOUT_MS": "1000"], timeout: 30)
+            let r = try runShmbal(["adjust", "USDC", "1", "--segment", seg] + exchange, env: ["SHMBAL_LOCK_TIMEOUT_MS": "1000"], timeout: 30)
             XCTAssertFalse(r.signalled, "a writer hung behind the hammering neighbour")
             XCTAssertTrue(r.status == 0 || r.status == 5, "exit \(r.status): \(r.err)")
             if r.status == 5 { XCTAssertTrue(r.err.contains("record busy"), r.err) }
             if r.status == 0 { applied += 1 } else { busy += 1 }
-            let get = try shmbal(["get", "USDC", "--json", "--segment", seg] + exchange, timeout: 30)
+            let get = try runShmbal(["get", "USDC", "--json", "--segment", seg] + exchange, timeout: 30)
             XCTAssertEqual(get.status, 0, get.err)
             XCTAssertTrue(get.out.contains("\"identityHolds\":true"), get.out)
         }
         // The dashboard draws while the neighbour hammers.
-        let frame = try shmbal(["top", "--once", "--read-only", "--width", "100", "--height", "30", "--segment", seg] + exchange, timeout: 30)
+        let frame = try runShmbal(["top", "--once", "--read-only", "--width", "100", "--height", "30", "--segment", seg] + exchange, timeout: 30)
         XCTAssertEqual(frame.status, 0, frame.err)
         XCTAssertTrue(frame.out.contains("USDC"), frame.out)
-        hammer.stop()
+        hammer.kill()
         print("hostile neighbour: \(applied) of 20 adjusts applied, \(busy) record busy")
         XCTAssertEqual(try total(seg), "\(1000 + applied).00", "a busy adjust must change nothing; an applied one exactly once")
-        XCTAssertEqual(try shmbal(["check", "--segment", seg] + exchange).status, 0)
+        XCTAssertEqual(try runShmbal(["check", "--segment", seg] + exchange).status, 0)
     }
 }

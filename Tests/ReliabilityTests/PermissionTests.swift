@@ -31,10 +31,10 @@ final class PermissionTests: XCTestCase {
             // The modes are exact whatever the umask, and a file the caller may not open is refused clearly.
             XCTAssertEqual(try runProcess("/bin/sh", ["-c", "umask 077; exec '\(productPath("shmbal"))' init --segment '\(seg660)' --mode 0660"]).status, 0)
             XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: seg660)[.posixPermissions] as? Int, 0o660)
-            XCTAssertEqual(try shmbal(["init", "--segment", seg600]).status, 0)
+            XCTAssertEqual(try runShmbal(["init", "--segment", seg600]).status, 0)
             XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: seg600)[.posixPermissions] as? Int, 0o600)
             XCTAssertEqual(chmod(seg600, 0), 0)
-            let r = try shmbal(["get", "USDC", "--segment", seg600] + ex)
+            let r = try runShmbal(["get", "USDC", "--segment", seg600] + ex)
             XCTAssertEqual(r.status, 4, r.err)
             XCTAssertTrue(r.err.contains("permission denied"), r.err)
             return
@@ -94,30 +94,30 @@ final class PermissionTests: XCTestCase {
     func testNeverThroughASymlinkNeverOverAFile() throws {
         let dir = TempDir()
         let target = dir.file("target"), link = dir.file("link"), dangling = dir.file("dangling")
-        XCTAssertEqual(try shmbal(["reset", "USDC", "100", "--segment", target] + ex).status, 0)
+        XCTAssertEqual(try runShmbal(["reset", "USDC", "100", "--segment", target] + ex).status, 0)
         let targetBytes = try Data(contentsOf: URL(fileURLWithPath: target))
         XCTAssertEqual(symlink(target, link), 0)
         XCTAssertEqual(symlink(dir.file("nowhere"), dangling), 0)
 
         for args in [["get", "USDC"], ["adjust", "USDC", "5"], ["reset", "USDC", "1"], ["list"]] {
-            let r = try shmbal(args + ["--segment", link] + ex)
+            let r = try runShmbal(args + ["--segment", link] + ex)
             XCTAssertEqual(r.status, 4, "\(args) through a symlink: \(r.err)")
             XCTAssertTrue(r.err.contains("symbolic link"), r.err)
         }
-        let initLink = try shmbal(["init", "--segment", link])
+        let initLink = try runShmbal(["init", "--segment", link])
         XCTAssertEqual(initLink.status, 4)
         XCTAssertTrue(initLink.err.contains("already exists"), initLink.err)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: target)), targetBytes, "the symlink's target changed")
 
         for args in [["init"], ["reset", "USDC", "1"], ["snapshot", "restore", dir.file("nosnap")]] {
-            let r = try shmbal(args + ["--segment", dangling] + ex)
+            let r = try runShmbal(args + ["--segment", dangling] + ex)
             XCTAssertNotEqual(r.status, 0, "\(args) through a dangling symlink")
             XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("nowhere")), "\(args) created the symlink's target")
         }
         // A snapshot restored onto a symlink's name does not go through it either.
         let snap = dir.file("snap")
-        XCTAssertEqual(try shmbal(["snapshot", "save", snap, "--segment", target]).status, 0)
-        let r = try shmbal(["snapshot", "restore", snap, "--segment", dangling])
+        XCTAssertEqual(try runShmbal(["snapshot", "save", snap, "--segment", target]).status, 0)
+        let r = try runShmbal(["snapshot", "restore", snap, "--segment", dangling])
         XCTAssertEqual(r.status, 4, r.err)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("nowhere")))
 
@@ -125,12 +125,12 @@ final class PermissionTests: XCTestCase {
         let notes = dir.file("notes.txt")
         try Data("my notes\n".utf8).write(to: URL(fileURLWithPath: notes))
         for args in [["init"], ["reset", "USDC", "1"], ["adjust", "USDC", "1"], ["config", "apply", snap]] {
-            let r = try shmbal(args + ["--segment", notes] + ex)
+            let r = try runShmbal(args + ["--segment", notes] + ex)
             XCTAssertEqual(r.status, 4, "\(args) over a file: \(r.err)")
         }
         XCTAssertEqual(try String(contentsOfFile: notes, encoding: .utf8), "my notes\n")
         // …nor is an existing segment re-initialised.
-        XCTAssertEqual(try shmbal(["init", "--segment", target]).status, 4)
+        XCTAssertEqual(try runShmbal(["init", "--segment", target]).status, 4)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: target)), targetBytes)
     }
 
@@ -185,7 +185,7 @@ final class PermissionTests: XCTestCase {
         // And the CLI's readers attach read-only: a reader on a file the caller may only read works.
         XCTAssertEqual(chmod(seg, 0o400), 0)
         if getuid() != 0 {
-            XCTAssertEqual(try shmbal(["get", "USDC", "--segment", seg] + ex).status, 0)
+            XCTAssertEqual(try runShmbal(["get", "USDC", "--segment", seg] + ex).status, 0)
         }
     }
 }

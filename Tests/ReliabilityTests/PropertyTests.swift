@@ -11,14 +11,16 @@ final class PropertyTests: XCTestCase {
     static let keys = [key("USDC"), key("USD"), key("USDC", "BINANCE")]
     static let limit = ReferenceModel.limit
 
-    /// Amounts that hit the rules' edges: zero, one unit, ordinary figures, 18 decimals, the limit.
+    /// Amounts that hit the rules' edges: zero, one unit, ordinary figures, 18 decimals, the limit
+    /// and one unit past it.
     static func amount(_ g: inout SplitMix64, allowNegative: Bool = true) -> Int128 {
         let scale: Int128 = 1_000_000_000_000_000_000
         var v: Int128
-        switch Int.random(in: 0..<12, using: &g) {
+        switch Int.random(in: 0..<13, using: &g) {
         case 0: v = 0
         case 1: v = 1
         case 2: v = limit
+        case 6: v = limit + 1
         case 3: v = limit - Int128(Int.random(in: 0...3, using: &g)) * scale
         case 4: v = Int128(Int.random(in: 1...1_000, using: &g)) * scale / 1_000
         case 5: v = Int128(UInt64.random(in: 0...UInt64.max, using: &g))
@@ -42,14 +44,17 @@ final class PropertyTests: XCTestCase {
     static func edge(_ g: inout SplitMix64, _ r: ModelRecord?, _ i: Int) -> Int128 {
         guard let r else { return amount(&g) }
         let slot = i >= 0 && i < 64 ? r.slots[i] : 0
-        let base = [slot, r.slots[1] + r.credit, r.slots[1], r.slots[0], limit - slot, limit - r.slots[1], -slot].randomElement(using: &g)!
+        let base = [slot, r.slots[1] + r.credit, r.slots[1], r.slots[0], limit - slot, limit - r.slots[1], -slot, limit + r.slots[1], -limit - r.slots[1]]
+            .randomElement(using: &g)!
         return base + Int128(Int.random(in: -1...1, using: &g))
     }
 
     static func op(_ g: inout SplitMix64, _ model: ReferenceModel = ReferenceModel()) -> ModelOp {
         let k = keys.randomElement(using: &g)!
         if Int.random(in: 0..<3, using: &g) == 0 {
-            let i = index(&g), r = model.records[k]
+            let r = model.records[k]
+            // An index at the record's own edges half the time: its last slot, one past it, −1.
+            let i = r.map { r in Bool.random(using: &g) ? [r.count - 1, r.count, -1, 2, 1].randomElement(using: &g)! : index(&g) } ?? index(&g)
             switch Int.random(in: 0..<6, using: &g) {
             case 0: return .allocate(k, i, edge(&g, r, i))
             case 1: return .release(k, i, edge(&g, r, i))
@@ -88,8 +93,11 @@ final class PropertyTests: XCTestCase {
             let expected = model.apply(op)
             let got = perform(op, books)
             if got != expected { return "step \(n) \(op): books \(got), model \(expected)" }
-            if let d = compare(books, model) { return "after step \(n) \(op): \(d)" }
+            // After each step the record it touched (an operation on one key never changes another);
+            // every record at the end.
+            if let d = compare(books, model, only: op.key) { return "after step \(n) \(op): \(d)" }
         }
+        if let d = compare(books, model) { return "at the end: \(d)" }
         return nil
     }
 
@@ -120,10 +128,11 @@ final class PropertyTests: XCTestCase {
         }
     }
 
-    static func compare(_ books: Books, _ model: ReferenceModel) -> String? {
+    /// The first difference between the books and the model (of record `only`, when given), or nil.
+    static func compare(_ books: Books, _ model: ReferenceModel, only: BookKey? = nil) -> String? {
         let keys = books.keys()
-        if Set(keys) != Set(model.records.keys) { return "records \(keys) vs model \(model.records.keys.sorted())" }
-        for k in keys {
+        if Set(keys) != Set(model.records.keys) || keys.count != model.records.count { return "records \(keys) vs model \(model.records.keys.sorted())" }
+        for k in keys where only == nil || k == only {
             guard let r = try? books.get(k), let m = model.records[k] else { return "\(k): cannot read" }
             let s = r.state
             if s.strategyCount != m.count { return "\(k): count \(s.strategyCount) vs \(m.count)" }
@@ -140,35 +149,47 @@ final class PropertyTests: XCTestCase {
         return nil
     }
 
+    /// The fixed seeds: the property runs from each of them, so what it explores does not hang on
+    /// one lucky or unlucky stream (a boundary bug that one seed happens to catch, another misses).
+    static let seeds: [UInt64] = [0x5EED_0007] + (1...23).map { 0x5EED_0000 &+ UInt64($0) &* 0x9E37_79B9 }
+
+    /// SHMBAL_PROPERTY_RUNS is the number of sequences in all (default 1,536, split evenly over the
+    /// 24 seeds; CI's sanitizer runs pass 300); SHMBAL_PROPERTY_SEED runs them all from that one seed.
+    /// Each failing seed is reported with its sequence number and a shrunk sequence (at most three).
     func testRandomSequencesMatchTheReferenceModel() throws {
         let env = ProcessInfo.processInfo.environment
-        let seed = env["SHMBAL_PROPERTY_SEED"].flatMap(UInt64.init) ?? 0x5EED_0007
-        let runs = env["SHMBAL_PROPERTY_RUNS"].flatMap(Int.init) ?? 1000
+        let seeds = env["SHMBAL_PROPERTY_SEED"].flatMap(UInt64.init).map { [$0] } ?? Self.seeds
+        let total = env["SHMBAL_PROPERTY_RUNS"].flatMap(Int.init) ?? 1_536
+        let runsPerSeed = max(1, total / seeds.count)
         let dir = TempDir()
-        var g = SplitMix64(seed: seed)
-        var refusals = 0, applied = 0
-        for run in 0..<runs {
-            // Each operation is drawn knowing the state so far, so edges come up often.
-            var model = ReferenceModel()
-            var ops: [ModelOp] = []
-            for _ in 0..<Int.random(in: 10...80, using: &g) {
-                let op = PropertyTests.op(&g, model)
-                ops.append(op)
-                if case .refused = model.apply(op) { refusals += 1 } else { applied += 1 }
+        var refusals = 0, applied = 0, failures = 0
+        for seed in seeds {
+            var g = SplitMix64(seed: seed)
+            for run in 0..<runsPerSeed {
+                // Each operation is drawn knowing the state so far, so edges come up often.
+                var model = ReferenceModel()
+                var ops: [ModelOp] = []
+                for _ in 0..<Int.random(in: 10...80, using: &g) {
+                    let op = PropertyTests.op(&g, model)
+                    ops.append(op)
+                    if case .refused = model.apply(op) { refusals += 1 } else { applied += 1 }
+                }
+                guard let difference = try PropertyTests.firstDifference(ops, dir: dir, run: run) else { continue }
+                let minimal = try PropertyTests.shrink(ops) { try PropertyTests.firstDifference($0, dir: dir, run: -2) != nil }
+                XCTFail("""
+                    books and model differ (seed \(seed), sequence \(run); rerun with SHMBAL_PROPERTY_SEED=\(seed)): \(difference)
+                    minimal failing sequence (\(minimal.count) operations):
+                    \(minimal.map { "  \($0)" }.joined(separator: "\n"))
+                    first difference there: \(try PropertyTests.firstDifference(minimal, dir: dir, run: -1) ?? "?")
+                    """)
+                failures += 1
+                break  // the next seed
             }
-            guard let difference = try PropertyTests.firstDifference(ops, dir: dir, run: run) else { continue }
-            let minimal = try PropertyTests.shrink(ops) { try PropertyTests.firstDifference($0, dir: dir, run: -2) != nil }
-            XCTFail("""
-                books and model differ (seed \(seed), sequence \(run)): \(difference)
-                minimal failing sequence (\(minimal.count) operations):
-                \(minimal.map { "  \($0)" }.joined(separator: "\n"))
-                first difference there: \(try PropertyTests.firstDifference(minimal, dir: dir, run: -1) ?? "?")
-                """)
-            return
+            if failures >= 3 { return }
         }
-        print("property: \(runs) sequences, \(applied) operations applied and \(refusals) refused, books identical to the model")
-        XCTAssertGreaterThan(refusals, runs, "the generator must produce refusals")
-        XCTAssertGreaterThan(applied, runs, "the generator must produce applied operations")
+        print("property: \(seeds.count) seeds × \(runsPerSeed) sequences, \(applied) operations applied and \(refusals) refused, books identical to the model")
+        XCTAssertGreaterThan(refusals, runsPerSeed * seeds.count, "the generator must produce refusals")
+        XCTAssertGreaterThan(applied, runsPerSeed * seeds.count, "the generator must produce applied operations")
     }
 
     /// Removes operations one at a time while the sequence still fails.

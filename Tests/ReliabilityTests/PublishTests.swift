@@ -54,12 +54,12 @@ final class PublishTests: XCTestCase {
                 let point = FaultPoint(stage, c.kind)
                 let dir = TempDir()
                 let seg = dir.file("seg")
-                XCTAssertEqual(try shmbal(["reset", "USDC", "1000", "--segment", seg] + exchange).status, 0)
-                XCTAssertEqual(try shmbal(["quote", "write", "KRAKEN", "BALANCE", "USDC", "7", "--segment", seg]).status, 0)
-                let park = try Background(productPath("shmbal-campaign"), ["park", "--segment", seg, "--currency", c.currency,
-                                                                           "--op", c.op, "--point", String(point.rawValue), "--seconds", "60"])
-                XCTAssertTrue(park.waitFor("parked"), "\(point): \(park.output)")
-                park.stop()  // SIGKILL, parked exactly there
+                XCTAssertEqual(try runShmbal(["reset", "USDC", "1000", "--segment", seg] + exchange).status, 0)
+                XCTAssertEqual(try runShmbal(["quote", "write", "KRAKEN", "BALANCE", "USDC", "7", "--segment", seg]).status, 0)
+                let park = try spawnProduct(Product.campaign, ["park", "--segment", seg, "--currency", c.currency,
+                                                                           "--op", c.op, "--point", String(point.rawValue), "--seconds", "60"], outputIn: dir.path)
+                XCTAssertTrue(park.waitForOutput("parked"), "\(point): \(park.output)")
+                _ = park.kill()  // SIGKILL, parked exactly there
 
                 let published = stage == .publishedBeforeUnlock
                 let books = try Books.open(seg, .readWrite)
@@ -78,11 +78,11 @@ final class PublishTests: XCTestCase {
                     XCTAssertEqual(try books.balance(try BookKey("KRAKEN", "USDC")), Amount(whole: published ? 1001 : 1000)!, what)
                 }
                 // The lock the dead writer held is taken at once, and every value can be written again.
-                XCTAssertEqual(try shmbal(["quote", "write", "KRAKEN", "BALANCE", "NEW", "3", "--segment", seg]).status, 0, what)
-                XCTAssertEqual(try shmbal(["name", "USDC", "2", "grid", "--segment", seg] + exchange).status, 0, what)
-                XCTAssertEqual(try shmbal(["reset", "NEW", "5", "--segment", seg] + exchange).status, 0, what)
-                XCTAssertEqual(try shmbal(["adjust", "USDC", "1", "--segment", seg] + exchange).status, 0, what)
-                let check = try shmbal(["check", "--segment", seg])
+                XCTAssertEqual(try runShmbal(["quote", "write", "KRAKEN", "BALANCE", "NEW", "3", "--segment", seg]).status, 0, what)
+                XCTAssertEqual(try runShmbal(["name", "USDC", "2", "grid", "--segment", seg] + exchange).status, 0, what)
+                XCTAssertEqual(try runShmbal(["reset", "NEW", "5", "--segment", seg] + exchange).status, 0, what)
+                XCTAssertEqual(try runShmbal(["adjust", "USDC", "1", "--segment", seg] + exchange).status, 0, what)
+                let check = try runShmbal(["check", "--segment", seg])
                 XCTAssertEqual(check.status, 0, "\(what): \(check.out) \(check.err)")
             }
         }

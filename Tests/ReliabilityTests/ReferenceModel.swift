@@ -17,6 +17,15 @@ enum ModelOp: CustomStringConvertible {
     case name(BookKey, Int, String)
     case balance(BookKey, Int)
 
+    /// The record the operation is about.
+    var key: BookKey {
+        switch self {
+        case .reset(let k, _, _), .set(let k, _, _), .adjust(let k, _, _), .allocate(let k, _, _), .release(let k, _, _),
+             .reconcile(let k, _), .credit(let k, _), .count(let k, _), .name(let k, _, _), .balance(let k, _):
+            return k
+        }
+    }
+
     var description: String {
         func a(_ v: Int128) -> String { Amount(raw: v).exactText }
         switch self {

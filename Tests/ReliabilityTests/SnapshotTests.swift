@@ -47,7 +47,7 @@ final class SnapshotTests: XCTestCase {
         let dir = TempDir()
         let seg = dir.file("seg"), snap = dir.file("books.snapshot")
         let before = try makeBooks(seg)
-        let save = try shmbal(["snapshot", "save", snap, "--segment", seg])
+        let save = try runShmbal(["snapshot", "save", snap, "--segment", seg])
         XCTAssertEqual(save.status, 0, save.err)
         XCTAssertTrue(save.out.contains("saved 3 records and 2 quotes"), save.out)
         var st = stat()
@@ -55,21 +55,21 @@ final class SnapshotTests: XCTestCase {
         XCTAssertEqual(st.st_mode & 0o777, 0o600, "a snapshot holds the books: owner only")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["books.snapshot", "seg"], "no temporary file left")
 
-        let json = try shmbal(["list", "--json", "--segment", seg]).out
+        let json = try runShmbal(["list", "--json", "--segment", seg]).out
         XCTAssertEqual(unlink(seg), 0)  // the reboot
-        let restore = try shmbal(["snapshot", "restore", snap, "--segment", seg])
+        let restore = try runShmbal(["snapshot", "restore", snap, "--segment", seg])
         XCTAssertEqual(restore.status, 0, restore.err)
         XCTAssertTrue(restore.out.contains("restored 3 records and 2 quotes"), restore.out)
         XCTAssertEqual(stat(seg, &st), 0)
         XCTAssertEqual(st.st_mode & 0o777, 0o600)
         let after = try Books.open(seg, .readWrite)
         try assertSameBooks(before, after)
-        XCTAssertEqual(try shmbal(["list", "--json", "--segment", seg]).out, json)
+        XCTAssertEqual(try runShmbal(["list", "--json", "--segment", seg]).out, json)
         XCTAssertEqual(after.segment.geometry, before.segment.geometry)
         // The restored books work: the record's lock, the operations, the rules.
         try after.release(key("USDC"), index: 2, Amount("2000"))
         XCTAssertEqual(try after.get(key("USDC")).state.pool, Amount("6999.999999999999999999"))
-        XCTAssertEqual(try shmbal(["check", "--segment", seg]).status, 6, "USD's headroom was negative when saved, and still is")
+        XCTAssertEqual(try runShmbal(["check", "--segment", seg]).status, 6, "USD's headroom was negative when saved, and still is")
     }
 
     /// Restore into an existing segment that holds nothing fills it; --mode applies to a new one.
@@ -79,14 +79,14 @@ final class SnapshotTests: XCTestCase {
         let before = try makeBooks(seg)
         try SnapshotFile.save(before, to: snap)
         let empty = dir.file("empty")
-        XCTAssertEqual(try shmbal(["init", "--segment", empty, "--records", "32"]).status, 0)
-        let r = try shmbal(["snapshot", "restore", snap, "--segment", empty])
+        XCTAssertEqual(try runShmbal(["init", "--segment", empty, "--records", "32"]).status, 0)
+        let r = try runShmbal(["snapshot", "restore", snap, "--segment", empty])
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertTrue(r.out.contains("into empty segment"), r.out)
         try assertSameBooks(before, try Books.open(empty, .readOnly))
 
         let group = dir.file("group")
-        XCTAssertEqual(try shmbal(["snapshot", "restore", snap, "--segment", group, "--mode", "0660"]).status, 0)
+        XCTAssertEqual(try runShmbal(["snapshot", "restore", snap, "--segment", group, "--mode", "0660"]).status, 0)
         var st = stat()
         XCTAssertEqual(stat(group, &st), 0)
         XCTAssertEqual(st.st_mode & 0o777, 0o660)
@@ -98,9 +98,9 @@ final class SnapshotTests: XCTestCase {
         let seg = dir.file("seg"), snap = dir.file("s")
         try SnapshotFile.save(try makeBooks(seg), to: snap)
         let other = dir.file("other")
-        XCTAssertEqual(try shmbal(["reset", "USDC", "1", "--segment", other] + ex).status, 0)
+        XCTAssertEqual(try runShmbal(["reset", "USDC", "1", "--segment", other] + ex).status, 0)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: other))
-        let r = try shmbal(["snapshot", "restore", snap, "--segment", other])
+        let r = try runShmbal(["snapshot", "restore", snap, "--segment", other])
         XCTAssertEqual(r.status, 4)
         XCTAssertTrue(r.err.contains("already holds 1 records and 0 quotes"), r.err)
         XCTAssertTrue(r.err.contains("nothing was restored"), r.err)
@@ -108,7 +108,7 @@ final class SnapshotTests: XCTestCase {
         // A file that is not a segment is not overwritten either.
         let notSeg = dir.file("notseg")
         try Data("hello".utf8).write(to: URL(fileURLWithPath: notSeg))
-        let r2 = try shmbal(["snapshot", "restore", snap, "--segment", notSeg])
+        let r2 = try runShmbal(["snapshot", "restore", snap, "--segment", notSeg])
         XCTAssertEqual(r2.status, 4, r2.err)
         XCTAssertEqual(try String(contentsOfFile: notSeg, encoding: .utf8), "hello")
     }
@@ -120,7 +120,7 @@ final class SnapshotTests: XCTestCase {
         try SnapshotFile.save(try makeBooks(seg), to: snap)
         let good = try Data(contentsOf: URL(fileURLWithPath: snap))
         let text = String(decoding: good, as: UTF8.self)
-        XCTAssertEqual(try shmbal(["snapshot", "verify", snap]).status, 0)
+        XCTAssertEqual(try runShmbal(["snapshot", "verify", snap]).status, 0)
 
         var cases: [(String, Data, String)] = []
         // Every single-byte change in the body is caught by the checksum (sampled across the file).
@@ -146,12 +146,12 @@ final class SnapshotTests: XCTestCase {
             let bad = dir.file("bad")
             try data.write(to: URL(fileURLWithPath: bad))
             let target = dir.file("fresh")
-            let r = try shmbal(["snapshot", "restore", bad, "--segment", target])
+            let r = try runShmbal(["snapshot", "restore", bad, "--segment", target])
             XCTAssertEqual(r.status, 4, "\(what): \(r.err)")
             XCTAssertTrue(r.err.contains(message), "\(what): \(r.err)")
             XCTAssertEqual(r.err.split(separator: "\n").count, 1, "\(what): one line")
             XCTAssertFalse(FileManager.default.fileExists(atPath: target), "\(what): a segment was created")
-            XCTAssertEqual(try shmbal(["snapshot", "verify", bad]).status, 4, what)
+            XCTAssertEqual(try runShmbal(["snapshot", "verify", bad]).status, 4, what)
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["bad", "s", "seg"], "no temporary segment left")
     }
@@ -162,13 +162,13 @@ final class SnapshotTests: XCTestCase {
         let seg = dir.file("seg"), snap = dir.file("s")
         try SnapshotFile.save(try makeBooks(seg), to: snap)
         let old = try Data(contentsOf: URL(fileURLWithPath: snap))
-        let r = try shmbal(["snapshot", "save", snap, "--segment", dir.file("missing")])
+        let r = try runShmbal(["snapshot", "save", snap, "--segment", dir.file("missing")])
         XCTAssertEqual(r.status, 4, r.err)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: snap)), old)
         // Saving over a directory fails and leaves nothing behind.
         let sub = dir.file("sub")
         try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: false)
-        let r2 = try shmbal(["snapshot", "save", sub, "--segment", seg])
+        let r2 = try runShmbal(["snapshot", "save", sub, "--segment", seg])
         XCTAssertEqual(r2.status, 4, r2.err)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["s", "seg", "sub"])
     }
@@ -179,9 +179,9 @@ final class SnapshotTests: XCTestCase {
         let seg = dir.file("seg")
         let books = try Books.open(seg, .readWriteCreating())
         try books.reset(key("USDC"), balance: Amount("1000"), strategyCount: 4)
-        let hammer = try Background(productPath("shmbal-campaign"), ["hammer", "--segment", seg, "--currency", "USDC", "--seconds", "60"])
-        defer { hammer.stop() }
-        XCTAssertTrue(hammer.waitFor("hammering"))
+        let hammer = try spawnProduct(Product.campaign, ["hammer", "--segment", seg, "--currency", "USDC", "--seconds", "60"], outputIn: dir.path)
+        defer { hammer.kill() }
+        XCTAssertTrue(hammer.waitForOutput("hammering"))
         for i in 0..<50 {
             let file = dir.file("s\(i)")
             let snap = try SnapshotFile.save(books, to: file)

@@ -34,59 +34,53 @@ final class ThreadTests: XCTestCase {
         nonisolated(unsafe) let results = buffer
         let finished = Finished()
         // Real threads, all running at once (concurrentPerform would run only as many as there are cores).
-        let group = DispatchGroup()
-        for t in 0..<(writers + readers) {
-            group.enter()
-            Thread.detachNewThread {
-                defer { group.leave() }
-                do throws(BooksError) {
-                    // Half the threads use their own mapping of the same file, as separate processes would.
-                    let books = t % 2 == 0 ? shared : try Books.open(seg, t < writers ? .readWrite : .readOnly)
-                    guard let rec = books.record(key) else { throw .badInput("no record") }
-                    if t < writers {
-                        defer { finished.count.add(1, ordering: .releasing) }
-                        var g = SplitMix64(seed: UInt64(t + 1))
-                        var mine = Amount.zero
-                        var delta: Int128 = 0
-                        for _ in 0..<opsPerWriter {
-                            let a = Amount(raw: Int128(Int.random(in: 1...1_000_000, using: &g)))
-                            switch Int.random(in: 0..<4, using: &g) {
-                            case 0:
-                                try books.allocate(rec, index: 2 + t, a)
-                                mine = Amount(raw: mine.raw + a.raw)
-                            case 1:
-                                do throws(BooksError) {
-                                    try books.release(rec, index: 2 + t, a)
-                                    mine = Amount(raw: mine.raw - a.raw)
-                                } catch {
-                                    // Refused exactly when the budget is short.
-                                    guard error.refusal?.code == .exceedsBudget && a > mine else { throw error }
-                                }
-                            case 2:
-                                try books.adjust(key, a, index: 0)
-                                delta += a.raw
-                            default:
-                                try books.adjust(key, -a, index: 1)
-                                delta -= a.raw
+        runThreads(writers + readers) { t in
+            do throws(BooksError) {
+                // Half the threads use their own mapping of the same file, as separate processes would.
+                let books = t % 2 == 0 ? shared : try Books.open(seg, t < writers ? .readWrite : .readOnly)
+                guard let rec = books.record(key) else { throw .badInput("no record") }
+                if t < writers {
+                    defer { finished.count.add(1, ordering: .releasing) }
+                    var g = SplitMix64(seed: UInt64(t + 1))
+                    var mine = Amount.zero
+                    var delta: Int128 = 0
+                    for _ in 0..<opsPerWriter {
+                        let a = Amount(raw: Int128(Int.random(in: 1...1_000_000, using: &g)))
+                        switch Int.random(in: 0..<4, using: &g) {
+                        case 0:
+                            try books.allocate(rec, index: 2 + t, a)
+                            mine = Amount(raw: mine.raw + a.raw)
+                        case 1:
+                            do throws(BooksError) {
+                                try books.release(rec, index: 2 + t, a)
+                                mine = Amount(raw: mine.raw - a.raw)
+                            } catch {
+                                // Refused exactly when the budget is short.
+                                guard error.refusal?.code == .exceedsBudget && a > mine else { throw error }
                             }
-                        }
-                        results[t].slot = mine
-                        results[t].totalDelta = delta
-                    } else {
-                        var s = RecordState()
-                        // Read until every writer is done (bounded by the writers' fixed work).
-                        while finished.count.load(ordering: .acquiring) < writers {
-                            try rec.read(into: &s)
-                            if !s.identityHolds { results[t].broken += 1 }
-                            results[t].copies += 1
+                        case 2:
+                            try books.adjust(key, a, index: 0)
+                            delta += a.raw
+                        default:
+                            try books.adjust(key, -a, index: 1)
+                            delta -= a.raw
                         }
                     }
-                } catch {
-                    results[t].error = "\(error)"
+                    results[t].slot = mine
+                    results[t].totalDelta = delta
+                } else {
+                    var s = RecordState()
+                    // Read until every writer is done (bounded by the writers' fixed work).
+                    while finished.count.load(ordering: .acquiring) < writers {
+                        try rec.read(into: &s)
+                        if !s.identityHolds { results[t].broken += 1 }
+                        results[t].copies += 1
+                    }
                 }
+            } catch {
+                results[t].error = "\(error)"
             }
         }
-        group.wait()
         XCTAssertEqual(results.map(\.error).filter { !$0.isEmpty }, [])
         XCTAssertEqual(results[writers...].map(\.broken), [0, 0], "a reader saw a copy that breaks the identity")
         let s = try shared.get(key).state

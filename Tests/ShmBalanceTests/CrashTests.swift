@@ -6,30 +6,46 @@ import XCTest
 /// Writers are SIGKILLed at random moments, many of them while holding the record's lock or
 /// between writing the new copy and publishing it.
 final class CrashTests: XCTestCase {
+    /// The whole test stops at the first round that goes wrong (a victim that never gets going, or
+    /// books that disagree with its log), and within an overall bound: a broken build fails it in
+    /// seconds, never keeps CI busy for rounds × a per-round wait.
     func testWritersKilledAtRandomMomentsLoseNothingAndBlockNoOne() throws {
         let kills = 200
+        let overall = Deadline(seconds: 180)
         let seg = TempSegment()
         let books = try seg.books()
         let k = key("USDC")
         try books.reset(k, balance: Amount("1000000"), strategyCount: 9)
-        guard let rec = books.record(k) else { return XCTFail("no record") }
+        let rec = try XCTUnwrap(books.record(k))
         var pausedAt: [String: Int] = [:]
         var inFlightApplied = 0, inFlightDropped = 0, acked = 0, recoveredLocks = 0
         var state = RecordState()
+        var rng = SplitMix64(seed: 0xC4A5_0001)
 
         for round in 0..<kills {
+            guard !overall.hasPassed else {
+                return XCTFail("the crash test ran past its overall bound after \(round) of \(kills) rounds")
+            }
             try rec.read(into: &state)
             let before = state
-            let log = seg.dir + "/victim\(round).log"
-            let victim = try spawnProduct("shmbal-worker", ["ops", seg.path, log, "USDC", "0", "\(round + 1)", "pause"])
-            // Let it complete a few operations, then kill it at a random moment.
-            waitUntil(30, "victim \(round) to acknowledge an operation") {
-                (try? String(contentsOfFile: log, encoding: .utf8))?.contains("\nA ") ?? false
+            let log = seg.file("victim\(round).log")
+            let victim = try spawnProduct(Product.worker, ["ops", seg.path, log, "USDC", "0", "\(round + 1)", "pause"],
+                                          outputIn: seg.dir, name: "victim\(round)")
+            // Let it complete a few operations, then kill it at a random moment. A victim that
+            // ends by itself or never acknowledges anything fails the test at once.
+            let started = poll(within: 20) {
+                (readTextFile(log)?.contains("\nA ") ?? false) || !victim.isRunning
             }
-            usleep(UInt32.random(in: 0...3000))
-            kill(victim.processIdentifier, SIGKILL)
-            victim.waitUntilExit()
-            XCTAssertEqual(victim.terminationReason, .uncaughtSignal)
+            if let end = victim.termination {
+                return XCTFail("round \(round): the victim ended by itself (\(end)) before it was killed: \(victim.errorOutput)")
+            }
+            guard started else {
+                victim.kill()
+                return XCTFail("round \(round): the victim acknowledged no operation within 20 s; log: \(readTextFile(log)?.suffix(300) ?? "none")")
+            }
+            usleep(UInt32(rng.below(3000)))
+            let end = victim.kill()
+            XCTAssertEqual(end, .signalled(SIGKILL), "round \(round)")
 
             // A new process (this one) gets the lock at once: a lock left by the dead holder is
             // recovered, not waited for (a wait would end in "record busy" after the timeout).
@@ -50,15 +66,19 @@ final class CrashTests: XCTestCase {
                 op.apply(to: &expected)
                 inFlightApplied += 1
             } else {
-                XCTAssertEqual(commits, done.count, "round \(round): commits vs acknowledged operations")
+                guard commits == done.count else {
+                    return XCTFail("round \(round): \(commits) commits for \(done.count) acknowledged operations (in flight: \(inFlight.map { "\($0.op)" } ?? "none"))")
+                }
                 if inFlight != nil { inFlightDropped += 1 }
             }
-            XCTAssertEqual(state.rawSlots, expected, "round \(round): slots equal the acknowledged operations (+ the one in flight if it committed)")
-            XCTAssertTrue(state.identityHolds, "round \(round): identity")
+            guard state.rawSlots == expected, state.identityHolds else {
+                return XCTFail("round \(round): slots \(state.rawSlots), the acknowledged operations (+ the one in flight if it committed) say \(expected); identity \(state.identityHolds)")
+            }
             acked += done.count
-            if let last = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").last, last.hasPrefix("P ") {
+            if let last = readTextFile(log)?.split(separator: "\n").last, last.hasPrefix("P ") {
                 pausedAt[String(last), default: 0] += 1
             }
+            unlink(log)
         }
         let insideLock = pausedAt.values.reduce(0, +)
         print("crash: \(kills) kills; \(acked) acknowledged ops all present; in flight at the kill: \(inFlightApplied) committed, \(inFlightDropped) not; killed inside a commit \(insideLock) times \(pausedAt.sorted { $0.key < $1.key }); locks recovered from dead holders: \(recoveredLocks)")

@@ -21,27 +21,30 @@ final class MultiProcessTests: XCTestCase {
         let headBefore = books.activityHead
 
         let writers = 4, opsEach = 10_000
-        let stopFile = seg.dir + "/stop"
-        let readerOut = Pipe()
-        let reader = try spawnProduct("shmbal-worker", ["read", seg.path, Self.currencies.joined(separator: ","), stopFile], stdout: readerOut.fileHandleForWriting)
+        let stopFile = seg.file("stop")
+        let reader = try spawnProduct(Product.worker, ["read", seg.path, Self.currencies.joined(separator: ","), stopFile],
+                                      outputIn: seg.dir, name: "reader")
         let procs = try (0..<writers).map { w in
-            try spawnProduct("shmbal-worker", ["ops", seg.path, seg.dir + "/w\(w).log", Self.currencies.joined(separator: ","), "\(opsEach)", "\(1000 + w)"])
+            try spawnProduct(Product.worker, ["ops", seg.path, seg.file("w\(w).log"), Self.currencies.joined(separator: ","), "\(opsEach)", "\(1000 + w)"],
+                             outputIn: seg.dir, name: "w\(w)")
         }
-        for p in procs {
-            p.waitUntilExit()
-            XCTAssertEqual(p.terminationStatus, 0, "writer exit status")
+        for (w, p) in procs.enumerated() {
+            let (end, timedOut) = p.finish(within: 300)
+            XCTAssertFalse(timedOut, "writer \(w) did not finish its \(opsEach) operations within 300 s")
+            XCTAssertEqual(end, .exited(0), "writer \(w): \(p.errorOutput)")
         }
-        XCTAssertTrue(FileManager.default.createFile(atPath: stopFile, contents: nil))
-        reader.waitUntilExit()
-        try readerOut.fileHandleForWriting.close()
-        let readerReport = String(decoding: readerOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(writeTextFile(stopFile, ""))
+        let (readerEnd, readerTimedOut) = reader.finish(within: 60)
+        XCTAssertFalse(readerTimedOut, "the reader did not stop when asked")
+        XCTAssertEqual(readerEnd, .exited(0), reader.errorOutput)
+        let readerReport = reader.output
 
         // The books must equal the start plus every applied operation from the processes' own logs.
         var expected = initial
         var applied = [String: UInt64]()
         var refused = 0
         for w in 0..<writers {
-            let ops = try readWorkerLog(seg.dir + "/w\(w).log")
+            let ops = try readWorkerLog(seg.file("w\(w).log"))
             XCTAssertEqual(ops.count, opsEach)
             for op in ops {
                 XCTAssertNotNil(op.applied, "every operation of a process that exited has an outcome")

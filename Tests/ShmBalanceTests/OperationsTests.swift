@@ -221,9 +221,15 @@ final class OperationsTests: XCTestCase {
         try books.setCreditLimit(k, Amount("5000"))
         try books.allocate(k, index: 2, Amount("2000"))
         try books.allocate(k, index: 3, Amount("3000"))
+        let before = try books.get(k)
+        let head = books.activityHead
         XCTAssertEqual(try books.reconcile(k, exchangeBalance: Amount("10000")), .inSync)
-        let opCount = try books.get(k).state.opCount
-        XCTAssertEqual(try books.get(k).state.opCount, opCount, "in sync changes nothing")
+        let after = try books.get(k)
+        XCTAssertEqual(after.state.opCount, before.state.opCount, "in sync commits nothing")
+        XCTAssertEqual(after, before, "in sync changes nothing at all (slots, epoch, stamps)")
+        let logged = books.activity(after: head)
+        XCTAssertEqual(logged.map(\.operation), [.reconcile], "in sync is still logged")
+        XCTAssertEqual(logged.first?.outcomeText(), "in sync")
         XCTAssertEqual(try books.reconcile(k, exchangeBalance: Amount("9000")), .repaired(delta: Amount("-1000"), pool: Amount("4000")))
         XCTAssertEqual(try slots("USDC"), amounts("9000", "4000", "2000", "3000", "0"))
         // Down to 100: the pool would be 100 - 5000 = -4900, below -credit (-5000)? no: -4900 + 5000 ≥ 0: repaired.

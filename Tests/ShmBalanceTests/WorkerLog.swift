@@ -48,31 +48,6 @@ func readWorkerLog(_ path: String) throws -> [LoggedOp] {
     return ops
 }
 
-/// Spawns a built product without waiting for it.
-func spawnProduct(_ name: String, _ args: [String], stdout: FileHandle? = nil) throws -> Process {
-    let p = Process()
-    p.executableURL = productsDirectory.appendingPathComponent(name)
-    p.arguments = args
-    var env = ProcessInfo.processInfo.environment
-    env["SWIFT_BACKTRACE"] = "enable=no"
-    p.environment = env
-    if let stdout { p.standardOutput = stdout }
-    try p.run()
-    return p
-}
-
-/// Waits until `condition` holds, polling; fails the test after `seconds` (a safety net, not a timing assertion).
-func waitUntil(_ seconds: Double, _ what: String, file: StaticString = #filePath, line: UInt = #line, _ condition: () -> Bool) {
-    let deadline = Date().addingTimeInterval(seconds)
-    while !condition() {
-        if Date() > deadline {
-            XCTFail("gave up waiting for \(what)", file: file, line: line)
-            return
-        }
-        usleep(1000)
-    }
-}
-
 extension RecordState {
     var rawSlots: [Int128] { (0..<strategyCount).map { slots[$0].raw } }
 }
