@@ -47,9 +47,9 @@ extension Books {
                         amount: Amount, detail: Amount, after: Amount, now: Int64) {
         let seq = base.atomic64(Layout.Header.ringHead).loadThenWrappingIncrement(ordering: .relaxed) &+ 1
         let e = base + (ringOffset &+ Int(truncatingIfNeeded: (seq &- 1) & ringMask) &* Layout.Ring.entrySize)
-        // The previous occupant of this slot, complete: `seq − capacity`, or nothing yet.
-        let capacity = ringMask &+ 1
-        let previous = seq > capacity ? RingStamp.complete(seq &- capacity) : 0
+        // The previous occupant of this slot, complete: `seq − capacity` (a new segment's slots say
+        // so for the sequence numbers 1 − capacity … 0 that never were: `Segment.initialise`).
+        let previous = RingStamp.complete(seq &- (ringMask &+ 1))
         let (taken, _) = e.atomic64(Layout.Ring.stamp).compareExchange(expected: previous, desired: RingStamp.writing(seq), ordering: .relaxed)
         if _slowPath(!taken) { guard claimRingSlot(e, seq) else { return } }
         // Release fence: the stamp's "writing" is visible before any field we store next.

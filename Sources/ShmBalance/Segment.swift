@@ -189,6 +189,13 @@ public final class Segment: @unchecked Sendable {
         base.storeBytes(of: Layout.fixedPointDecimals, toByteOffset: Layout.Header.fixedPointDecimals, as: UInt32.self)
         let sum = fnv1a(UnsafeRawBufferPointer(start: base, count: Layout.Header.checksummedBytes))
         base.storeBytes(of: sum, toByteOffset: Layout.Header.geometryChecksum, as: UInt64.self)
+        // Each activity slot as if entry (slot + 1 − capacity) had been completed in it, so the first
+        // writer of every slot finds exactly the stamp it expects (`Books.appendActivity`).
+        let capacity = UInt64(g.ringCapacity)
+        for slot in 0..<g.ringCapacity {
+            let stamp = RingStamp.complete(UInt64(slot + 1) &- capacity)
+            base.storeBytes(of: stamp, toByteOffset: g.ringOffset + slot * Layout.Ring.entrySize + Layout.Ring.stamp, as: UInt64.self)
+        }
         for offset in [Layout.Header.tableMutex, Layout.Header.quoteMutex] {
             let rc = shmbal_mutex_init_robust_shared((base + offset).assumingMemoryBound(to: pthread_mutex_t.self))
             guard rc == 0 else { throw .system(path, "pthread_mutex_init", Errno(rawValue: rc)) }
