@@ -1,3 +1,4 @@
+import CShmBalance
 import Foundation
 import ShmBalanceTestSupport
 import XCTest
@@ -118,3 +119,9 @@ func runPytest(_ testFile: String, seconds: Double = 300, file: StaticString = #
     XCTAssertEqual(r.status, 0, "pytest \(testFile) failed:\n\(r.out)\n\(r.err)", file: file, line: line)
     XCTAssertTrue(r.out.contains("\(expected) passed"), "expected \(expected) passed tests in \(testFile):\n\(r.out)", file: file, line: line)
 }
+
+// The header's enums (shmbal_status, …) as the plain ints the C functions return and take.
+extension shmbal_status { var code: Int32 { Int32(bitPattern: rawValue) } }
+extension shmbal_refusal { var code: Int32 { Int32(bitPattern: rawValue) } }
+extension shmbal_open_mode { var code: Int32 { Int32(bitPattern: rawValue) } }
+extension shmbal_reconcile_kind { var code: Int32 { Int32(bitPattern: rawValue) } }
