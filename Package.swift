@@ -39,9 +39,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // The C ABI: the public header (and its layout checks) ... The version script is for the
-        // shipped library (scripts/build-release links libshmbalance.so.1 with it).
-        .target(name: "CShmBalance", exclude: ["shmbalance.map"]),
+        // The C ABI: the public header (and its layout checks) ...
+        .target(name: "CShmBalance"),
         // ... and its Swift @_cdecl exports, each one call into the core.
         .target(
             name: "ShmBalanceCABI",
