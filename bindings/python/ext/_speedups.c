@@ -64,11 +64,10 @@ static const shmbal_record *lookup(Hot *self, PyObject *currency) {
 
 /* Spreads positional and keyword arguments over `names`; 0 when anything is unusual (too many,
  * unknown or repeated keywords): the slow path then raises Python's own TypeError. */
-static int spread(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, PyObject **names, int n, PyObject **out) {
-    if (nargs > n) return 0;
-    for (int i = 0; i < n; i++) out[i] = i < nargs ? args[i] : NULL;
-    if (kwnames == NULL) return 1;
+static int spread_slow(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, PyObject **names, int n, PyObject **out,
+                       signed char *where) {
     Py_ssize_t nk = PyTuple_Size(kwnames);
+    if (nk > n) return 0;
     for (Py_ssize_t k = 0; k < nk; k++) {
         PyObject *key = PyTuple_GetItem(kwnames, k);
         int j = 0;
@@ -81,9 +80,54 @@ static int spread(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, Py
         }
         if (j == n || out[j] != NULL) return 0;
         out[j] = args[nargs + k];
+        where[k] = (signed char)j;
     }
     return 1;
 }
+
+/* The keyword names a call site passes are one constant tuple of its code object, the same object
+ * on every call: a few (tuple, where each keyword goes) pairs per method save parsing it again. */
+enum { KW_CACHE = 4 };
+typedef struct {
+    PyObject *kwnames; /* a strong reference, so the address cannot be reused by another tuple */
+    Py_ssize_t count;
+    signed char where[3];
+} KwShape;
+typedef struct {
+    KwShape shapes[KW_CACHE];
+    int next;
+} KwCache;
+
+static int spread(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, PyObject **names, int n, PyObject **out,
+                  KwCache *cache) {
+    if (nargs > n) return 0;
+    for (int i = 0; i < n; i++) out[i] = i < nargs ? args[i] : NULL;
+    if (kwnames == NULL) return 1;
+    for (int c = 0; c < KW_CACHE; c++) {
+        KwShape *shape = &cache->shapes[c];
+        if (shape->kwnames != kwnames) continue;
+        if (nargs + shape->count > n) return 0;
+        for (Py_ssize_t k = 0; k < shape->count; k++) {
+            int j = shape->where[k];
+            if (out[j] != NULL) return 0; /* also given positionally */
+            out[j] = args[nargs + k];
+        }
+        return 1;
+    }
+    signed char where[3];
+    if (!spread_slow(args, nargs, kwnames, names, n, out, where)) return 0;
+    /* Remember the shape (positional arguments are checked per call, so it holds for any nargs). */
+    KwShape *shape = &cache->shapes[cache->next];
+    cache->next = (cache->next + 1) % KW_CACHE;
+    Py_INCREF(kwnames);
+    Py_XDECREF(shape->kwnames);
+    shape->kwnames = kwnames;
+    shape->count = PyTuple_Size(kwnames);
+    for (Py_ssize_t k = 0; k < shape->count; k++) shape->where[k] = where[k];
+    return 1;
+}
+
+static KwCache allocate_shapes, release_shapes, get_balance_shapes;
 
 /* self.<method>(*args, **kwargs) with the original arguments. */
 static PyObject *slow(PyObject *self, PyObject *method, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
@@ -133,10 +177,10 @@ static int slot_index(PyObject *o) {
 }
 
 static PyObject *move(Hot *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, op_double_fn op,
-                      op_exact_fn exact_op, PyObject *slow_name) {
+                      op_exact_fn exact_op, PyObject *slow_name, KwCache *shapes) {
     PyObject *names[3] = {s_currency, s_index, s_amount};
     PyObject *a[3];
-    if (op == NULL || !spread(args, nargs, kwnames, names, 3, a) || a[0] == NULL || a[1] == NULL || a[2] == NULL)
+    if (op == NULL || !spread(args, nargs, kwnames, names, 3, a, shapes) || a[0] == NULL || a[1] == NULL || a[2] == NULL)
         return slow((PyObject *)self, slow_name, args, nargs, kwnames);
     const shmbal_record *rec = lookup(self, a[0]);
     int index = slot_index(a[1]);
@@ -163,17 +207,18 @@ static PyObject *move(Hot *self, PyObject *const *args, Py_ssize_t nargs, PyObje
 }
 
 static PyObject *hot_allocate(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
-    return move((Hot *)self, args, nargs, kwnames, c_allocate, c_allocate_exact, s_allocate_slow);
+    return move((Hot *)self, args, nargs, kwnames, c_allocate, c_allocate_exact, s_allocate_slow, &allocate_shapes);
 }
 
 static PyObject *hot_release(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
-    return move((Hot *)self, args, nargs, kwnames, c_release, c_release_exact, s_release_slow);
+    return move((Hot *)self, args, nargs, kwnames, c_release, c_release_exact, s_release_slow, &release_shapes);
 }
 
 static PyObject *hot_get_balance(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
     PyObject *names[3] = {s_currency, s_index, s_exact};
     PyObject *a[3];
-    if (c_balance == NULL || !spread(args, nargs, kwnames, names, 3, a) || a[0] == NULL || (a[2] != NULL && a[2] != Py_False))
+    if (c_balance == NULL || !spread(args, nargs, kwnames, names, 3, a, &get_balance_shapes) || a[0] == NULL ||
+        (a[2] != NULL && a[2] != Py_False))
         return slow(self, s_get_balance_slow, args, nargs, kwnames);
     const shmbal_record *rec = lookup((Hot *)self, a[0]);
     int index = a[1] == NULL ? 0 : slot_index(a[1]);
