@@ -3,12 +3,14 @@
 // Built and run by Benchmarks/run when the library exists (issue 7):
 //   cabi_ops rounds    prints "cabi median_ns p99_ns p999_ns" (median of per-round batch means),
 //                      then "cabi-state …" for shmbal_record_read (the state into a fixed-size
-//                      struct), "cabi-slot …" for shmbal_record_balance (one slot as a double)
+//                      struct), "cabi-slot …" for shmbal_record_balance (one slot as a double),
+//                      "cabi-slot-exact …" (one slot, exact only: no double conversion)
 //                      and "cabi-read …" for shmbal_record_get (the whole record with names)
 //   cabi_ops ops N     N operations and nothing else (callgrind: Ir(2N) − Ir(N))
 //   cabi_ops read N    N shmbal_record_get calls and nothing else
 //   cabi_ops state N   N shmbal_record_read calls and nothing else
 //   cabi_ops slot N    N shmbal_record_balance calls and nothing else
+//   cabi_ops slot-exact N   the same, exact value only
 #define _GNU_SOURCE
 #include "shmbalance.h"
 
@@ -63,6 +65,20 @@ static int slots(shmbal_record rec, long n) {
         sum += v;
     }
     sink = sum;
+    return failed;
+}
+
+static volatile uint64_t exact_sink;
+
+static int slots_exact(shmbal_record rec, long n) {
+    int failed = 0;
+    uint64_t sum = 0;
+    for (long i = 0; i < n; i++) {
+        shmbal_amount a;
+        if (shmbal_record_balance(rec, 1, NULL, &a) != SHMBAL_OK) failed++;
+        sum += a.lo;
+    }
+    exact_sink = sum;
     return failed;
 }
 
@@ -125,6 +141,8 @@ int main(int argc, char **argv) {
         failed = states(rec, atol(argv[2]));
     } else if (strcmp(argv[1], "slot") == 0) {
         failed = slots(rec, atol(argv[2]));
+    } else if (strcmp(argv[1], "slot-exact") == 0) {
+        failed = slots_exact(rec, atol(argv[2]));
     } else {
         enum { ROUNDS = 21, BATCH = 200000, SAMPLES = 500000 };
         double means[ROUNDS];
@@ -148,6 +166,7 @@ int main(int argc, char **argv) {
         printf("cabi %.1f %.0f %.0f\n", means[ROUNDS / 2], s[(long)(0.99 * (SAMPLES - 1))], s[(long)(0.999 * (SAMPLES - 1))]);
         failed += measure("cabi-state", states, rec, BATCH, SAMPLES / 5, s);
         failed += measure("cabi-slot", slots, rec, BATCH, SAMPLES / 5, s);
+        failed += measure("cabi-slot-exact", slots_exact, rec, BATCH, SAMPLES / 5, s);
         failed += measure("cabi-read", reads, rec, 50000, SAMPLES / 5, s);
         free(s);
     }

@@ -50,8 +50,16 @@ func label(_ text: UnsafePointer<CChar>?) throws(ABIFailure) -> ShortName {
 }
 
 /// A double as the exact amount its shortest decimal form names (the core's conversion).
+///
+/// A whole number below 2^53 (2000.0, the seed's amounts) is its own shortest decimal form, so
+/// it is that many units exactly: `Amount(exactly:)` gives the same value (CABITests checks it),
+/// and skipping it saves about a fifth of a call. Everything else goes to the core.
 @inline(__always)
 func amount(_ value: Double) throws(ABIFailure) -> Amount {
+    if value.magnitude < 9_007_199_254_740_992 {
+        let whole = Int64(value)  // truncates; in range, so it cannot trap
+        if Double(whole) == value { return Amount(raw: Int128(whole) &* Amount.scale) }
+    }
     do { return try Amount(exactly: value) } catch { throw ABIFailure(error) }
 }
 

@@ -64,6 +64,14 @@ func run(_ body: () throws(ABIFailure) -> Void) -> Int32 {
     }
 }
 
+/// The status of a failed call, its message kept for `shmbal_last_error` (out of line: only the
+/// error path pays for it).
+@inline(never)
+func failed(_ failure: ABIFailure) -> Int32 {
+    LastError.store(failure)
+    return failure.status.code
+}
+
 /// Calls the core, turning its typed error into an `ABIFailure`.
 @inline(__always)
 func core<T>(_ body: () throws(BooksError) -> T) throws(ABIFailure) -> T {

@@ -70,24 +70,33 @@ public func cRecordReleaseExact(_ r: shmbal_record, _ index: Int32, _ value: shm
     }
 }
 
+// The two fast reads are written out without `run`'s closure: the optimizer then keeps the
+// handle check and the core's seqlock read in one function (with the closure it did not).
+
 @_cdecl("shmbal_record_balance")
 public func cRecordBalance(_ r: shmbal_record, _ index: Int32, _ value: UnsafeMutablePointer<Double>?, _ exact: UnsafeMutablePointer<shmbal_amount>?) -> Int32 {
-    run { () throws(ABIFailure) in
+    let a: Amount
+    do throws(ABIFailure) {
         let ref = try handles.record(r).ref
-        let a: Amount
         do throws(BooksError) { a = try ref.readSlot(Int(index)) } catch { throw ABIFailure(error) }
-        value?.pointee = a.doubleValue
-        exact?.pointee = shmbal_amount(a)
+    } catch {
+        return failed(error)
     }
+    if let exact { exact.pointee = shmbal_amount(a) }
+    if let value { value.pointee = a.doubleValue }
+    return SHMBAL_OK.code
 }
 
 @_cdecl("shmbal_record_read")
 public func cRecordRead(_ r: shmbal_record, _ out: UnsafeMutablePointer<shmbal_record_state>?) -> Int32 {
-    run { () throws(ABIFailure) in
+    do throws(ABIFailure) {
         let ref = try handles.record(r).ref
         guard let out else { throw .null("a record state to fill") }
         try shmbal_record_state.read(ref, into: out)
+    } catch {
+        return failed(error)
     }
+    return SHMBAL_OK.code
 }
 
 @_cdecl("shmbal_record_get")

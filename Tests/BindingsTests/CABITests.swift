@@ -191,6 +191,23 @@ final class CABITests: XCTestCase {
         XCTAssertEqual(value, Double("1.295110504991")!)
     }
 
+    /// The C ABI's shortcut for whole doubles gives exactly what the core's `Amount(exactly:)` gives.
+    func testWholeDoublesConvertAsTheCoreDoes() throws {
+        var rng = SystemRandomNumberGenerator()
+        var values: [Double] = [0, -0.0, 1, -1, 2000, 9_007_199_254_740_991, -9_007_199_254_740_991, 9_007_199_254_740_992,
+                                9_007_199_254_740_994, 1e15, 1e16, 1e17, 1e18, -1e18, 0.5, 1.5, 1 - 0x1p-53, 4503599627370495.5]
+        for _ in 0..<20_000 {
+            values.append(Double(Int64.random(in: -(1 << 53)...(1 << 53), using: &rng)))
+            values.append(Double(Int64.random(in: -1_000_000...1_000_000, using: &rng)))
+        }
+        var a = shmbal_amount(lo: 0, hi: 0)
+        for v in values {
+            let core = try? Amount(exactly: v)
+            let rc = shmbal_amount_from_double(v, &a)
+            XCTAssertEqual(rc == SHMBAL_OK.code ? a.amount : nil, core, "\(v)")
+        }
+    }
+
     func testReconcileReportsItsOutcome() {
         var result = shmbal_reconcile_result()
         XCTAssertEqual(shmbal_reconcile(books, "KRAKEN", "USDC", 1000, &result), SHMBAL_OK.code)
