@@ -11,6 +11,8 @@
 //   cabi_ops state N   N shmbal_record_read calls and nothing else
 //   cabi_ops slot N    N shmbal_record_balance calls and nothing else
 //   cabi_ops slot-exact N   the same, exact value only
+//   cabi_ops batch WORKLOAD N   a warm-up of N, then one batch of N timed: prints its ns per call
+//                      (shmbal-bench runs it between its own rounds of the core's read)
 #define _GNU_SOURCE
 #include "shmbalance.h"
 
@@ -116,8 +118,8 @@ static int ops(shmbal_record rec, long n) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || (strcmp(argv[1], "rounds") != 0 && argc < 3)) {
-        fprintf(stderr, "usage: cabi_ops rounds | cabi_ops (ops|read) N\n");
+    if (argc < 2 || (strcmp(argv[1], "rounds") != 0 && argc < 3) || (strcmp(argv[1], "batch") == 0 && argc < 4)) {
+        fprintf(stderr, "usage: cabi_ops rounds | cabi_ops (ops|read|state|slot|slot-exact) N | cabi_ops batch WORKLOAD N\n");
         return 2;
     }
     char path[64];
@@ -143,6 +145,19 @@ int main(int argc, char **argv) {
         failed = slots(rec, atol(argv[2]));
     } else if (strcmp(argv[1], "slot-exact") == 0) {
         failed = slots_exact(rec, atol(argv[2]));
+    } else if (strcmp(argv[1], "batch") == 0) {
+        workload fn = strcmp(argv[2], "state") == 0 ? states : strcmp(argv[2], "slot-exact") == 0 ? slots_exact
+                    : strcmp(argv[2], "slot") == 0 ? slots : strcmp(argv[2], "ops") == 0 ? ops : NULL;
+        long n = atol(argv[3]);
+        if (fn == NULL || n <= 0) {
+            fprintf(stderr, "cabi_ops batch: unknown workload %s\n", argv[2]);
+            failed = 1;
+        } else {
+            failed = fn(rec, n);
+            int64_t t0 = now_ns();
+            failed += fn(rec, n);
+            printf("%.2f\n", (double)(now_ns() - t0) / n);
+        }
     } else {
         enum { ROUNDS = 21, BATCH = 200000, SAMPLES = 500000 };
         double means[ROUNDS];
