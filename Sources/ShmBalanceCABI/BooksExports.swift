@@ -9,7 +9,7 @@ public func cOpen(_ path: UnsafePointer<CChar>?, _ mode: Int32, _ out: UnsafeMut
     run { () throws(ABIFailure) in
         guard let out else { throw .null("a place for the handle") }
         let access: Segment.AccessMode
-        switch mode {
+        switch shmbal_open_mode(rawValue: UInt32(bitPattern: mode)) {
         case SHMBAL_OPEN_CREATE: access = .readWriteCreating()
         case SHMBAL_OPEN_READ_WRITE: access = .readWrite
         case SHMBAL_OPEN_READ_ONLY: access = .readOnly

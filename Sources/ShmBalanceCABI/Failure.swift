@@ -2,14 +2,29 @@ import CShmBalance
 import Glibc
 import ShmBalance
 
+// The one place where the core's errors become the C ABI's status codes (shmbalance.h's
+// `shmbal_status` and `shmbal_refusal`). A new core error case maps here with one line.
+
+extension shmbal_status {
+    /// The status as the exported functions return it (a plain C int).
+    @inline(__always) var code: Int32 { Int32(bitPattern: rawValue) }
+}
+
+extension shmbal_refusal {
+    /// The header's refusal code for the core's: the same number (CodesTests checks every case).
+    init(_ code: RefusalCode) { self.init(rawValue: UInt32(code.rawValue)) }
+
+    var code: Int32 { Int32(bitPattern: rawValue) }
+}
+
 /// A failed C call: the status it returns and the message `shmbal_last_error` gives.
 struct ABIFailure: Error {
-    var status: Int32
+    var status: shmbal_status
     var message: String
-    /// The core's `RefusalCode` when `status` is `SHMBAL_REFUSED`, else 0.
-    var refusal: Int32 = 0
+    /// Which rule refused, when `status` is `SHMBAL_REFUSED`.
+    var refusal = SHMBAL_REFUSAL_NONE
 
-    init(_ status: Int32, _ message: String, refusal: Int32 = 0) {
+    init(_ status: shmbal_status, _ message: String, refusal: shmbal_refusal = SHMBAL_REFUSAL_NONE) {
         self.status = status
         self.message = message
         self.refusal = refusal
@@ -17,7 +32,7 @@ struct ABIFailure: Error {
 
     init(_ error: BooksError) {
         switch error {
-        case .refused(let r): self.init(SHMBAL_REFUSED, r.description, refusal: Int32(r.code.rawValue))
+        case .refused(let r): self.init(SHMBAL_REFUSED, r.description, refusal: shmbal_refusal(r.code))
         case .badInput: self.init(SHMBAL_BAD_INPUT, error.description)
         case .segment(.badPath): self.init(SHMBAL_BAD_INPUT, error.description)
         case .segment: self.init(SHMBAL_SEGMENT, error.description)
@@ -43,11 +58,19 @@ struct ABIFailure: Error {
 func run(_ body: () throws(ABIFailure) -> Void) -> Int32 {
     do {
         try body()
-        return SHMBAL_OK
+        return SHMBAL_OK.code
     } catch {
         LastError.store(error)
-        return error.status
+        return error.status.code
     }
+}
+
+/// The status of a failed call, its message kept for `shmbal_last_error` (out of line: only the
+/// error path pays for it).
+@inline(never)
+func failed(_ failure: ABIFailure) -> Int32 {
+    LastError.store(failure)
+    return failure.status.code
 }
 
 /// Calls the core, turning its typed error into an `ABIFailure`.
@@ -78,8 +101,8 @@ enum LastError {
             buffer = fresh
         }
         guard let b = buffer else { return }
-        b.storeBytes(of: failure.status, as: Int32.self)
-        b.storeBytes(of: failure.refusal, toByteOffset: 4, as: Int32.self)
+        b.storeBytes(of: failure.status.code, as: Int32.self)
+        b.storeBytes(of: Int32(bitPattern: failure.refusal.rawValue), toByteOffset: 4, as: Int32.self)
         let text = b + messageOffset
         var message = failure.message
         message.withUTF8 { utf8 in
@@ -104,12 +127,12 @@ public func cLastError() -> UnsafePointer<CChar> {
 
 @_cdecl("shmbal_last_error_code")
 public func cLastErrorCode() -> Int32 {
-    LastError.buffer?.load(as: Int32.self) ?? SHMBAL_OK
+    LastError.buffer?.load(as: Int32.self) ?? SHMBAL_OK.code
 }
 
 @_cdecl("shmbal_last_refusal")
 public func cLastRefusal() -> Int32 {
-    guard let b = LastError.buffer, b.load(as: Int32.self) == SHMBAL_REFUSED else { return 0 }
+    guard let b = LastError.buffer, b.load(as: Int32.self) == SHMBAL_REFUSED.code else { return SHMBAL_REFUSAL_NONE.code }
     return b.load(fromByteOffset: 4, as: Int32.self)
 }
 

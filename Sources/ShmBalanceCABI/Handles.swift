@@ -23,7 +23,8 @@ struct HandleTable: @unchecked Sendable {
     let recordCounts: UnsafeMutablePointer<UnsafeAtomic<Int>.Storage>
     let entries: UnsafeMutablePointer<Entry>
     /// The open segment of each entry, retained while the entry's generation is odd. Calls reach
-    /// it as a guaranteed reference (no retain/release per call) and borrow its `let books`.
+    /// it as a guaranteed reference and borrow its `let books`: no retain, release or copy of
+    /// `Books` per call (reading a `Books` out of a pointer would copy and retain it).
     let books: UnsafeMutablePointer<Unmanaged<OpenBooks>?>
     let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
@@ -46,32 +47,55 @@ struct HandleTable: @unchecked Sendable {
     @inline(__always)
     func recordCount(_ i: Int) -> UnsafeAtomic<Int> { UnsafeAtomic(at: recordCounts + i) }
 
-    /// The open entry `id` names, or `.closed`.
+    /// The index of the open entry `id` names, or `.closed`.
     @inline(__always)
-    func entry(_ id: UInt64) throws(ABIFailure) -> UnsafeMutablePointer<Entry> {
+    func entry(_ id: UInt64) throws(ABIFailure) -> Int {
         let i = Int(truncatingIfNeeded: id & 0xFFFF) &- 1
         guard i >= 0 && i < Self.capacity, id >> 16 & 1 == 1,
               generation(i).load(ordering: .acquiring) == id >> 16
         else { throw .closed }
-        return entries + i
+        return i
+    }
+
+    /// The entry and the record a `shmbal_record` handle names, or `.closed`.
+    @inline(__always)
+    func record(_ handle: shmbal_record) throws(ABIFailure) -> (entry: Int, ref: RecordRef) {
+        let i = try entry(handle.books)
+        let n = recordCount(i).load(ordering: .acquiring)
+        guard handle.slot < UInt64(n) else { throw .closed }
+        return (i, entries[i].records.unsafelyUnwrapped[Int(handle.slot)])
+    }
+
+    /// Runs `body` on the books of open entry `i`, borrowed in place; a core error becomes the
+    /// C status (`ABIFailure(_:)`). The body does not escape, so the core's inlinable operations
+    /// inline into each export.
+    @inline(__always)
+    func calling<R>(_ i: Int, _ body: (borrowing Books) throws(BooksError) -> R) throws(ABIFailure) -> R {
+        // (`_withUnsafeGuaranteedRef` rethrows untyped errors: the typed one travels beside it.)
+        var failure: BooksError? = nil
+        let result: R? = books[i].unsafelyUnwrapped._withUnsafeGuaranteedRef { open in
+            do throws(BooksError) { return try body(open.books) } catch {
+                failure = error
+                return nil
+            }
+        }
+        if let failure { throw ABIFailure(failure) }
+        return result.unsafelyUnwrapped
     }
 
     /// Runs `body` with the books of the open handle `id`.
     @inline(__always)
-    func withBooks<R>(_ id: UInt64, _ body: (Books) throws(ABIFailure) -> R) throws(ABIFailure) -> R {
-        let open = books[try entry(id) - entries].unsafelyUnwrapped
-        return try open._withUnsafeGuaranteedRef { o in Result { () throws(ABIFailure) in try body(o.books) } }.get()
-    }
-
-    /// Runs `body` with the books and the record a `shmbal_record` handle names.
-    @inline(__always)
-    func withRecord<R>(_ handle: shmbal_record, _ body: (Books, RecordRef) throws(ABIFailure) -> R) throws(ABIFailure) -> R {
-        let i = try entry(handle.books) - entries
-        let n = recordCount(i).load(ordering: .acquiring)
-        guard handle.slot < UInt64(n) else { throw .closed }
-        let ref = entries[i].records.unsafelyUnwrapped[Int(handle.slot)]
-        let open = books[i].unsafelyUnwrapped
-        return try open._withUnsafeGuaranteedRef { o in Result { () throws(ABIFailure) in try body(o.books, ref) } }.get()
+    func withBooks<R>(_ id: UInt64, _ body: (borrowing Books) throws(ABIFailure) -> R) throws(ABIFailure) -> R {
+        let i = try entry(id)
+        var failure: ABIFailure? = nil
+        let result: R? = books[i].unsafelyUnwrapped._withUnsafeGuaranteedRef { open in
+            do throws(ABIFailure) { return try body(open.books) } catch {
+                failure = error
+                return nil
+            }
+        }
+        if let failure { throw failure }
+        return result.unsafelyUnwrapped
     }
 
     func open(_ books: Books) throws(ABIFailure) -> UInt64 {
@@ -94,13 +118,12 @@ struct HandleTable: @unchecked Sendable {
     func close(_ id: UInt64) throws(ABIFailure) {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        let e = try entry(id)
-        let i = e - entries
+        let i = try entry(id)
         generation(i).store(id >> 16 &+ 1, ordering: .releasing)
-        let records = e.pointee.records
+        let records = entries[i].records
         let n = recordCount(i).load(ordering: .relaxed)
         recordCount(i).store(0, ordering: .relaxed)
-        e.pointee = Entry()
+        entries[i] = Entry()
         // The last reference to the segment goes here, which unmaps it.
         books[i]?.release()
         books[i] = nil
@@ -110,8 +133,7 @@ struct HandleTable: @unchecked Sendable {
 
     /// A record handle for `ref`: its index in this handle's table, added on first lookup.
     func recordSlot(_ id: UInt64, _ ref: RecordRef) throws(ABIFailure) -> UInt64 {
-        let e = try entry(id)
-        let i = e - entries
+        let i = try entry(id)
         if let s = findCached(i, ref.key) { return s }
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
@@ -119,7 +141,7 @@ struct HandleTable: @unchecked Sendable {
         _ = try entry(id)
         if let s = findCached(i, ref.key) { return s }
         let n = recordCount(i).load(ordering: .relaxed)
-        guard n < e.pointee.recordCapacity, let records = e.pointee.records else {
+        guard n < entries[i].recordCapacity, let records = entries[i].records else {
             throw ABIFailure(SHMBAL_CORRUPT, "\(ref.key): more records than the segment holds")
         }
         (records + n).initialize(to: ref)

@@ -1,3 +1,4 @@
+import CShmBalance
 import Foundation
 import ShmBalanceTestSupport
 import XCTest
@@ -106,15 +107,55 @@ func compileCpp(_ source: String, into dir: TempDirectory, optimize: String = "-
     return output
 }
 
-/// Runs one pytest file of bindings/python/tests and checks that every test in it ran and passed.
-func runPytest(_ testFile: String, seconds: Double = 300, file: StaticString = #filePath, line: UInt = #line) throws {
+/// The two ways the Python package makes its hot calls (allocate, release, get_balance).
+enum PythonHotPath: String {
+    /// The C extension `shmbalance._speedups`, built (bindings/python/ext/build) into a copy of the package.
+    case `extension`
+    /// ctypes, the fallback where the extension is absent (`$SHMBAL_PY_EXTENSION=0`).
+    case ctypes
+}
+
+/// The environment that imports the package with `path` in use, and checks that it is
+/// (`$SHMBAL_EXPECT_EXTENSION`, asserted by tests/test_hot.py).
+func pythonEnvironment(_ path: PythonHotPath, in dir: TempDirectory, file: StaticString = #filePath, line: UInt = #line) throws -> [String: String] {
+    var env = pythonEnvironment()
+    switch path {
+    case .ctypes:
+        env["SHMBAL_PY_EXTENSION"] = "0"
+        env["SHMBAL_EXPECT_EXTENSION"] = "0"
+    case .extension:
+        let package = dir.path + "/pkg/shmbalance"
+        try FileManager.default.createDirectory(atPath: package, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: pythonDirectory + "/shmbalance")
+        where name.hasSuffix(".py") || name == "py.typed" {
+            try FileManager.default.copyItem(atPath: pythonDirectory + "/shmbalance/" + name, toPath: package + "/" + name)
+        }
+        let cc = try runProgram(pythonDirectory + "/ext/build", [package + "/_speedups.abi3.so", which("python3")], in: dir,
+                                file: file, line: line)
+        XCTAssertEqual(cc.status, 0, "building the extension failed:\n\(cc.err)", file: file, line: line)
+        env["PYTHONPATH"] = dir.path + "/pkg"
+        env["SHMBAL_EXPECT_EXTENSION"] = "1"
+    }
+    return env
+}
+
+/// Runs one pytest file of bindings/python/tests with the package's hot calls through `path`,
+/// and checks that every test in it ran and passed.
+func runPytest(_ testFile: String, _ path: PythonHotPath = .ctypes, seconds: Double = 300, file: StaticString = #filePath, line: UInt = #line) throws {
     XCTAssertTrue(FileManager.default.fileExists(atPath: libraryPath), "libshmbalance.so was not built next to the tests", file: file, line: line)
     let dir = TempDirectory()
-    let path = pythonDirectory + "/tests/" + testFile
-    let source = try String(contentsOfFile: path, encoding: .utf8)
+    let env = try pythonEnvironment(path, in: dir, file: file, line: line)
+    let test = pythonDirectory + "/tests/" + testFile
+    let source = try String(contentsOfFile: test, encoding: .utf8)
     let expected = source.components(separatedBy: "\ndef test_").count - 1
-    let r = try runProgram(which("python3"), ["-m", "pytest", "-q", "-p", "no:cacheprovider", path],
-                    env: pythonEnvironment(), in: dir, seconds: seconds, file: file, line: line)
-    XCTAssertEqual(r.status, 0, "pytest \(testFile) failed:\n\(r.out)\n\(r.err)", file: file, line: line)
+    let r = try runProgram(which("python3"), ["-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+                    env: env, in: dir, seconds: seconds, file: file, line: line)
+    XCTAssertEqual(r.status, 0, "pytest \(testFile) (\(path)) failed:\n\(r.out)\n\(r.err)", file: file, line: line)
     XCTAssertTrue(r.out.contains("\(expected) passed"), "expected \(expected) passed tests in \(testFile):\n\(r.out)", file: file, line: line)
 }
+
+// The header's enums (shmbal_status, …) as the plain ints the C functions return and take.
+extension shmbal_status { var code: Int32 { Int32(bitPattern: rawValue) } }
+extension shmbal_refusal { var code: Int32 { Int32(bitPattern: rawValue) } }
+extension shmbal_open_mode { var code: Int32 { Int32(bitPattern: rawValue) } }
+extension shmbal_reconcile_kind { var code: Int32 { Int32(bitPattern: rawValue) } }

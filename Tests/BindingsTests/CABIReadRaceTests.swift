@@ -17,10 +17,10 @@ final class CABIReadRaceTests: XCTestCase {
         let books = try seg.books()
         let f = try FlippingRecord(books, key("USDC"))
         var reader = shmbal_books(id: 0)
-        XCTAssertEqual(shmbal_open(seg.path, SHMBAL_OPEN_READ_ONLY, &reader), SHMBAL_OK, String(cString: shmbal_last_error()))
+        XCTAssertEqual(shmbal_open(seg.path, SHMBAL_OPEN_READ_ONLY.code, &reader), SHMBAL_OK.code, String(cString: shmbal_last_error()))
         defer { shmbal_close(reader) }
         var record = shmbal_record(books: 0, slot: 0)
-        XCTAssertEqual(shmbal_record_find(reader, "KRAKEN", "USDC", &record), SHMBAL_OK, String(cString: shmbal_last_error()))
+        XCTAssertEqual(shmbal_record_find(reader, "KRAKEN", "USDC", &record), SHMBAL_OK.code, String(cString: shmbal_last_error()))
         let handles = (reader, record)
         let r = raceReaders(writers: 2, readers: 2, reads: raceReads,
                             makeWriter: { w in f.writer(books, slots: [2 + 2 * w, 3 + 2 * w], seed: 0xCAB1 + UInt64(w)) },
@@ -40,7 +40,7 @@ final class CABIReadRaceTests: XCTestCase {
                                                 : shmbal_record_balance(handles.1, Int32(i), v, ap)
                                         }
                                     }
-                                    guard rc == SHMBAL_OK else { return "status \(rc): \(String(cString: shmbal_last_error()))" }
+                                    guard rc == SHMBAL_OK.code else { return "status \(rc): \(String(cString: shmbal_last_error()))" }
                                     let raw = CABIReadRaceTests.exact(amount)
                                     guard f.legal[i].contains(raw) else { return "slot \(i) \(rawHex(raw))" }
                                     if withDouble && value != Amount(raw: raw).doubleValue { return "slot \(i): double \(value) for \(raw)" }
@@ -59,10 +59,10 @@ final class CABIReadRaceTests: XCTestCase {
         let books = try seg.books()
         let f = try FlippingRecord(books, key("USDC"))
         var reader = shmbal_books(id: 0)
-        XCTAssertEqual(shmbal_open(seg.path, SHMBAL_OPEN_READ_ONLY, &reader), SHMBAL_OK, String(cString: shmbal_last_error()))
+        XCTAssertEqual(shmbal_open(seg.path, SHMBAL_OPEN_READ_ONLY.code, &reader), SHMBAL_OK.code, String(cString: shmbal_last_error()))
         defer { shmbal_close(reader) }
         var record = shmbal_record(books: 0, slot: 0)
-        XCTAssertEqual(shmbal_record_find(reader, "KRAKEN", "USDC", &record), SHMBAL_OK)
+        XCTAssertEqual(shmbal_record_find(reader, "KRAKEN", "USDC", &record), SHMBAL_OK.code)
         let handle = record
         let r = raceReaders(writers: 2, readers: 2, reads: raceReads / 256,
                             makeWriter: { w in f.writer(books, slots: [2 + 2 * w, 3 + 2 * w], seed: 0xCAB2 + UInt64(w)) },
@@ -70,7 +70,7 @@ final class CABIReadRaceTests: XCTestCase {
                                 { _ in
                                     var info = shmbal_record_info()
                                     let rc = shmbal_record_get(handle, &info)
-                                    guard rc == SHMBAL_OK else { return "status \(rc): \(String(cString: shmbal_last_error()))" }
+                                    guard rc == SHMBAL_OK.code else { return "status \(rc): \(String(cString: shmbal_last_error()))" }
                                     guard info.strategy_count == 6 else { return "count \(info.strategy_count)" }
                                     let slots = withUnsafeBytes(of: info.exact_slots) { Array($0.bindMemory(to: shmbal_amount.self).prefix(6)) }.map(CABIReadRaceTests.exact)
                                     for i in 0..<6 where !f.legal[i].contains(slots[i]) { return "slot \(i) \(rawHex(slots[i]))" }

@@ -4,6 +4,8 @@
 // Build and run: bindings/bench.sh
 #include "shmbalance.hpp"
 
+using namespace shmbal;
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -43,7 +45,7 @@ int main(int argc, char **argv) {
             shmbal_release(manager.handle(), "KRAKEN", "USDC", 2, 100.0)) std::abort();
     });
     shmbal::StrategyBalance b = manager.get(Currency::USDC);
-    if (!b.identityHolds() || b.slots[2] != 0.0) return 1;
+    if (!b.identity_holds || b.slots[2] != 0.0) return 1;
     std::printf("C++ StrategyBalanceManager allocate+release: %.0f ns (median of %d runs x %d pairs)\n", viaManager, runs, n);
     std::printf("C   shmbal_record_allocate+release:          %.0f ns\n", viaC);
     std::printf("C   shmbal_allocate+release by key:          %.0f ns\n", byKey);

@@ -1,22 +1,25 @@
-// shmbalance.hpp: ShmBalance for C++, header-only over the C ABI (shmbalance.h, libshmbalance.so),
+// shmbalance.hpp: ShmBalance for C++17, header-only over the C ABI (shmbalance.h, libshmbalance.so.1),
 // in the seed's shape:
 //
-//     #include "shmbalance.hpp"
-//     StrategyBalanceManager manager(Exchange::KRAKEN, 8);
-//     manager.reset(Currency::USDC, 10000.0);
-//     manager.allocate(Currency::USDC, 2, 2000.0);
-//     double pool = manager.get_balance(Currency::USDC, 1);          // 8000
-//     ShareMemorySingleQuote::write(Exchange::KRAKEN, DataType::BALANCE, Currency::USDT, SingleQuote{now, now, 10000.0});
-//     SingleQuote *q = ShareMemorySingleQuote::get(Exchange::KRAKEN, DataType::BALANCE, Currency::USDT);
+//     #include <shmbalance.hpp>
+//     shmbal::StrategyBalanceManager manager(shmbal::Exchange::KRAKEN, 8);
+//     manager.reset(shmbal::Currency::USDC, 10000.0);
+//     manager.allocate(shmbal::Currency::USDC, 2, 2000.0);
+//     double pool = manager.get_balance(shmbal::Currency::USDC, 1);            // 8000
+//     std::string exact = manager.get_balance_exact(shmbal::Currency::USDC, 2); // "2000"
 //
-// Build: g++ -std=c++17 -I<repo>/Sources/CShmBalance/include -I<repo>/bindings/cpp app.cpp
-//        -L<repo>/.build/release -lshmbalance -Wl,-rpath,<repo>/.build/release
+// Build (README, "Install for C, C++ and Python"): after scripts/install-lib PREFIX,
+//     g++ -std=c++17 app.cpp $(pkg-config --cflags --libs shmbalance)
+// or in CMake: find_package(ShmBalance 1 REQUIRED) and target_link_libraries(app PRIVATE ShmBalance::shmbalance).
 //
-// Every failure throws a shmbal::Error (one subclass per status of the C ABI) whose what() is the
-// core's message; a failed call changes nothing. Everything lives in namespace shmbal; the seed's
-// names (Exchange, Currency, DataType, SingleQuote, ShareMemorySingleQuote,
-// StrategyBalanceManager) are also brought to the global namespace unless SHMBAL_NO_GLOBAL_NAMES
-// is defined. All of it is safe to use from several threads at once.
+// Everything lives in namespace shmbal, named as the seed names it: the seed's types
+// (StrategyBalanceManager, ShareMemorySingleQuote, SingleQuote, Exchange, Currency, DataType) and
+// snake_case members (get_balance, and _exact variants for the exact decimal values). The seed's
+// code uses those types unqualified: `#define SHMBAL_GLOBAL_NAMES` before the include brings them
+// into the global namespace (off by default, so they cannot collide with a program's own).
+//
+// Every failure throws a shmbal::Error (one subclass per shmbal::Status) whose what() is the core's
+// message; a failed call changes nothing. All of it is safe to use from several threads at once.
 #ifndef SHMBALANCE_HPP
 #define SHMBALANCE_HPP
 
@@ -33,21 +36,61 @@
 
 namespace shmbal {
 
+// ---- codes: the C header's enums (Tests/BindingsTests/CodesTests.swift checks every member) -------
+
+/// What a call did (shmbal_status).
+enum class Status : int {
+    ok = SHMBAL_OK,
+    refused = SHMBAL_REFUSED,
+    bad_input = SHMBAL_BAD_INPUT,
+    segment = SHMBAL_SEGMENT,
+    busy = SHMBAL_BUSY,
+    corrupt = SHMBAL_CORRUPT,
+    closed = SHMBAL_CLOSED,
+    not_found = SHMBAL_NOT_FOUND,
+};
+
+/// Which rule refused (shmbal_refusal: the core's RefusalCode).
+enum class Refusal : int {
+    none = SHMBAL_REFUSAL_NONE,
+    no_record = SHMBAL_REFUSAL_NO_RECORD,
+    index_out_of_range = SHMBAL_REFUSAL_INDEX_OUT_OF_RANGE,
+    not_a_sub_strategy = SHMBAL_REFUSAL_NOT_A_SUB_STRATEGY,
+    non_positive_amount = SHMBAL_REFUSAL_NON_POSITIVE_AMOUNT,
+    insufficient_headroom = SHMBAL_REFUSAL_INSUFFICIENT_HEADROOM,
+    exceeds_budget = SHMBAL_REFUSAL_EXCEEDS_BUDGET,
+    negative_budget = SHMBAL_REFUSAL_NEGATIVE_BUDGET,
+    overflow = SHMBAL_REFUSAL_OVERFLOW,
+    bad_count = SHMBAL_REFUSAL_BAD_COUNT,
+    shrink_over_non_zero = SHMBAL_REFUSAL_SHRINK_OVER_NON_ZERO,
+    bad_amount = SHMBAL_REFUSAL_BAD_AMOUNT,
+    negative_credit = SHMBAL_REFUSAL_NEGATIVE_CREDIT,
+    table_full = SHMBAL_REFUSAL_TABLE_FULL,
+};
+
+/// What reconcile did (shmbal_reconcile_kind).
+enum class ReconcileKind : int {
+    in_sync = SHMBAL_RECONCILE_IN_SYNC,
+    repaired = SHMBAL_RECONCILE_REPAIRED,
+    reset = SHMBAL_RECONCILE_RESET,
+    created = SHMBAL_RECONCILE_CREATED,
+};
+
 // ---- errors -------------------------------------------------------------------------------------
 
 /// A failed call into the books; what() is the core's one-line message. Nothing was changed.
 class Error : public std::runtime_error {
 public:
-    Error(int status, const std::string &message, int refusal = 0)
+    Error(Status status, const std::string &message, Refusal refusal = Refusal::none)
         : std::runtime_error(message), status_(status), refusal_(refusal) {}
-    /// The C ABI's status (SHMBAL_REFUSED, SHMBAL_BAD_INPUT, ...).
-    int status() const noexcept { return status_; }
-    /// For a refusal, the rule that said no (see shmbal_last_refusal); else 0.
-    int refusal() const noexcept { return refusal_; }
+    /// What the call did (Status::refused, Status::bad_input, ...).
+    Status status() const noexcept { return status_; }
+    /// For a refusal, the rule that said no; else Refusal::none.
+    Refusal refusal() const noexcept { return refusal_; }
 
 private:
-    int status_;
-    int refusal_;
+    Status status_;
+    Refusal refusal_;
 };
 
 /// Refused by the rules (SPEC §3): no record, index out of range, beyond the headroom or the budget.
@@ -65,24 +108,26 @@ struct Closed : Error { using Error::Error; };
 /// Nothing there: no quote was written for that key.
 struct NotFound : Error { using Error::Error; };
 
-/// Throws the exception for `status` with this thread's last message from the library.
-[[noreturn]] inline void throwStatus(int status) {
+/// Throws the exception for a failed call's status, with this thread's last message from the library.
+[[noreturn]] inline void throw_status(int code) {
     std::string message = shmbal_last_error();
-    switch (status) {
-    case SHMBAL_REFUSED: throw Refused(status, message, shmbal_last_refusal());
-    case SHMBAL_BAD_INPUT: throw BadInput(status, message);
-    case SHMBAL_SEGMENT: throw SegmentUnusable(status, message);
-    case SHMBAL_BUSY: throw Busy(status, message);
-    case SHMBAL_CORRUPT: throw Corrupt(status, message);
-    case SHMBAL_CLOSED: throw Closed(status, message);
-    case SHMBAL_NOT_FOUND: throw NotFound(status, message);
-    default: throw Error(status, message);
+    Status status = static_cast<Status>(code);
+    switch (status) {  // every Status: -Wswitch catches a new one
+    case Status::refused: throw Refused(status, message, static_cast<Refusal>(shmbal_last_refusal()));
+    case Status::bad_input: throw BadInput(status, message);
+    case Status::segment: throw SegmentUnusable(status, message);
+    case Status::busy: throw Busy(status, message);
+    case Status::corrupt: throw Corrupt(status, message);
+    case Status::closed: throw Closed(status, message);
+    case Status::not_found: throw NotFound(status, message);
+    case Status::ok: break;
     }
+    throw Error(status, message.empty() ? "shmbalance: unknown status " + std::to_string(code) : message);
 }
 
 /// Turns a C status into an exception.
 inline void check(int status) {
-    if (status != SHMBAL_OK) throwStatus(status);
+    if (status != SHMBAL_OK) throw_status(status);
 }
 
 // ---- names (the seed's enums) ---------------------------------------------------------------------
@@ -131,14 +176,14 @@ inline constexpr DataType DataType::BALANCE{"BALANCE"}, DataType::POSITION{"POSI
 // ---- amounts ------------------------------------------------------------------------------------
 
 /// The exact decimal text of an amount ("10000", "0.1", "-30").
-inline std::string toString(const shmbal_amount &a) {
+inline std::string to_string(const shmbal_amount &a) {
     char buffer[64];
     check(shmbal_amount_format(a, buffer, sizeof buffer));
     return buffer;
 }
 
 /// Microseconds since the Unix epoch (the quotes' timestamps).
-inline int64_t nowMicros() {
+inline int64_t now_micros() {
     using namespace std::chrono;
     return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
@@ -179,39 +224,47 @@ private:
 };
 
 /// A consistent copy of one record (the seed's StrategyBalance): `slots[i]` as doubles,
-/// `exact_slots[i]` exact, `names[i]`, `strategy_count`, `credit_limit`, `headroom`, `epoch` ...
+/// `exact_slots[i]` exact, `names[i]`, `strategy_count`, `credit_limit`, `headroom`, `epoch`,
+/// `identity_holds` (1 when total == pool + budgets exactly) ...
 struct StrategyBalance : shmbal_record_info {
     double total() const { return slots[0]; }
     double pool() const { return slots[1]; }
     /// The exact decimal text of slot `i`.
-    std::string exact(int i) const { return toString(exact_slots[i]); }
-    bool identityHolds() const { return identity_holds != 0; }
+    std::string exact(int i) const { return to_string(exact_slots[i]); }
 };
 
-/// What reconcile did: `kind` is SHMBAL_RECONCILE_IN_SYNC / _REPAIRED / _RESET / _CREATED;
-/// `description` the core's account of it.
-struct ReconcileResult : shmbal_reconcile_result {};
+/// The money state of one record, exact, in a fixed-size struct (`strategy_count`, `slots[i]` as
+/// shmbal_amount, `credit_limit`, `epoch`, `op_count` ...): what StrategyBalanceManager::read copies.
+using RecordState = shmbal_record_state;
+
+/// What reconcile did: `outcome()` (a ReconcileKind; `kind` the C value), `description` the core's account of it.
+struct ReconcileResult : shmbal_reconcile_result {
+    ReconcileKind outcome() const { return static_cast<ReconcileKind>(kind); }
+};
 
 /// The seed's StrategyBalanceManager: one exchange's books in a shared segment.
 ///
 /// slots[0] is a currency's total, slots[1] the pool, slots[2..] the sub-strategies' budgets, and
 /// total == pool + budgets exactly after every call, in every process. Amounts are doubles (taken
-/// through their shortest decimal form, so 0.1 is exactly 0.1) or exact decimal text.
+/// through their shortest decimal form, so 0.1 is exactly 0.1) or exact: decimal text or a
+/// shmbal_amount. The manager looks each currency's record up once and keeps its handle, so every
+/// call on an existing record (allocate, release, get, read, get_balance…) skips the key search.
 class StrategyBalanceManager {
 public:
-    /// `strategyCount`: the slots of records this manager's reset creates (an existing record keeps
+    /// `strategy_count`: the slots of records this manager's reset creates (an existing record keeps
     /// its count). `segment` empty: $SHMBAL_SEGMENT, else /dev/shm/shmbal (created if missing).
-    explicit StrategyBalanceManager(Exchange exchange, int strategyCount = 8, const std::string &segment = "",
-                                    bool readOnly = false)
-        : strategyCount_(checkedCount(strategyCount)),
-          books_(segment, readOnly ? SHMBAL_OPEN_READ_ONLY : SHMBAL_OPEN_CREATE),
+    /// `read_only`: mapped read-only (every write throws SegmentUnusable).
+    explicit StrategyBalanceManager(Exchange exchange, int strategy_count = 8, const std::string &segment = "",
+                                    bool read_only = false)
+        : strategyCount_(checked_count(strategy_count)),
+          books_(segment, read_only ? SHMBAL_OPEN_READ_ONLY : SHMBAL_OPEN_CREATE),
           exchangeName_(exchange.name ? exchange.name : ""),
           exchange_(exchange.name ? exchangeName_.c_str() : nullptr) {}
 
     /// total = pool = balance, every budget 0 (sub-strategies must ask again).
-    void reset(Currency currency, double balance) { check(shmbal_reset(h(), exchange_, currency.name, balance, countForReset(currency))); }
+    void reset(Currency currency, double balance) { check(shmbal_reset(h(), exchange_, currency.name, balance, count_for_reset(currency))); }
     void reset(Currency currency, const std::string &balance) {
-        check(shmbal_reset_text(h(), exchange_, currency.name, balance.c_str(), countForReset(currency)));
+        check(shmbal_reset_text(h(), exchange_, currency.name, balance.c_str(), count_for_reset(currency)));
     }
     /// slots[index] = amount, then rebalance through the pool.
     void set(Currency currency, double amount, int index = 0) { check(shmbal_set(h(), exchange_, currency.name, amount, index)); }
@@ -223,13 +276,20 @@ public:
     void adjust(Currency currency, const std::string &delta, int index = 0) {
         check(shmbal_adjust_text(h(), exchange_, currency.name, delta.c_str(), index));
     }
+
     /// Sub-strategy `index` takes `amount` from the pool; refused beyond the headroom (pool + credit).
+    /// A double (its shortest decimal form), exact decimal text, or an exact shmbal_amount.
     void allocate(Currency currency, int index, double amount) {
         if (const shmbal_record *r = record(currency)) check(shmbal_record_allocate(*r, index, amount));
         else check(shmbal_allocate(h(), exchange_, currency.name, index, amount));
     }
     void allocate(Currency currency, int index, const std::string &amount) {
-        check(shmbal_allocate_text(h(), exchange_, currency.name, index, amount.c_str()));
+        if (const shmbal_record *r = record(currency)) check(shmbal_record_allocate_text(*r, index, amount.c_str()));
+        else check(shmbal_allocate_text(h(), exchange_, currency.name, index, amount.c_str()));
+    }
+    void allocate(Currency currency, int index, const char *amount) { allocate(currency, index, std::string(amount ? amount : "")); }
+    void allocate(Currency currency, int index, shmbal_amount amount) {
+        check(shmbal_record_allocate_exact(existing(currency), index, amount));
     }
     /// Sub-strategy `index` gives `amount` back to the pool; refused beyond its budget.
     void release(Currency currency, int index, double amount) {
@@ -237,50 +297,63 @@ public:
         else check(shmbal_release(h(), exchange_, currency.name, index, amount));
     }
     void release(Currency currency, int index, const std::string &amount) {
-        check(shmbal_release_text(h(), exchange_, currency.name, index, amount.c_str()));
+        if (const shmbal_record *r = record(currency)) check(shmbal_record_release_text(*r, index, amount.c_str()));
+        else check(shmbal_release_text(h(), exchange_, currency.name, index, amount.c_str()));
     }
-    /// A consistent copy of the whole record.
+    void release(Currency currency, int index, const char *amount) { release(currency, index, std::string(amount ? amount : "")); }
+    void release(Currency currency, int index, shmbal_amount amount) {
+        check(shmbal_record_release_exact(existing(currency), index, amount));
+    }
+
+    /// A consistent copy of the whole record, with names and change times.
     StrategyBalance get(Currency currency) {
         StrategyBalance b;
-        check(shmbal_get(h(), exchange_, currency.name, &b));
+        check(shmbal_record_get(existing(currency), &b));
         return b;
+    }
+    /// The money state only, exact, into a fixed-size struct: about the core's own read (no names).
+    RecordState read(Currency currency) {
+        RecordState s{};
+        check(shmbal_record_read(existing(currency), &s));
+        return s;
     }
     /// One slot (default: the total) as the nearest double.
     double get_balance(Currency currency, int index = 0) {
         double value = 0;
-        if (const shmbal_record *r = record(currency)) check(shmbal_record_balance(*r, index, &value, nullptr));
-        else check(shmbal_balance(h(), exchange_, currency.name, index, &value, nullptr));
+        check(shmbal_record_balance(existing(currency), index, &value, nullptr));
         return value;
     }
-    double getBalance(Currency currency, int index = 0) { return get_balance(currency, index); }
-    /// One slot as exact decimal text.
-    std::string getBalanceExact(Currency currency, int index = 0) {
-        char buffer[64];
-        check(shmbal_balance_text(h(), exchange_, currency.name, index, buffer, sizeof buffer));
-        return buffer;
+    /// One slot as exact decimal text ("2000", "0.1").
+    std::string get_balance_exact(Currency currency, int index = 0) { return to_string(get_balance_amount(currency, index)); }
+    /// One slot exactly, as the stored 128-bit amount.
+    shmbal_amount get_balance_amount(Currency currency, int index = 0) {
+        shmbal_amount a{};
+        check(shmbal_record_balance(existing(currency), index, nullptr, &a));
+        return a;
     }
+
     /// The seed's recovery as one atomic step (see ReconcileResult).
-    ReconcileResult reconcile(Currency currency, double exchangeBalance) {
+    ReconcileResult reconcile(Currency currency, double exchange_balance) {
         ReconcileResult r;
-        check(shmbal_reconcile(h(), exchange_, currency.name, exchangeBalance, &r));
+        check(shmbal_reconcile(h(), exchange_, currency.name, exchange_balance, &r));
         return r;
     }
-    ReconcileResult reconcile(Currency currency, const std::string &exchangeBalance) {
+    ReconcileResult reconcile(Currency currency, const std::string &exchange_balance) {
         ReconcileResult r;
-        check(shmbal_reconcile_text(h(), exchange_, currency.name, exchangeBalance.c_str(), &r));
+        check(shmbal_reconcile_text(h(), exchange_, currency.name, exchange_balance.c_str(), &r));
         return r;
     }
-    void setCreditLimit(Currency currency, double credit) { check(shmbal_set_credit_limit(h(), exchange_, currency.name, credit)); }
-    void setCreditLimit(Currency currency, const std::string &credit) {
+    void set_credit_limit(Currency currency, double credit) { check(shmbal_set_credit_limit(h(), exchange_, currency.name, credit)); }
+    void set_credit_limit(Currency currency, const std::string &credit) {
         check(shmbal_set_credit_limit_text(h(), exchange_, currency.name, credit.c_str()));
     }
-    void setStrategyCount(Currency currency, int count) { check(shmbal_set_strategy_count(h(), exchange_, currency.name, count)); }
-    void setName(Currency currency, int index, const std::string &name) {
+    void set_strategy_count(Currency currency, int count) { check(shmbal_set_strategy_count(h(), exchange_, currency.name, count)); }
+    void set_name(Currency currency, int index, const std::string &name) {
         check(shmbal_set_name(h(), exchange_, currency.name, index, name.c_str()));
     }
 
     const char *exchange() const { return exchangeName_.c_str(); }
-    int strategyCount() const { return strategyCount_; }
+    int strategy_count() const { return strategyCount_; }
     std::string segment() const { return books_.path(); }
     /// Detaches; later calls throw Closed.
     void close() { books_.close(); }
@@ -290,13 +363,21 @@ public:
 private:
     shmbal_books h() const { return books_.handle(); }
 
-    static int checkedCount(int count) {
+    static int checked_count(int count) {
         if (count < 2 || count > 64)
-            throw BadInput(SHMBAL_BAD_INPUT, "strategy count " + std::to_string(count) + " is outside 2…64");
+            throw BadInput(Status::bad_input, "strategy count " + std::to_string(count) + " is outside 2…64");
         return count;
     }
 
-    int countForReset(Currency currency) { return record(currency) ? 0 : strategyCount_; }
+    int count_for_reset(Currency currency) { return record(currency) ? 0 : strategyCount_; }
+
+    /// The record handle for `currency`; throws the library's refusal when there is no record yet.
+    shmbal_record existing(Currency currency) {
+        if (const shmbal_record *r = record(currency)) return *r;
+        shmbal_record r;
+        check(shmbal_record_find(h(), exchange_, currency.name, &r));  // throws: no record, bad name, closed
+        return r;  // a name the cache does not keep (too long): the library folds and checks it
+    }
 
     /// The cached record handle for `currency` (looked up once it exists), or nullptr when the
     /// record does not exist yet. Append-only and lock-free to read: the hot path is a short scan.
@@ -346,7 +427,7 @@ struct SingleQuote {
 };
 
 /// The seed's quote table: one SingleQuote per (exchange, data type, currency), in the segment
-/// $SHMBAL_SEGMENT (else /dev/shm/shmbal; or useSegment) shared by all processes.
+/// $SHMBAL_SEGMENT (else /dev/shm/shmbal; or use_segment) shared by all processes.
 class ShareMemorySingleQuote {
 public:
     static void write(Exchange exchange, DataType dataType, Currency currency, const SingleQuote &quote) {
@@ -365,7 +446,7 @@ public:
     }
 
     /// Uses the segment at `path` from now on (call before the first write/get to avoid opening the default).
-    static void useSegment(const std::string &path) {
+    static void use_segment(const std::string &path) {
         State &s = state();
         std::lock_guard<std::mutex> lock(s.mutex);
         shmbal_books next;
@@ -399,7 +480,7 @@ private:
 
 }  // namespace shmbal
 
-#ifndef SHMBAL_NO_GLOBAL_NAMES
+#ifdef SHMBAL_GLOBAL_NAMES
 using shmbal::Currency;
 using shmbal::DataType;
 using shmbal::Exchange;

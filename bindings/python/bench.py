@@ -37,8 +37,9 @@ def main() -> None:
         exact.append((time.perf_counter_ns() - t0) / (n // 4))
     b = manager.get(usdc)
     assert b.identity_holds and b.slots[2] == 0
-    print(f"Python allocate+release (float):        {statistics.median(samples):.0f} ns (median of {runs} runs x {n} pairs)")
-    print(f"Python allocate+release (decimal text): {statistics.median(exact):.0f} ns")
+    via = "C extension" if hft.EXTENSION else "ctypes"
+    print(f"Python ({via}) allocate+release (float):        {statistics.median(samples):.0f} ns (median of {runs} runs x {n} pairs)")
+    print(f"Python ({via}) allocate+release (decimal text): {statistics.median(exact):.0f} ns")
 
 
 if __name__ == "__main__":

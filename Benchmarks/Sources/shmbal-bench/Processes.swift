@@ -8,14 +8,14 @@ struct Child {
     let pid: pid_t
     let outputPath: String
 
-    /// Runs `/proc/self/exe args…` with stdout to a temporary file.
-    static func spawn(_ args: [String]) throws -> Child {
+    /// Runs `executable args…` (by default this benchmark again) with stdout to a temporary file.
+    static func spawn(_ args: [String], executable: String = "/proc/self/exe") throws -> Child {
         let out = "/tmp/shmbal-bench-\(getpid())-\(counter.next()).out"
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let exe = "/proc/self/exe"
+        let exe = executable
         var argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) }
         argv.append(nil)
         defer { for a in argv { free(a) } }

@@ -6,6 +6,12 @@
  * and slots[2..count) the sub-strategies' budgets, with total == pool + budgets exactly.
  * Every function here calls the same Swift core as the `shmbal` CLI and the dashboard.
  *
+ * Install and link (README, "Install for C, C++ and Python"): `scripts/install-lib PREFIX` puts
+ * libshmbalance.so.1 (self-contained: only glibc and the C++ runtime needed), this header,
+ * shmbalance.hpp, a pkg-config file and a CMake package under PREFIX; then
+ *     cc app.c $(pkg-config --cflags --libs shmbalance)
+ * or, in CMake, find_package(ShmBalance 1 REQUIRED) and the target ShmBalance::shmbalance.
+ *
  * Conventions
  *   - Every function that can fail returns an int status: SHMBAL_OK (0) or one of the codes
  *     below. After a failure, shmbal_last_error() gives a one-line message for a person (the
@@ -39,39 +45,60 @@ extern "C" {
  * to a signature or a struct below. */
 #define SHMBAL_ABI_VERSION 1
 
-/* ---- status codes -------------------------------------------------------------------------- */
+/* ---- status and refusal codes: the one source of truth -------------------------------------- */
+/* The C++ header (shmbal::Status, shmbal::Refusal) and the Python package (shmbalance.errors)
+ * mirror these enums; Tests/BindingsTests/CodesTests.swift checks every mirror against this file,
+ * and shmbal_refusal against the core's RefusalCode. Functions return them as a plain int. */
 
-#define SHMBAL_OK 0
-/* Refused by the rules (SPEC §3): no such record, index out of range, allocate beyond the
- * headroom, release beyond the budget, a budget below 0, overflow. Recorded in the segment's
- * activity log. shmbal_last_refusal() says which rule. */
-#define SHMBAL_REFUSED 1
-/* Unusable input caught before any record was touched: NaN, infinity, bad decimal text, a bad
- * name, a NULL pointer, a bad open mode. */
-#define SHMBAL_BAD_INPUT 2
-/* The segment cannot be used: missing, not a segment, another layout version, attached
- * read-only for a write, full, a system call failed, too many open handles. */
-#define SHMBAL_SEGMENT 3
-/* The record's lock was held longer than the bound (about a second; $SHMBAL_LOCK_TIMEOUT_MS):
- * a stopped process or a debugger holds it. Try again. */
-#define SHMBAL_BUSY 4
-/* The segment's data or a lock is damaged beyond what the protocol repairs. */
-#define SHMBAL_CORRUPT 5
-/* The handle was closed, or never came from shmbal_open / shmbal_record_find. */
-#define SHMBAL_CLOSED 6
-/* Nothing there: no quote was ever written for that key. */
-#define SHMBAL_NOT_FOUND 7
+/* What a call did. */
+typedef enum shmbal_status {
+    SHMBAL_OK = 0,
+    /* Refused by the rules (SPEC §3): no such record, index out of range, allocate beyond the
+     * headroom, release beyond the budget, a budget below 0, overflow. Recorded in the segment's
+     * activity log. shmbal_last_refusal() says which rule. */
+    SHMBAL_REFUSED = 1,
+    /* Unusable input caught before any record was touched: NaN, infinity, bad decimal text, a bad
+     * name, a NULL pointer, a bad open mode. */
+    SHMBAL_BAD_INPUT = 2,
+    /* The segment cannot be used: missing, not a segment, another layout version, attached
+     * read-only for a write, full, removed or replaced, a system call failed, too many open handles. */
+    SHMBAL_SEGMENT = 3,
+    /* The record's lock was held longer than the bound (about a second; $SHMBAL_LOCK_TIMEOUT_MS):
+     * a stopped process or a debugger holds it. Nothing changed; try again. */
+    SHMBAL_BUSY = 4,
+    /* The segment's data or a lock is damaged beyond what the protocol repairs. */
+    SHMBAL_CORRUPT = 5,
+    /* The handle was closed, or never came from shmbal_open / shmbal_record_find. */
+    SHMBAL_CLOSED = 6,
+    /* Nothing there: no quote was ever written for that key. */
+    SHMBAL_NOT_FOUND = 7
+} shmbal_status;
+
+/* Which rule refused (shmbal_last_refusal after SHMBAL_REFUSED): the core's RefusalCode. */
+typedef enum shmbal_refusal {
+    SHMBAL_REFUSAL_NONE = 0,                  /* the last failure was not a refusal */
+    SHMBAL_REFUSAL_NO_RECORD = 1,             /* "KRAKEN USDC has no record: reset it first" */
+    SHMBAL_REFUSAL_INDEX_OUT_OF_RANGE = 2,    /* index ≥ the record's strategy count */
+    SHMBAL_REFUSAL_NOT_A_SUB_STRATEGY = 3,    /* allocate/release needs an index 2…count-1 */
+    SHMBAL_REFUSAL_NON_POSITIVE_AMOUNT = 4,   /* allocate/release needs an amount above 0 */
+    SHMBAL_REFUSAL_INSUFFICIENT_HEADROOM = 5, /* allocate beyond pool + credit */
+    SHMBAL_REFUSAL_EXCEEDS_BUDGET = 6,        /* release beyond the sub-strategy's budget */
+    SHMBAL_REFUSAL_NEGATIVE_BUDGET = 7,       /* set/adjust would take a budget below 0 */
+    SHMBAL_REFUSAL_OVERFLOW = 8,              /* a slot beyond the largest storable amount */
+    SHMBAL_REFUSAL_BAD_COUNT = 9,             /* a strategy count outside 2…64 */
+    SHMBAL_REFUSAL_SHRINK_OVER_NON_ZERO = 10, /* shrinking the count over a non-zero slot */
+    SHMBAL_REFUSAL_BAD_AMOUNT = 11,           /* an amount that is not a finite number in range */
+    SHMBAL_REFUSAL_NEGATIVE_CREDIT = 12,      /* a credit limit below 0 */
+    SHMBAL_REFUSAL_TABLE_FULL = 13            /* the segment's record table is full */
+} shmbal_refusal;
 
 /* The message of the last failed call on this thread ("" if none yet). The pointer stays valid
  * until this thread's next failing call; copy it to keep it. */
 const char *shmbal_last_error(void);
 /* The status of the last failed call on this thread (SHMBAL_OK if none yet). */
 int shmbal_last_error_code(void);
-/* When the last failure on this thread was SHMBAL_REFUSED: which rule (the core's RefusalCode:
- * 1 no record, 2 index out of range, 3 not a sub-strategy index, 4 amount not above 0,
- * 5 beyond the headroom, 6 beyond the budget, 7 a budget below 0, 8 overflow, 9 bad strategy
- * count, 10 shrinking over non-zero slots, 11 bad amount, 12 negative credit, 13 table full);
- * 0 otherwise. */
+/* When the last failure on this thread was SHMBAL_REFUSED: which rule (a shmbal_refusal);
+ * SHMBAL_REFUSAL_NONE (0) otherwise. */
 int shmbal_last_refusal(void);
 
 /* SHMBAL_ABI_VERSION of the loaded library. */
@@ -104,9 +131,11 @@ typedef struct shmbal_books {
 } shmbal_books;
 
 /* Open modes. */
-#define SHMBAL_OPEN_CREATE 0     /* read-write; create the segment (mode 0600) if nothing is there */
-#define SHMBAL_OPEN_READ_WRITE 1 /* read-write; the segment must exist */
-#define SHMBAL_OPEN_READ_ONLY 2  /* mapped read-only: nothing through this handle can write */
+typedef enum shmbal_open_mode {
+    SHMBAL_OPEN_CREATE = 0,     /* read-write; create the segment (mode 0600) if nothing is there */
+    SHMBAL_OPEN_READ_WRITE = 1, /* read-write; the segment must exist */
+    SHMBAL_OPEN_READ_ONLY = 2   /* mapped read-only: nothing through this handle can write */
+} shmbal_open_mode;
 
 /* Opens the segment at `path` (NULL or "": $SHMBAL_SEGMENT when set, else /dev/shm/shmbal).
  * At most 1024 handles are open at once per process; open one per segment and share it. */
@@ -174,10 +203,12 @@ int shmbal_balance(shmbal_books books, const char *exchange, const char *currenc
 int shmbal_balance_text(shmbal_books books, const char *exchange, const char *currency, int index, char *buffer, size_t capacity);
 
 /* What shmbal_reconcile did. */
-#define SHMBAL_RECONCILE_IN_SYNC 0 /* the total already matched: nothing changed */
-#define SHMBAL_RECONCILE_REPAIRED 1 /* the total moved by delta, the pool absorbed it, budgets stayed */
-#define SHMBAL_RECONCILE_RESET 2   /* the repair would leave pool + credit < 0: reset, budgets dropped */
-#define SHMBAL_RECONCILE_CREATED 3 /* there was no record: created and reset to the balance */
+typedef enum shmbal_reconcile_kind {
+    SHMBAL_RECONCILE_IN_SYNC = 0,  /* the total already matched: nothing changed */
+    SHMBAL_RECONCILE_REPAIRED = 1, /* the total moved by delta, the pool absorbed it, budgets stayed */
+    SHMBAL_RECONCILE_RESET = 2,    /* the repair would leave pool + credit < 0: reset, budgets dropped */
+    SHMBAL_RECONCILE_CREATED = 3   /* there was no record: created and reset to the balance */
+} shmbal_reconcile_kind;
 
 typedef struct shmbal_reconcile_result {
     int32_t kind;                  /* SHMBAL_RECONCILE_* */
@@ -213,11 +244,51 @@ typedef struct shmbal_record {
 /* Finds the record for (exchange, currency); SHMBAL_REFUSED ("… has no record: reset it first")
  * when it does not exist yet. */
 int shmbal_record_find(shmbal_books books, const char *exchange, const char *currency, shmbal_record *out);
+
+/* allocate / release as shmbal_allocate / shmbal_release do, with the amount as a double, as
+ * decimal text, or exact (`_exact`: an amount beyond ±10^18 whole units is SHMBAL_BAD_INPUT). */
 int shmbal_record_allocate(shmbal_record record, int index, double amount);
 int shmbal_record_allocate_text(shmbal_record record, int index, const char *amount);
+int shmbal_record_allocate_exact(shmbal_record record, int index, shmbal_amount amount);
 int shmbal_record_release(shmbal_record record, int index, double amount);
 int shmbal_record_release_text(shmbal_record record, int index, const char *amount);
+int shmbal_record_release_exact(shmbal_record record, int index, shmbal_amount amount);
+
+/* One slot, consistent (index 0: the total), as the nearest double and/or exactly (either
+ * pointer may be NULL). No lock, no allocation: the fast read of one balance. */
 int shmbal_record_balance(shmbal_record record, int index, double *value, shmbal_amount *exact);
+
+/* 16-byte alignment for shmbal_record_state (the core's own alignment for 128-bit amounts). */
+#if defined(__GNUC__) || defined(__clang__)
+#define SHMBAL_ALIGNED_16 __attribute__((aligned(16)))
+#else
+#define SHMBAL_ALIGNED_16
+#endif
+
+/* A record's money state, exact, in a fixed-size struct (no names, no change times). Its layout
+ * is the core's own reader state, so shmbal_record_read fills it without an intermediate copy
+ * (when it is 16-byte aligned, as declared here; otherwise through a copy, a little slower). */
+typedef struct SHMBAL_ALIGNED_16 shmbal_record_state {
+    int64_t strategy_count;      /* 2…64: slots [0, strategy_count) are meaningful */
+    int64_t last_index;          /* the slot the last applied operation changed */
+    uint64_t epoch;              /* + 1 on every reset */
+    uint64_t op_count;           /* applied mutations since the record was created */
+    int64_t last_change_micros;  /* µs since the Unix epoch */
+    int32_t last_change_pid;
+    int32_t reserved;            /* 0 */
+    shmbal_amount credit_limit;  /* headroom = slots[1] + credit_limit */
+    shmbal_amount slots[64];
+} shmbal_record_state;
+
+/* Copies the record's published state into `out`: consistent (readers never wait for writers),
+ * no lock, no allocation, about the cost of the core's own read. It writes the slots below the
+ * new strategy_count and clears those that the previous read into the same struct left beyond
+ * it, so in a struct zeroed once (`shmbal_record_state s = {0};`) and reused, the slots past
+ * strategy_count are always 0. */
+int shmbal_record_read(shmbal_record record, shmbal_record_state *out);
+
+/* The whole record with its names and change times, amounts as doubles and exact (slower: it
+ * converts every slot; for names and change times, or for a display). */
 int shmbal_record_get(shmbal_record record, shmbal_record_info *out);
 
 /* ---- quotes (the seed's ShareMemorySingleQuote) ---------------------------------------------- */

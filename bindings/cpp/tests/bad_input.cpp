@@ -3,6 +3,8 @@
 // The segment is $SHMBAL_SEGMENT.
 #include "shmbalance.hpp"
 
+using namespace shmbal;
+
 #include <cmath>
 #include <iostream>
 #include <limits>
@@ -47,12 +49,12 @@ int main() {
     CHECK_THROWS(shmbal::Refused,
                  "KRAKEN USDC #2: set -1.00 would make the budget negative (it is 2000.00); a sub-strategy budget is never below 0",
                  manager.set(Currency::USDC, -1.0, 2));
-    CHECK_THROWS(shmbal::Refused, "KRAKEN USDC: a credit limit cannot be negative (got -1.00)", manager.setCreditLimit(Currency::USDC, -1.0));
+    CHECK_THROWS(shmbal::Refused, "KRAKEN USDC: a credit limit cannot be negative (got -1.00)", manager.set_credit_limit(Currency::USDC, -1.0));
     try {
         manager.allocate(Currency::USDC, 2, -5.0);
     } catch (const shmbal::Error &e) {
-        CHECK_EQ(e.status(), SHMBAL_REFUSED);
-        CHECK_EQ(e.refusal(), 4);  // RefusalCode.nonPositiveAmount
+        CHECK(e.status() == shmbal::Status::refused);
+        CHECK(e.refusal() == shmbal::Refusal::non_positive_amount);
         CHECK(dynamic_cast<const std::runtime_error *>(&e) != nullptr);
     }
 

@@ -1,8 +1,9 @@
 // The seed's C++ examples, verbatim inside functions, with the seed's `#include "hft/util/shm.h"`
-// replaced by this package's header; `getCurrentTimestamp` is the seed's placeholder, supplied
+// replaced by this package's header (asking for the seed's global names); `getCurrentTimestamp` is the seed's placeholder, supplied
 // here. Then the seed's business flows (start-up, buy/sell, allocate/release, transfer, recovery)
 // through the C++ StrategyBalanceManager, asserting the numbers the seed states.
 // The segment is $SHMBAL_SEGMENT (the Swift test gives each run its own).
+#define SHMBAL_GLOBAL_NAMES
 #include "shmbalance.hpp"
 
 #include <iostream>
@@ -11,7 +12,7 @@
 #include "check.hpp"
 
 static int64_t lastTimestamp = 0;
-int64_t getCurrentTimestamp() { return lastTimestamp = shmbal::nowMicros(); }
+int64_t getCurrentTimestamp() { return lastTimestamp = shmbal::now_micros(); }
 
 // 示例：写入Currency的Balance
 void writeBalanceExample() {
@@ -109,12 +110,12 @@ static void businessFlows() {
     CHECK_EQ(b.pool(), -600.0);
     CHECK_EQ(b.slots[2], 0.0);
     CHECK_EQ((long long)b.epoch, 2LL);
-    CHECK(b.identityHolds());
+    CHECK(b.identity_holds);
 
     // The same as one atomic step, saying what it did.
     manager.allocate(Currency::USD, 2, 1000.0);
     shmbal::ReconcileResult r = manager.reconcile(Currency::USD, "4400.5");
-    CHECK_EQ(r.kind, SHMBAL_RECONCILE_REPAIRED);
+    CHECK(r.outcome() == shmbal::ReconcileKind::repaired);
     CHECK_EQ(std::string(r.description), std::string("repaired by -99.50: the pool absorbed it and is now 3400.50"));
 
     // The seed's picture: 10000 = 4000 + 2000 + 3000 + 1000, exactly.

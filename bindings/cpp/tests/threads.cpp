@@ -2,6 +2,8 @@
 // own: every operation lands exactly once and the identity holds exactly. $SHMBAL_SEGMENT.
 #include "shmbalance.hpp"
 
+using namespace shmbal;
+
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -30,7 +32,7 @@ int main() {
     for (auto &t : pool) t.join();
     for (const char *c : currencies) {
         shmbal::StrategyBalance b = shared.get(Currency(c));
-        CHECK(b.identityHolds());
+        CHECK(b.identity_holds);
         for (int t = 0; t < threads; t++) CHECK_EQ(b.exact(2 + t), std::string("10"));  // 500 × (0.03 − 0.01), exactly
         CHECK_EQ(b.exact(1), std::string("999920"));
         CHECK_EQ((long long)b.op_count, (long long)(1 + threads * rounds / 4 * 2));

@@ -5,6 +5,8 @@
 // "allocated released adjusted applied refused".
 #include "shmbalance.hpp"
 
+using namespace shmbal;
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>

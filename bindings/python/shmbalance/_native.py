@@ -1,8 +1,10 @@
-"""ctypes declarations of libshmbalance.so (Sources/CShmBalance/include/shmbalance.h).
+"""ctypes declarations of libshmbalance (Sources/CShmBalance/include/shmbalance.h).
 
-The library is found as ``$SHMBAL_LIBRARY`` when set, else a ``libshmbalance.so`` installed
-beside this package, else ``libshmbalance.so`` on the dynamic loader's path. It is loaded on
-first use, so the constants of the package work without it.
+The library is found as ``$SHMBAL_LIBRARY`` when set, else the ``libshmbalance.so.1`` (or
+``libshmbalance.so``) installed beside this package (the wheel ships one), else
+``libshmbalance.so.1`` on the dynamic loader's path. It is loaded on first use, so the constants
+of the package work without it. The C extension ``_speedups``, when present, is handed the
+addresses of the functions it calls from this same library.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Optional
 
+from .codes import OpenMode, Status
 from .errors import BadInputError, ShmBalanceError, error_for
 
 ABI_VERSION = 1
-LIBRARY_NAME = "libshmbalance.so"
+LIBRARY_NAMES = ("libshmbalance.so.1", "libshmbalance.so")
 
-OK = 0
-OPEN_CREATE = 0
-OPEN_READ_WRITE = 1
-OPEN_READ_ONLY = 2
+OK = Status.OK
+OPEN_CREATE = OpenMode.CREATE
+OPEN_READ_WRITE = OpenMode.READ_WRITE
+OPEN_READ_ONLY = OpenMode.READ_ONLY
 
 # 10^18: amounts are stored as integers in units of 10^-18.
 SCALE = 10**18
@@ -127,8 +130,10 @@ _SIGNATURES = {
     "shmbal_record_find": ([_B, _S, _S, _P(RecordHandle)], c_int),
     "shmbal_record_allocate": ([_R, _I, _D], c_int),
     "shmbal_record_allocate_text": ([_R, _I, _S], c_int),
+    "shmbal_record_allocate_exact": ([_R, _I, Amount], c_int),
     "shmbal_record_release": ([_R, _I, _D], c_int),
     "shmbal_record_release_text": ([_R, _I, _S], c_int),
+    "shmbal_record_release_exact": ([_R, _I, Amount], c_int),
     "shmbal_record_balance": ([_R, _I, _P(c_double), _P(Amount)], c_int),
     "shmbal_record_get": ([_R, _P(RecordInfo)], c_int),
     "shmbal_quote_write": ([_B, _S, _S, _S, _P(Quote)], c_int),
@@ -144,10 +149,11 @@ def _candidates() -> list:
     env = os.environ.get("SHMBAL_LIBRARY")
     if env:
         return [env]
-    beside = Path(__file__).resolve().parent / LIBRARY_NAME
-    if beside.exists():
-        return [str(beside)]
-    return [LIBRARY_NAME]
+    for name in LIBRARY_NAMES:
+        beside = Path(__file__).resolve().parent / name
+        if beside.exists():
+            return [str(beside)]
+    return list(LIBRARY_NAMES)
 
 
 def library() -> ctypes.CDLL:
@@ -157,25 +163,66 @@ def library() -> ctypes.CDLL:
         return _library
     with _lock:
         if _library is None:
-            (path,) = _candidates()
-            try:
-                lib = ctypes.CDLL(path)
-            except OSError as e:
+            candidates = _candidates()
+            lib = None
+            for path in candidates:
+                try:
+                    lib = ctypes.CDLL(path)
+                    break
+                except OSError as e:
+                    failure = e
+            if lib is None:
+                path = " or ".join(candidates)
+                e = failure
                 raise ShmBalanceError(
-                    f"cannot load {path}: {e} (set $SHMBAL_LIBRARY to the built libshmbalance.so, "
-                    f"e.g. .build/release/libshmbalance.so, or copy it beside the package)"
+                    f"cannot load {path}: {e} (install the wheel, which carries the library, or set "
+                    f"$SHMBAL_LIBRARY to a libshmbalance.so.1: see the README, 'Install for C, C++ and Python')"
                 ) from None
-            for name, (args, result) in _SIGNATURES.items():
-                fn = getattr(lib, name)
-                fn.argtypes = args
-                fn.restype = result
+            try:
+                for name, (args, result) in _SIGNATURES.items():
+                    fn = getattr(lib, name)
+                    fn.argtypes = args
+                    fn.restype = result
+            except AttributeError as e:
+                raise ShmBalanceError(f"{path} is older than this package: {e}") from None
             version = lib.shmbal_abi_version()
             if version != ABI_VERSION:
                 raise ShmBalanceError(f"{path} has C ABI version {version}; this package needs version {ABI_VERSION}")
-            global _unchecked
+            global _unchecked, _path
             _unchecked = ctypes.CDLL(path)
+            _path = path
+            _bind_extension(lib)
             _library = lib
     return _library
+
+
+_path: Optional[str] = None
+
+
+def loaded_path() -> Optional[str]:
+    """The path the library was loaded from (None before the first call)."""
+    return _path
+
+
+def _bind_extension(lib: ctypes.CDLL) -> None:
+    """Hands the C extension (when the package uses it) the functions it calls, from this library."""
+    from . import _hot
+
+    if not _hot.EXTENSION:
+        return
+    from . import _speedups  # type: ignore[attr-defined]
+
+    def address(name: str) -> int:
+        return ctypes.cast(getattr(lib, name), ctypes.c_void_p).value or 0
+
+    _speedups.bind(address("shmbal_record_allocate"), address("shmbal_record_release"),
+                   address("shmbal_record_allocate_exact"), address("shmbal_record_release_exact"),
+                   address("shmbal_record_balance"), error)
+
+
+def error(status: int) -> ShmBalanceError:
+    """The exception for a failed call on this thread: its class by status, the library's message."""
+    return fail(library(), status)
 
 
 def unchecked() -> ctypes.CDLL:
@@ -190,7 +237,7 @@ def unchecked() -> ctypes.CDLL:
 def fail(lib: ctypes.CDLL, status: int) -> ShmBalanceError:
     """The exception for a failed call: its class by status, the library's message."""
     message = lib.shmbal_last_error().decode("utf-8", "replace")
-    refusal = lib.shmbal_last_refusal() if status == 1 else 0
+    refusal = lib.shmbal_last_refusal() if status == Status.REFUSED else 0
     return error_for(status, message, refusal)
 
 
@@ -244,6 +291,6 @@ def env_segment(segment: Optional[str]) -> Optional[bytes]:
 
 __all__ = [
     "Amount", "BooksHandle", "RecordHandle", "RecordInfo", "ReconcileResult", "Quote",
-    "library", "fail", "name", "amount_arg", "decimal_from_raw", "text", "env_segment",
+    "library", "loaded_path", "fail", "error", "name", "amount_arg", "decimal_from_raw", "text", "env_segment",
     "SCALE", "OK", "OPEN_CREATE", "OPEN_READ_WRITE", "OPEN_READ_ONLY", "c_char_p", "c_double",
 ]

@@ -8,6 +8,7 @@ from decimal import Decimal, localcontext
 from typing import Dict, Optional, Tuple
 
 from . import _native as n
+from .codes import ReconcileKind
 from .errors import BadInputError
 
 
@@ -73,7 +74,6 @@ class StrategyBalance:
         )
 
 
-_KINDS = {0: "in_sync", 1: "repaired", 2: "reset", 3: "created"}
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,10 @@ class ReconcileOutcome:
 
     @staticmethod
     def from_result(r: n.ReconcileResult) -> "ReconcileOutcome":
-        kind = _KINDS.get(r.kind, str(r.kind))
+        try:
+            kind = ReconcileKind(r.kind).name.lower()
+        except ValueError:
+            kind = str(r.kind)
         return ReconcileOutcome(
             kind=kind,
             delta=r.delta.decimal(),
@@ -117,7 +120,10 @@ class Books:
 
     def call(self, function: str, *args: object) -> None:
         """Calls ``function(handle, *args)`` and raises the package's exception on failure."""
-        rc = getattr(self._lib, function)(self.handle, *args)
+        self.check(getattr(self._lib, function)(self.handle, *args))
+
+    def check(self, rc: int) -> None:
+        """Raises the package's exception for a failed call's status."""
         if rc:
             raise n.fail(self._lib, rc)
 

@@ -1,87 +1,93 @@
-"""The package's exceptions: one base class (a ValueError, as the seed's callers expect of bad
-arguments), one subclass per status of the C ABI. The message is the core's, word for word."""
+"""The package's exceptions: one base class, one subclass per status of the C ABI
+(``codes.Status``). The message is the core's, word for word.
+
+Every one is a ``ValueError`` (as the seed's callers expect of refusals and bad arguments), and
+some are also what Python code catches for their kind: a busy record is a ``TimeoutError``, an
+unusable segment an ``OSError``."""
 
 from __future__ import annotations
 
 from typing import Dict, Optional, Type
 
+from .codes import Refusal, Status
+
 
 class ShmBalanceError(ValueError):
     """A call into the books failed; nothing was changed. ``str(e)`` is the core's message."""
 
-    status: int = 0
+    status: Optional[Status] = None
 
     def __init__(self, message: str, refusal: Optional[str] = None) -> None:
         super().__init__(message)
         self.message = message
-        #: For a refusal, which rule said no (e.g. ``"insufficient_headroom"``); else None.
+        #: For a refusal, which rule said no (e.g. ``"insufficient_headroom"``: a
+        #: ``codes.Refusal`` name in lower case); else None.
         self.refusal = refusal
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class RefusedError(ShmBalanceError):
     """Refused by the rules (SPEC §3): no record, index out of range, beyond the headroom or the budget …"""
 
-    status = 1
+    status = Status.REFUSED
 
 
 class BadInputError(ShmBalanceError):
     """Unusable input: NaN, infinity, bad decimal text, a bad name."""
 
-    status = 2
+    status = Status.BAD_INPUT
 
 
-class SegmentError(ShmBalanceError):
-    """The segment cannot be used (missing, another layout, read-only for a write, full …)."""
+class SegmentError(ShmBalanceError, OSError):
+    """The segment cannot be used (missing, another layout, read-only for a write, full …); also an ``OSError``."""
 
-    status = 3
+    status = Status.SEGMENT
 
 
-class BusyError(ShmBalanceError):
-    """The record's lock was held beyond the bound (a stopped process); try again."""
+class BusyError(ShmBalanceError, TimeoutError):
+    """The record's lock was held beyond the bound (a stopped process); nothing changed, try
+    again. Also a ``TimeoutError``."""
 
-    status = 4
+    status = Status.BUSY
 
 
 class CorruptError(ShmBalanceError):
     """The segment's data or a lock is damaged."""
 
-    status = 5
+    status = Status.CORRUPT
 
 
 class ClosedError(ShmBalanceError):
     """The manager or handle was closed."""
 
-    status = 6
+    status = Status.CLOSED
 
 
 class NotFoundError(ShmBalanceError):
     """Nothing there: no quote was written for that key."""
 
-    status = 7
+    status = Status.NOT_FOUND
 
 
-_BY_STATUS: Dict[int, Type[ShmBalanceError]] = {
+#: The exception class for each status but OK (CodesTests checks that every status has one).
+BY_STATUS: Dict[Status, Type[ShmBalanceError]] = {
     c.status: c for c in (RefusedError, BadInputError, SegmentError, BusyError, CorruptError, ClosedError, NotFoundError)
 }
 
-# The core's RefusalCode values (see shmbalance.h, shmbal_last_refusal).
-REFUSALS = {
-    1: "no_record",
-    2: "index_out_of_range",
-    3: "not_a_sub_strategy",
-    4: "non_positive_amount",
-    5: "insufficient_headroom",
-    6: "exceeds_budget",
-    7: "negative_budget",
-    8: "overflow",
-    9: "bad_count",
-    10: "shrink_over_non_zero",
-    11: "bad_amount",
-    12: "negative_credit",
-    13: "table_full",
-}
+
+def refusal_name(code: int) -> Optional[str]:
+    """``"insufficient_headroom"`` for 5; None for 0; ``"refusal_N"`` for a code this package does not know."""
+    try:
+        return None if code == Refusal.NONE else Refusal(code).name.lower()
+    except ValueError:
+        return f"refusal_{code}"
 
 
 def error_for(status: int, message: str, refusal: int = 0) -> ShmBalanceError:
-    cls = _BY_STATUS.get(status, ShmBalanceError)
-    return cls(message, REFUSALS.get(refusal) if refusal else None)
+    try:
+        cls = BY_STATUS.get(Status(status), ShmBalanceError)
+    except ValueError:
+        cls = ShmBalanceError
+    return cls(message, refusal_name(refusal) if refusal else None)

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import ctypes
 from decimal import Decimal
-from typing import Dict, Optional, Union
+from typing import TYPE_CHECKING, Dict, Optional, Union
 
 from . import _native as n
+from ._hot import AmountLike
+
+if TYPE_CHECKING:
+    from ._hot import CtypesHot as Hot
+else:
+    from ._hot import Hot
 from .books import Books, ReconcileOutcome, StrategyBalance, check_count
 from .errors import BadInputError, RefusedError
 
-#: What an amount may be: a float (as in the seed; converted through its shortest decimal form,
-#: so 0.1 is exactly 0.1), an int, a Decimal, or decimal text such as "10000.00" (exact).
-AmountLike = Union[float, int, Decimal, str]
-
-_double = ctypes.c_double
-
-
-class StrategyBalanceManager:
+class StrategyBalanceManager(Hot):
     """Strategy balances of one exchange account, shared by every process attached to ``segment``.
 
     ``slots[0]`` is the account's total in a currency, ``slots[1]`` the pool (money no
@@ -27,6 +26,9 @@ class StrategyBalanceManager:
 
     ``strategy_count`` is the number of slots of records this manager's ``reset`` creates (an
     existing record keeps its count). ``segment``: else ``$SHMBAL_SEGMENT``, else ``/dev/shm/shmbal``.
+
+    ``allocate``, ``release`` and ``get_balance`` come from the base class ``Hot``: the C
+    extension when installed (the wheel's), else ctypes (``shmbalance.EXTENSION`` says which).
     """
 
     def __init__(self, exchange: str, strategy_count: int = 8, segment: Optional[str] = None, *, read_only: bool = False) -> None:
@@ -35,12 +37,9 @@ class StrategyBalanceManager:
         self._books = Books(segment, read_only=read_only)
         self._lib = self._books._lib
         self._handle = self._books.handle
-        # currency as given -> record handle, filled on first use of an existing record.
+        # currency as given -> record handle, filled on first use of an existing record (and
+        # handed to the hot base, `_cache_record`).
         self._records: Dict[object, n.RecordHandle] = {}
-        # The hot path calls these undeclared (faster) after checking the argument types itself.
-        self._allocate = n.unchecked().shmbal_record_allocate
-        self._release = n.unchecked().shmbal_record_release
-        self._balance = self._lib.shmbal_record_balance
 
     # ---- the seed's methods -------------------------------------------------------------------
 
@@ -60,26 +59,14 @@ class StrategyBalanceManager:
         """slots[index] += delta, then rebalance as ``set`` does (a fill, a transfer, a deposit)."""
         self._call_amount("shmbal_adjust", n.name(currency, "a currency"), delta, self._index(index))
 
-    def allocate(self, currency: str, index: int, amount: AmountLike) -> None:
-        """Sub-strategy ``index`` (2 ≤ index < count) takes ``amount`` from the pool; refused
-        beyond the headroom (pool + credit)."""
-        rec = self._records.get(currency)
-        if rec is not None and type(amount) is float and type(index) is int and 0 <= index < 64:
-            # The hot path: one C call on a cached record handle.
-            rc = self._allocate(rec, index, _double(amount))
-            if rc:
-                raise n.fail(self._lib, rc)
-            return
+    # allocate(currency, index, amount), release(currency, index, amount) and
+    # get_balance(currency, index=0, exact=False) are the base class's (`Hot`); what they do not
+    # take fast comes here:
+
+    def _allocate_slow(self, currency: str, index: int, amount: AmountLike) -> None:
         self._move("allocate", currency, index, amount)
 
-    def release(self, currency: str, index: int, amount: AmountLike) -> None:
-        """Sub-strategy ``index`` gives ``amount`` back to the pool; refused beyond its budget."""
-        rec = self._records.get(currency)
-        if rec is not None and type(amount) is float and type(index) is int and 0 <= index < 64:
-            rc = self._release(rec, index, _double(amount))
-            if rc:
-                raise n.fail(self._lib, rc)
-            return
+    def _release_slow(self, currency: str, index: int, amount: AmountLike) -> None:
         self._move("release", currency, index, amount)
 
     def get(self, currency: str) -> StrategyBalance:
@@ -94,18 +81,14 @@ class StrategyBalanceManager:
             self._books.call("shmbal_get", self._exchange, n.name(currency, "a currency"), ctypes.byref(info))
         return StrategyBalance.from_info(info)
 
-    def get_balance(self, currency: str, index: int = 0, exact: bool = False) -> Union[float, Decimal]:
-        """One slot (default: the total) as a ``float``, as in the seed; ``exact=True`` gives the
-        stored value as a ``Decimal``."""
+    def _get_balance_slow(self, currency: str, index: int = 0, exact: bool = False) -> Union[float, Decimal]:
         # Fresh out-values per call: ctypes releases the GIL during the call, so buffers kept on the
         # manager would be shared by threads calling at once.
         value = ctypes.c_double()
         raw = n.Amount()
         rec = self._record(currency)
         if rec is not None:
-            rc = self._balance(rec, self._index(index), ctypes.byref(value), ctypes.byref(raw))
-            if rc:
-                raise n.fail(self._lib, rc)
+            self._books.check(self._lib.shmbal_record_balance(rec, self._index(index), ctypes.byref(value), ctypes.byref(raw)))
         else:
             self._books.call("shmbal_balance", self._exchange, n.name(currency, "a currency"), self._index(index),
                              ctypes.byref(value), ctypes.byref(raw))
@@ -145,6 +128,7 @@ class StrategyBalanceManager:
     def close(self) -> None:
         """Detaches from the segment; later calls raise ``ClosedError``."""
         self._books.close()
+        self._forget_records()
 
     def __enter__(self) -> "StrategyBalanceManager":
         return self
@@ -170,6 +154,7 @@ class StrategyBalanceManager:
             if rc:
                 raise n.fail(self._lib, rc)
             self._records[currency] = rec
+            self._cache_record(currency, rec.books, rec.slot)
         return rec
 
     def _move(self, op: str, currency: str, index: int, amount: AmountLike) -> None:

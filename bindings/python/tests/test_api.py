@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import inspect
 import typing
 from decimal import Decimal
 from pathlib import Path
@@ -118,8 +119,19 @@ def test_constants_are_names() -> None:
 
 
 def test_type_hints_are_present() -> None:
-    hints = typing.get_type_hints(StrategyBalanceManager.allocate)
-    assert set(hints) == {"currency", "index", "amount", "return"}
+    # The hot calls are the C extension's when it is installed: type checkers see their typed
+    # twins in CtypesHot (manager.py imports it under TYPE_CHECKING), with the same signatures.
+    from shmbalance import _hot
+
+    for name in ("allocate", "release", "get_balance"):
+        typed = getattr(_hot.CtypesHot, name)
+        def shape(f):
+            return [(p.name, p.default, p.kind) for p in inspect.signature(f).parameters.values() if p.name != "self"]
+
+        assert shape(getattr(StrategyBalanceManager, name)) == shape(typed), name
+        hints = typing.get_type_hints(typed)
+        assert set(hints) == set(inspect.signature(typed).parameters) - {"self"} | {"return"}, name
+    assert typing.get_type_hints(StrategyBalanceManager.reset) == {"currency": str, "balance": hft.AmountLike, "return": type(None)}
     assert (PACKAGE / "py.typed").exists()
 
 
@@ -210,7 +222,7 @@ def _run(code: str, env: dict) -> subprocess.CompletedProcess:
 
 def test_the_library_is_found_as_the_spec_says(segment: str) -> None:
     built = os.environ["SHMBAL_LIBRARY"]
-    code = "import shmbalance, shmbalance._native as n; n.library(); print(n._candidates()[0])"
+    code = "import shmbalance, shmbalance._native as n; n.library(); print(n.loaded_path())"
     base = {k: v for k, v in os.environ.items() if k not in ("SHMBAL_LIBRARY", "LD_LIBRARY_PATH")}
     work = tempfile.mkdtemp(prefix="shmbal-lib-")
     try:
@@ -223,7 +235,7 @@ def test_the_library_is_found_as_the_spec_says(segment: str) -> None:
         beside = _run(code, {**base, "PYTHONPATH": os.path.join(work, "pkg")})
         assert beside.returncode == 0, beside.stderr
         assert beside.stdout.strip() == os.path.join(work, "pkg", "shmbalance", "libshmbalance.so")
-        # 3. Else libshmbalance.so on the loader's path.
+        # 3. Else libshmbalance.so.1 (or libshmbalance.so) on the loader's path.
         os.unlink(os.path.join(work, "pkg", "shmbalance", "libshmbalance.so"))
         loader = _run(code + "; print(shmbalance.StrategyBalanceManager('KRAKEN').segment)",
                       {**base, "PYTHONPATH": os.path.join(work, "pkg"), "LD_LIBRARY_PATH": os.path.dirname(built)})
