@@ -57,7 +57,8 @@ extension RecordConfig {
         var out: [ConfigProblem] = []
         var first: [BookKey: Int] = [:]
         first.reserveCapacity(entries.count)
-        for (n, e) in entries.enumerated() {
+        for n in entries.indices {
+            let e = entries[n]
             func problem(_ field: ConfigProblem.Field, _ message: String) {
                 out.append(ConfigProblem(entry: n, key: e.key, field: field, message: message))
             }
@@ -83,7 +84,7 @@ extension RecordConfig {
             let configured = validCount == true ? e.strategyCount : nil
             let existing = configured == nil && validCount == nil ? existingStrategyCount(e.key) : nil
             let count = configured ?? existing ?? Layout.defaultStrategyCount
-            for i in e.names.keys.sorted() {
+            for i in e.names.isEmpty ? [] : e.names.keys.sorted() {
                 if i < 0 || i >= Layout.slotCount {
                     problem(.name(i), "slot \(i) is outside 0…\(Layout.slotCount - 1)")
                 } else if i >= count && validCount != false {

@@ -9,9 +9,10 @@ import ShmBalance
 extension ConfigFile {
     init(document doc: TOMLDocument, file: String) throws(ConfigError) {
         var earliest: ConfigError?
-        func note(_ line: Int, _ key: [String], _ message: String) {
+        // The key of a message is built only when the message is kept.
+        func note(_ line: Int, _ key: @autoclosure () -> [String], _ message: @autoclosure () -> String) {
             if earliest == nil || line < earliest!.line! {
-                earliest = ConfigError(file: file, line: line, key: TOMLKey.display(key), message: message)
+                earliest = ConfigError(file: file, line: line, key: TOMLKey.display(key()), message: message())
             }
         }
         self.init(file: file, defaultExchange: nil, records: [], places: [])
@@ -47,7 +48,7 @@ extension ConfigFile {
                 var entry = RecordConfig(key: BookKey(exchange: exchange, currency: currency))
                 var place = RecordPlace(path: path, line: doc.tables[c].line)
                 for field in doc.tables[c].entries {
-                    let key = path + [field.key]
+                    var key: [String] { path + [field.key] }
                     switch field.key {
                     case "credit":
                         place.credit = field.line
@@ -69,7 +70,7 @@ extension ConfigFile {
                             continue
                         }
                         for slot in doc.tables[n].entries {
-                            let slotKey = key + [slot.key]
+                            var slotKey: [String] { key + [slot.key] }
                             guard let i = ConfigFile.slotIndex(slot.key) else {
                                 note(slot.line, slotKey, "a slot index is a number from 0 to \(Layout.slotCount - 1), written without leading zeros")
                                 continue

@@ -44,21 +44,23 @@ struct TOMLReader {
 
     private static let lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r"), tab = UInt8(ascii: "\t"), space = UInt8(ascii: " ")
 
+    // The byte classes are plain comparisons against ASCII codes: range patterns and
+    // `UInt8(ascii:)` are calls in a debug build, and these run once per byte of the file.
+
+    /// A-Z a-z 0-9 _ -
     static func isBareKeyByte(_ c: UInt8) -> Bool {
-        switch c {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "_"), UInt8(ascii: "-"): return true
-        default: return false
-        }
+        let letter = c | 0x20  // folds A-Z onto a-z
+        return (letter >= 0x61 && letter <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x5F || c == 0x2D
     }
 
     /// The characters an unquoted value is made of (numbers, booleans, and the dates, hex and
-    /// exponents that are read whole so that the refusal can name them).
+    /// exponents that are read whole so that the refusal can name them): a bare-key byte or + . :
     private static func isWordByte(_ c: UInt8) -> Bool {
-        isBareKeyByte(c) || c == UInt8(ascii: "+") || c == UInt8(ascii: ".") || c == UInt8(ascii: ":")
+        isBareKeyByte(c) || c == 0x2B || c == 0x2E || c == 0x3A
     }
 
-    private static func isControl(_ c: UInt8) -> Bool { (c < 0x20 && c != tab) || c == 0x7F }
+    /// C0 controls but tab, and DEL: TOML allows them nowhere, not even in strings and comments.
+    private static func isControl(_ c: UInt8) -> Bool { (c < 0x20 && c != 0x09) || c == 0x7F }
 
     private var atEnd: Bool { i >= b.count }
 
@@ -68,7 +70,10 @@ struct TOMLReader {
     private var atLineEnd: Bool { atEnd || b[i] == TOMLReader.lf || (b[i] == TOMLReader.cr && peek(1) == TOMLReader.lf) }
 
     private mutating func skipBlanks() {
-        while i < b.count && (b[i] == TOMLReader.space || b[i] == TOMLReader.tab) { i += 1 }
+        var j = i
+        let n = b.count
+        while j < n && (b[j] == 0x20 || b[j] == 0x09) { j += 1 }
+        i = j
     }
 
     private func fail(_ message: String, key: [String]? = nil) -> TOMLError { TOMLError(line: line, key: key, message: message) }
@@ -93,11 +98,11 @@ struct TOMLReader {
             skipBlanks()
             guard let c = peek() else { break }
             switch c {
-            case TOMLReader.lf, TOMLReader.cr:
+            case 0x0A, 0x0D:  // LF, CR
                 try newline()
-            case UInt8(ascii: "#"):
+            case 0x23:  // #
                 try comment()
-            case UInt8(ascii: "["):
+            case 0x5B:  // [
                 try header()
                 try endOfLine(after: "the table header")
             default:
@@ -128,16 +133,27 @@ struct TOMLReader {
 
     /// `# …` up to (not including) the line's end; TOML allows no control character but tab in it.
     private mutating func comment() throws(TOMLError) {
-        i += 1
-        while i < b.count {
-            let c = b[i]
-            if c == TOMLReader.lf || (c == TOMLReader.cr && peek(1) == TOMLReader.lf) { return }
-            if c < 0x80 {
-                if TOMLReader.isControl(c) { throw fail("\(found(i)) in a comment") }
-                i += 1
+        var j = i + 1
+        let n = b.count
+        defer { i = j }
+        while j < n {
+            let c = b[j]
+            if c >= 0x20 && c < 0x7F {
+                j += 1
+            } else if c == 0x0A || (c == 0x0D && j + 1 < n && b[j + 1] == 0x0A) {
+                return
+            } else if c < 0x80 {
+                if TOMLReader.isControl(c) {
+                    i = j
+                    throw fail("\(found(j)) in a comment")
+                }
+                j += 1
             } else {
-                guard let n = SafeText.utf8Length(b, at: i) else { throw notUTF8() }
-                i += n
+                guard let k = SafeText.utf8Length(b, at: j) else {
+                    i = j
+                    throw notUTF8()
+                }
+                j += k
             }
         }
     }
@@ -173,9 +189,12 @@ struct TOMLReader {
             guard let c = peek() else { throw fail("a \(what) is missing before the end of the file") }
             if TOMLReader.isBareKeyByte(c) {
                 let start = i
-                while i < b.count && TOMLReader.isBareKeyByte(b[i]) && i - start <= TOMLLimits.keyBytes { i += 1 }
-                if i - start > TOMLLimits.keyBytes { throw keyTooLong() }
-                parts.append(String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self))
+                let stop = min(b.count, start + TOMLLimits.keyBytes + 1)
+                var j = start
+                while j < stop && TOMLReader.isBareKeyByte(b[j]) { j += 1 }
+                i = j
+                if j - start > TOMLLimits.keyBytes { throw keyTooLong() }
+                parts.append(String(decoding: UnsafeBufferPointer(rebasing: b[start..<j]), as: UTF8.self))
             } else if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
                 let bytes = try quoted(limit: TOMLLimits.keyBytes, what: "key")
                 parts.append(String(decoding: bytes, as: UTF8.self))
@@ -232,7 +251,7 @@ struct TOMLReader {
                     continue next
                 }
             } else {
-                let v = try value(key: doc.path(holder) + [name])
+                let v = try value(under: holder, name)
                 try doc.set(name, v, in: holder, line: line)
             }
             // After a value inside inline tables: the next key, or close them.
@@ -263,73 +282,86 @@ struct TOMLReader {
         fail("an inline table must close ('}') on the line it opens")
     }
 
-    /// A value that is not a table: a string or an unquoted word.
-    private mutating func value(key: [String]) throws(TOMLError) -> TOMLDocument.Value {
-        guard let c = peek(), !atLineEnd else { throw fail("a value is missing after '='", key: key) }
+    /// A value that is not a table: a string or an unquoted word, for key `name` of table `holder`.
+    private mutating func value(under holder: Int, _ name: String) throws(TOMLError) -> TOMLDocument.Value {
+        do { return try value() } catch {
+            var e = error
+            if e.key == nil { e.key = doc.path(holder) + [name] }  // the key is built only for a message
+            throw e
+        }
+    }
+
+    private mutating func value() throws(TOMLError) -> TOMLDocument.Value {
+        guard let c = peek(), !atLineEnd else { throw fail("a value is missing after '='") }
         switch c {
-        case UInt8(ascii: "\""), UInt8(ascii: "'"):
-            let bytes = try quoted(limit: TOMLLimits.stringBytes, what: "string", key: key)
+        case 0x22, 0x27:  // " '
+            let bytes = try quoted(limit: TOMLLimits.stringBytes, what: "string")
             return .string(String(decoding: bytes, as: UTF8.self))
-        case UInt8(ascii: "["):
-            throw fail("arrays ([…]) are not part of a ShmBalance config", key: key)
+        case 0x5B:  // [
+            throw fail("arrays ([…]) are not part of a ShmBalance config")
         default:
             guard TOMLReader.isWordByte(c) else {
-                throw fail("expected a value (quoted text, a number, true or false), found \(found(i))", key: key)
+                throw fail("expected a value (quoted text, a number, true or false), found \(found(i))")
             }
             let start = i
-            while i < b.count && TOMLReader.isWordByte(b[i]) && i - start <= TOMLLimits.wordBytes { i += 1 }
-            if i - start > TOMLLimits.wordBytes {
-                throw fail("an unquoted value is at most \(TOMLLimits.wordBytes) characters long", key: key)
+            let stop = min(b.count, start + TOMLLimits.wordBytes + 1)
+            var j = start
+            while j < stop && TOMLReader.isWordByte(b[j]) { j += 1 }
+            i = j
+            if j - start > TOMLLimits.wordBytes {
+                throw fail("an unquoted value is at most \(TOMLLimits.wordBytes) characters long")
             }
-            let word = String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
-            switch TOMLWord.classify(word) {
+            switch TOMLWord.classify(UnsafeBufferPointer(rebasing: b[start..<j])) {
             case .value(let v): return v
-            case .refused(let why): throw fail(why, key: key)
+            case .refused(let why): throw fail(why)
             }
         }
     }
 
     /// A basic ("…") or literal ('…') string on one line, decoded; `i` is at its opening quote.
-    private mutating func quoted(limit: Int, what: String, key: [String]? = nil) throws(TOMLError) -> [UInt8] {
+    private mutating func quoted(limit: Int, what: String) throws(TOMLError) -> [UInt8] {
         let q = b[i]
         if peek(1) == q && peek(2) == q {
-            throw fail("multi-line strings are not part of a ShmBalance config", key: key)
+            throw fail("multi-line strings are not part of a ShmBalance config")
         }
         let basic = q == UInt8(ascii: "\"")
+        func unterminated() -> TOMLError {
+            fail("this \(what) does not end on its line (a closing \(basic ? "\"" : "'") is missing)")
+        }
         i += 1
         var out: [UInt8] = []
-        while true {
-            if atLineEnd {
-                throw fail("this \(what) does not end on its line (a closing \(basic ? "\"" : "'") is missing)", key: key)
-            }
+        let n = b.count
+        while i < n {
             let c = b[i]
             if c == q {
                 i += 1
                 return out
             }
-            if basic && c == UInt8(ascii: "\\") {
-                try escape(into: &out, key: key)
-            } else if c < 0x80 {
-                if TOMLReader.isControl(c) {
-                    throw fail("\(found(i)) in a \(what): write it as \(SafeText.escape(UInt32(c)))\(basic ? "" : " in a \"basic\" string")", key: key)
-                }
+            if c >= 0x20 && c < 0x7F && (c != 0x5C || !basic) {  // printable ASCII; a backslash is itself in a 'literal'
                 out.append(c)
                 i += 1
+            } else if c == 0x5C {
+                try escape(into: &out)
+            } else if atLineEnd {
+                throw unterminated()
+            } else if c < 0x80 {
+                throw fail("\(found(i)) in a \(what): write it as \(SafeText.escape(UInt32(c)))\(basic ? "" : " in a \"basic\" string")")
             } else {
-                guard let n = SafeText.utf8Length(b, at: i) else { throw notUTF8() }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[i..<(i + n)]))
-                i += n
+                guard let k = SafeText.utf8Length(b, at: i) else { throw notUTF8() }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[i..<(i + k)]))
+                i += k
             }
             if out.count > limit {
-                throw what == "key" ? keyTooLong() : fail("a \(what) is at most \(limit) bytes long in a ShmBalance config", key: key)
+                throw what == "key" ? keyTooLong() : fail("a \(what) is at most \(limit) bytes long in a ShmBalance config")
             }
         }
+        throw unterminated()
     }
 
     /// One escape of a basic string; `i` is at the backslash.
-    private mutating func escape(into out: inout [UInt8], key: [String]?) throws(TOMLError) {
+    private mutating func escape(into out: inout [UInt8]) throws(TOMLError) {
         i += 1
-        guard let c = peek(), !atLineEnd else { throw fail("a backslash ends the line inside a string", key: key) }
+        guard let c = peek(), !atLineEnd else { throw fail("a backslash ends the line inside a string") }
         i += 1
         switch c {
         case UInt8(ascii: "b"): out.append(0x08)
@@ -343,18 +375,18 @@ struct TOMLReader {
             var v: UInt32 = 0
             for _ in 0..<digits {
                 guard let h = peek(), let d = TOMLReader.hexValue(h) else {
-                    throw fail("\\\(Character(Unicode.Scalar(c))) needs \(digits) hexadecimal digits, found \(found(i))", key: key)
+                    throw fail("\\\(Character(Unicode.Scalar(c))) needs \(digits) hexadecimal digits, found \(found(i))")
                 }
                 v = v << 4 | d
                 i += 1
             }
             guard let s = Unicode.Scalar(v) else {
-                throw fail("\(SafeText.escape(v)) is not a Unicode character (a surrogate, or above U+10FFFF)", key: key)
+                throw fail("\(SafeText.escape(v)) is not a Unicode character (a surrogate, or above U+10FFFF)")
             }
             out.append(contentsOf: String(Character(s)).utf8)
         default:
             i -= 1
-            throw fail("unknown escape \\ followed by \(found(i)); TOML has \\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX \\UXXXXXXXX", key: key)
+            throw fail("unknown escape \\ followed by \(found(i)); TOML has \\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX \\UXXXXXXXX")
         }
     }
 

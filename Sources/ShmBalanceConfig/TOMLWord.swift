@@ -10,7 +10,31 @@ enum TOMLWord {
         case refused(String)
     }
 
-    static func classify(_ word: String) -> Outcome {
+    /// `w`: the word's bytes (A-Z a-z 0-9 _ - + . : only, at most TOMLLimits.wordBytes).
+    static func classify(_ w: UnsafeBufferPointer<UInt8>) -> Outcome {
+        func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+        let text = String(decoding: w, as: UTF8.self)
+        // The common case first, in one loop: [+-]? digits (. digits)?, no leading zero.
+        let signed = w[0] == 0x2B || w[0] == 0x2D  // + -
+        var k = signed ? 1 : 0
+        let wholeStart = k
+        while k < w.count && isDigit(w[k]) { k += 1 }
+        let wholeDigits = k - wholeStart
+        var fractionDigits = -1
+        if k < w.count && w[k] == 0x2E {  // .
+            k += 1
+            let start = k
+            while k < w.count && isDigit(w[k]) { k += 1 }
+            fractionDigits = k - start
+        }
+        if k == w.count && wholeDigits > 0 && fractionDigits != 0 && !(wholeDigits > 1 && w[wholeStart] == 0x30) {
+            return .value(fractionDigits < 0 ? .integer(text) : .decimal(text))
+        }
+        return refusal(text)
+    }
+
+    /// Everything but a plain integer or decimal: a value, or why not.
+    private static func refusal(_ word: String) -> Outcome {
         switch word {
         case "true": return .value(.bool(true))
         case "false": return .value(.bool(false))
@@ -45,16 +69,10 @@ enum TOMLWord {
         if body.contains(UInt8(ascii: "e")) || body.contains(UInt8(ascii: "E")) {
             return .refused("\(shown): exponents are not accepted, an amount is read exactly as written; write all the digits (1000, not 1e3)")
         }
-        let point = body.firstIndex(of: UInt8(ascii: "."))
-        let whole = body[..<(point ?? body.endIndex)]
-        let fraction = point.map { body[body.index(after: $0)...] }
-        guard !whole.isEmpty, fraction.map({ !$0.isEmpty }) ?? true,
-              whole.allSatisfy(isDigit), fraction?.allSatisfy(isDigit) ?? true else {
-            return .refused("\(shown) is not a number: write digits, a sign only in front, and at most one point with digits on both sides (5000.0)")
-        }
-        if whole.count > 1 && whole.first == UInt8(ascii: "0") {
+        let whole = body.prefix { $0 != UInt8(ascii: ".") }
+        if whole.count > 1 && whole.first == UInt8(ascii: "0") && whole.allSatisfy(isDigit) {
             return .refused("\(shown): leading zeros are not allowed in a TOML number")
         }
-        return .value(point == nil ? .integer(word) : .decimal(word))
+        return .refused("\(shown) is not a number: write digits, a sign only in front, and at most one point with digits on both sides (5000.0)")
     }
 }
