@@ -39,6 +39,18 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(r.names.mapValues(\.description), [2: "grid-bot", 3: "arb", 4: "mm"])
     }
 
+    /// The README's Config section shows a file; it must be one that `config check` accepts.
+    func testTheREADMEsExampleParses() throws {
+        let readme = try String(contentsOfFile: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../README.md").path, encoding: .utf8)
+        let section = try XCTUnwrap(readme.range(of: "## Config\n"))
+        let open = try XCTUnwrap(readme.range(of: "```toml\n", range: section.upperBound..<readme.endIndex))
+        let close = try XCTUnwrap(readme.range(of: "```", range: open.upperBound..<readme.endIndex))
+        let c = try parse(String(readme[open.upperBound..<close.lowerBound]))
+        XCTAssertEqual(c.records.map(\.key), [key("USDC"), key("USD"), key("USDT")])
+        XCTAssertEqual(c.records[1].creditLimit, Amount("250.5"))
+    }
+
     func testAmountsAreExact() throws {
         XCTAssertEqual(try parse("[K.A]\ncredit = 5000").records[0].creditLimit, Amount("5000"))
         XCTAssertEqual(try parse("[K.A]\ncredit = \"0.123456789012345678\"").records[0].creditLimit, Amount("0.123456789012345678"))
