@@ -95,6 +95,9 @@ public struct ConfigFile: Sendable, Equatable {
         return ConfigError(file: file, line: line, key: TOMLKey.display(key), message: message)
     }
 
+    /// The file's name as a message shows it: control characters escaped (a path is input too).
+    public var shownFile: String { file.escapedForTerminal() }
+
     /// Where the record for `key` was written (the first time, if more than once).
     public func place(of key: BookKey) -> RecordPlace? {
         records.firstIndex { $0.key == key }.map { places[$0] }

@@ -46,10 +46,9 @@ struct ConfigApply: ParsableCommand {
         do { report = try books.applyConfiguration(config.records, defaultExchange: config.defaultExchange) } catch {
             // The core's refusals name a record; place them at its table in the file.
             let place = error.refusal.flatMap { config.place(of: $0.key) }
-            let at = place.map { "\(file):\($0.line)" } ?? file
-            throw CLIError(CLIError(error).status, "\(at): \(error.description); nothing was applied")
+            throw CLIError(CLIError(error).status, ConfigError(file: file, line: place?.line, key: nil, message: error.description).description)
         }
-        print("\(file): \(report.created.count) records created, \(report.updated.count) updated\(report.defaultExchange.map { ", default exchange \($0)" } ?? "")")
+        print("\(config.shownFile): \(report.created.count) records created, \(report.updated.count) updated\(report.defaultExchange.map { ", default exchange \($0)" } ?? "")")
     }
 
     /// The segment when there is one; nil when the path is free (apply will create it).
@@ -69,6 +68,6 @@ struct ConfigCheck: ParsableCommand {
         // Segment-free for now: every record is taken as new. Checking against a segment when
         // one is named is `validatedConfig(file) { try Books.open(path, .readOnly) }`.
         let (config, _) = try validatedConfig(file)
-        print("\(file): ok, \(config.records.count) records\(config.defaultExchange.map { ", default exchange \($0)" } ?? "")")
+        print("\(config.shownFile): ok, \(config.records.count) records\(config.defaultExchange.map { ", default exchange \($0)" } ?? "")")
     }
 }

@@ -137,6 +137,34 @@ final class ConfigAgreementTests: XCTestCase {
         }
     }
 
+    /// What only the segment can decide, and the one place check and apply may differ (README,
+    /// Config): apply checks names against an existing record's count, and refuses to shrink a
+    /// record over a slot that holds money; check, segment-free, takes every record as new.
+    func testWhatOnlyTheSegmentDecides() throws {
+        let dir = TempDir("agree")
+        let seg = dir.file("seg")
+        let env = ["SHMBAL_SEGMENT": seg, "SHMBAL_EXCHANGE": "KRAKEN"]
+        XCTAssertEqual(try runProduct("shmbal", ["reset", "USDC", "100", "--strategies", "20"], env: env).status, 0)
+        XCTAssertEqual(try runProduct("shmbal", ["allocate", "USDC", "4", "1"], env: env).status, 0)
+        let names = dir.file("names.toml")
+        try "[KRAKEN.USDC]\nnames = { 15 = \"late\" }\n".write(toFile: names, atomically: true, encoding: .utf8)
+        let check = try runProduct("shmbal", ["config", "check", names], env: env)
+        XCTAssertEqual(check.status, 4, "a new record would get 8 slots: \(check.err)")
+        let apply = try runProduct("shmbal", ["config", "apply", names], env: env)
+        XCTAssertEqual(apply.status, 0, "the record has 20 slots in the segment: \(apply.err)")
+        XCTAssertTrue(try runProduct("shmbal", ["get", "USDC"], env: env).out.contains("late"))
+
+        let shrink = dir.file("shrink.toml")
+        try "# shrink\n[KRAKEN.USD]\ncredit = \"1\"\n[KRAKEN.USDC]\nstrategies = 3\n".write(toFile: shrink, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try runProduct("shmbal", ["config", "check", shrink], env: env).status, 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: seg))
+        let refused = try runProduct("shmbal", ["config", "apply", shrink], env: env)
+        XCTAssertEqual(refused.status, 3, refused.err)
+        XCTAssertEqual(refused.err, "shmbal: \(shrink):4: KRAKEN USDC: cannot shrink to 3 slots: slot #4 still holds 1.00; nothing was applied\n")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: seg)).count, before.count)
+        XCTAssertFalse(try runProduct("shmbal", ["list"], env: env).out.contains("USD "), "KRAKEN USD was not created")
+    }
+
     /// One line on stderr, `shmbal: FILE:LINE: …; nothing was applied`, no raw control character.
     func assertOneCleanLine(_ err: String, file: String, line: Int, _ what: String, sourceFile: StaticString = #filePath, l: UInt = #line) {
         XCTAssertTrue(err.hasPrefix("shmbal: \(file):\(line): "), "wrong place: \(what)", file: sourceFile, line: l)
