@@ -13,9 +13,10 @@
 # (SWIFT_DETERMINISTIC_HASHING: no Dictionary or Set order varies) and, where the kernel allows
 # it, address randomization off (setarch -R: libFuzzer also learns from compared values, and
 # some are addresses). Each target prints its final coverage line ("cov: … ft: … corp: …"):
-# the same commit and SECONDS print the same line every time. (The segment target still varies
-# by a unit of coverage now and then: it reads the clock and a random scratch path, see
-# Tests/Fuzz/Segment; its inputs are the same until the first such difference.)
+# the same commit and SECONDS print the same line every time for the amount and config targets.
+# (The segment target still varies by a few coverage features from run to run: some of its code
+# paths depend on time, e.g. the clock's calibration branches in Sources/CShmBalanceSys/sys.c,
+# so its inputs are the same only up to the first such difference.)
 # The corpora in Tests/Fuzz/corpus/ are seeds; new inputs found during a run go to a temporary
 # directory (merge good ones in with -merge=1 when they add coverage).
 set -euo pipefail
