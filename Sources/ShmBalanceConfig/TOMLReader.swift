@@ -98,7 +98,17 @@ struct TOMLReader {
             skipBlanks()
             guard let c = peek() else { break }
             switch c {
-            case 0x0A, 0x0D:  // LF, CR
+            case 0x0A:  // LF: blank lines are counted in one tight loop
+                var j = i + 1
+                var l = line + 1
+                let n = b.count
+                while j < n && b[j] == 0x0A {
+                    j += 1
+                    l += 1
+                }
+                i = j
+                line = l
+            case 0x0D:  // CR: CRLF, or refused
                 try newline()
             case 0x23:  // #
                 try comment()
