@@ -13,7 +13,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // The only C in the core: pthread_mutex_clocklock (hidden behind _GNU_SOURCE) and friends.
@@ -27,11 +26,10 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
-        // TOML config -> core `RecordConfig`s. Kept out of the core so the C library stays small.
-        .target(
-            name: "ShmBalanceConfig",
-            dependencies: ["ShmBalance", .product(name: "TOMLKit", package: "TOMLKit")]
-        ),
+        // TOML config -> core `RecordConfig`s, with our own strict reader of the subset a config
+        // uses (TOMLKit/toml++ aborted or overflowed its stack on hostile files, and kept neither
+        // value positions nor exact numbers). Kept out of the core so the C library stays small.
+        .target(name: "ShmBalanceConfig", dependencies: ["ShmBalance"]),
         .executableTarget(
             name: "shmbal",
             dependencies: [

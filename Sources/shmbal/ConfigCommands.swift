@@ -2,12 +2,34 @@ import ArgumentParser
 import ShmBalance
 import ShmBalanceConfig
 
-// `config apply FILE` / `config check FILE` (SPEC §5).
+// `config apply FILE` / `config check FILE` (SPEC §5). Both read the file through the one
+// function below, so they accept and refuse the same files (SPEC §4); apply then hands the
+// records to the core, which checks them again under the records' locks against their money.
 
 struct Config: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a TOML config (credit limits, strategy counts, slot names, default exchange) into the segment.",
         subcommands: [ConfigApply.self, ConfigCheck.self])
+}
+
+/// The file's TOML and types, then the rules shared with the core (`RecordConfig.problems`).
+/// `segment` opens the segment the file is meant for, when it exists; it is called only once the
+/// file has parsed, so an unreadable or malformed file never touches a segment. A record already
+/// there keeps its slot count unless the file sets one, so its names are checked against that
+/// count; without a segment every record is taken as new (8 slots unless `strategies` says).
+func validatedConfig(_ file: String, segment: () throws -> Books? = { nil }) throws -> (ConfigFile, Books?) {
+    let config: ConfigFile
+    do { config = try ConfigFile.load(path: file) } catch { throw CLIError(.unusable, error.description) }
+    let books = try segment()
+    do {
+        try config.validate { key in
+            guard let books, books.record(key) != nil else { return nil }
+            return try? books.get(key).strategyCount
+        }
+    } catch {
+        throw CLIError(.unusable, error.description)
+    }
+    return (config, books)
 }
 
 struct ConfigApply: ParsableCommand {
@@ -16,14 +38,25 @@ struct ConfigApply: ParsableCommand {
     @Argument(help: "The TOML file.") var file: String
 
     func run() throws {
-        let config: ConfigFile
-        do { config = try ConfigFile.load(path: file) } catch { throw CLIError(.unusable, error.description) }
-        let books = try global.books(.readWriteCreating())
+        // A file refused by the rules creates no segment (SPEC §4: a command that fails on bad
+        // input creates no segment file): the segment is created only after validation.
+        let (config, existing) = try validatedConfig(file, segment: existingBooks)
+        let books = try existing ?? global.books(.readWriteCreating())
         let report: ConfigReport
         do { report = try books.applyConfiguration(config.records, defaultExchange: config.defaultExchange) } catch {
-            throw CLIError(CLIError(error).status, "\(file): \(error.description); nothing was applied")
+            // The core's refusals name a record; place them at its table in the file.
+            let place = error.refusal.flatMap { config.place(of: $0.key) }
+            throw CLIError(CLIError(error).status, ConfigError(file: file, line: place?.line, key: nil, message: error.description).description)
         }
-        print("\(file): \(report.created.count) records created, \(report.updated.count) updated\(report.defaultExchange.map { ", default exchange \($0)" } ?? "")")
+        print("\(config.shownFile): \(report.created.count) records created, \(report.updated.count) updated\(report.defaultExchange.map { ", default exchange \($0)" } ?? "")")
+    }
+
+    /// The segment when there is one; nil when the path is free (apply will create it).
+    private func existingBooks() throws -> Books? {
+        do { return try Books.open(global.segment, .readWrite) } catch {
+            if case .segment(.notFound) = error { return nil }
+            throw CLIError(error)
+        }
     }
 }
 
@@ -32,9 +65,9 @@ struct ConfigCheck: ParsableCommand {
     @Argument(help: "The TOML file.") var file: String
 
     func run() throws {
-        do {
-            let config = try ConfigFile.load(path: file)
-            print("\(file): ok, \(config.records.count) records\(config.defaultExchange.map { ", default exchange \($0)" } ?? "")")
-        } catch { throw CLIError(.unusable, error.description) }
+        // Segment-free for now: every record is taken as new. Checking against a segment when
+        // one is named is `validatedConfig(file) { try Books.open(path, .readOnly) }`.
+        let (config, _) = try validatedConfig(file)
+        print("\(config.shownFile): ok, \(config.records.count) records\(config.defaultExchange.map { ", default exchange \($0)" } ?? "")")
     }
 }

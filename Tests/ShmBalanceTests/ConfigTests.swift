@@ -15,7 +15,8 @@ final class ConfigTests: XCTestCase {
         names = { 2 = "grid-bot", 3 = "arb", 4 = "mm" }
         """
 
-    func parse(_ text: String) throws -> ConfigFile { try ConfigFile.parse(text, file: "books.toml") }
+    /// Parsed and validated as `config check` does (every record new).
+    func parse(_ text: String) throws -> ConfigFile { try ConfigFile.check(text, file: "books.toml") }
 
     func assertBad(_ text: String, line: Int?, key: String?, _ reason: String, file: StaticString = #filePath, l: UInt = #line) {
         XCTAssertThrowsError(try parse(text), file: file, line: l) { error in
@@ -38,30 +39,70 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(r.names.mapValues(\.description), [2: "grid-bot", 3: "arb", 4: "mm"])
     }
 
+    /// The README's Config section shows a file; it must be one that `config check` accepts.
+    func testTheREADMEsExampleParses() throws {
+        let readme = try String(contentsOfFile: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../README.md").path, encoding: .utf8)
+        let section = try XCTUnwrap(readme.range(of: "## Config\n"))
+        let open = try XCTUnwrap(readme.range(of: "```toml\n", range: section.upperBound..<readme.endIndex))
+        let close = try XCTUnwrap(readme.range(of: "```", range: open.upperBound..<readme.endIndex))
+        let c = try parse(String(readme[open.upperBound..<close.lowerBound]))
+        XCTAssertEqual(c.records.map(\.key), [key("USDC"), key("USD"), key("USDT")])
+        XCTAssertEqual(c.records[1].creditLimit, Amount("250.5"))
+    }
+
     func testAmountsAreExact() throws {
         XCTAssertEqual(try parse("[K.A]\ncredit = 5000").records[0].creditLimit, Amount("5000"))
         XCTAssertEqual(try parse("[K.A]\ncredit = \"0.123456789012345678\"").records[0].creditLimit, Amount("0.123456789012345678"))
         XCTAssertEqual(try parse("[K.A]\ncredit = 5000.5").records[0].creditLimit, Amount("5000.5"), "a float that means what it says")
-        XCTAssertEqual(try parse("[K.A]\ncredit = 2.5e3").records[0].creditLimit, Amount("2500"))
-        assertBad("[K.A]\ncredit = 123456789012.12345678", line: 2, key: "K.A.credit", "not exact as a TOML float")
+        XCTAssertEqual(try parse("[K.A]\ncredit = 123456789012.12345678").records[0].creditLimit, Amount("123456789012.12345678"),
+                       "more digits than a Double keeps, read exactly")
+        XCTAssertEqual(try parse("[K.A]\ncredit = 1234567890.123456789").records[0].creditLimit, Amount("1234567890.123456789"))
+        XCTAssertEqual(try parse("[K.A]\ncredit = 999999999999999999.999999999999999999").records[0].creditLimit,
+                       Amount("999999999999999999.999999999999999999"), "the largest amount, bare")
+        XCTAssertEqual(try parse("[K.A]\ncredit = +0.000000000000000001").records[0].creditLimit, Amount("0.000000000000000001"))
+        assertBad("[K.A]\ncredit = 2.5e3", line: 2, key: "K.A.credit", "exponents are not accepted")
+        assertBad("[K.A]\ncredit = 1e3", line: 2, key: "K.A.credit", "write all the digits (1000, not 1e3)")
+        assertBad("[K.A]\ncredit = 1E3", line: 2, key: "K.A.credit", "exponents are not accepted")
+        assertBad("[K.A]\ncredit = 0.1234567890123456789", line: 2, key: "K.A.credit", "more than 18 decimal places")
+        assertBad("[K.A]\ncredit = 1000000000000000000", line: 2, key: "K.A.credit", "does not fit")
+        assertBad("[K.A]\ncredit = 5_000", line: 2, key: "K.A.credit", "digit separators are not accepted")
+        assertBad("[K.A]\ncredit = 0x1F", line: 2, key: "K.A.credit", "hexadecimal")
+        assertBad("[K.A]\ncredit = 0o17", line: 2, key: "K.A.credit", "octal")
+        assertBad("[K.A]\ncredit = 0b101", line: 2, key: "K.A.credit", "binary")
+        assertBad("[K.A]\ncredit = 05", line: 2, key: "K.A.credit", "leading zeros")
+        assertBad("[K.A]\ncredit = 5.", line: 2, key: "K.A.credit", "digits on both sides")
+        assertBad("[K.A]\ncredit = .5", line: 2, key: "K.A.credit", "digits on both sides")
+        assertBad("[K.A]\ncredit = inf", line: 2, key: "K.A.credit", "not an amount")
         assertBad("[K.A]\ncredit = \"1,000\"", line: 2, key: "K.A.credit", "separators")
         assertBad("[K.A]\ncredit = \"-5\"", line: 2, key: "K.A.credit", "cannot be negative")
         assertBad("[K.A]\ncredit = nan", line: 2, key: "K.A.credit", "NaN")
+        assertBad("[K.A]\ncredit = 1979-05-27", line: 2, key: "K.A.credit", "dates and times")
+        assertBad("[K.A]\ncredit = 07:32:00", line: 2, key: "K.A.credit", "dates and times")
         assertBad("[K.A]\ncredit = true", line: 2, key: "K.A.credit", "quoted decimal text")
     }
 
     func testBadConfigNamesFileLineAndKey() {
         assertBad("[KRAKEN.USDC]\ncredit = \"5000\"\nstrategies = 5\ncolour = \"red\"\n", line: 4, key: "KRAKEN.USDC.colour", "unknown key")
-        assertBad("[KRAKEN.USDC]\nstrategies = 99", line: 2, key: "KRAKEN.USDC.strategies", "2 to 64")
+        assertBad("[KRAKEN.USDC]\nstrategies = 99", line: 2, key: "KRAKEN.USDC.strategies", "2 to 64 (found 99)")
+        assertBad("[KRAKEN.USDC]\nstrategies = 99999999999999999999", line: 2, key: "KRAKEN.USDC.strategies", "2 to 64")
+        assertBad("[KRAKEN.USDC]\nstrategies = \"5\"", line: 2, key: "KRAKEN.USDC.strategies", "2 to 64")
         assertBad("[KRAKEN.USDC]\n\n\ncredit = \"abc\"", line: 4, key: "KRAKEN.USDC.credit", "not an amount")
-        assertBad("[KRAKEN.USDC]\nstrategies = 3\nnames = { 4 = \"mm\" }", line: 3, key: "KRAKEN.USDC.names", "only 3 slots")
-        assertBad("[KRAKEN.USDC]\nnames = { 2 = \"two words\" }", line: 2, key: "KRAKEN.USDC.names", "not allowed")
+        assertBad("[KRAKEN.USDC]\nstrategies = 3\nnames = { 4 = \"mm\" }", line: 3, key: "KRAKEN.USDC.names.4", "only 3 slots")
+        assertBad("[KRAKEN.USDC]\nnames = { 2 = \"two words\" }", line: 2, key: "KRAKEN.USDC.names.2", "not allowed")
+        assertBad("[KRAKEN.USDC]\nnames = { 10 = \"x\" }", line: 2, key: "KRAKEN.USDC.names.10", "a new record gets 8 slots")
+        assertBad("[KRAKEN.USDC]\nnames.2 = \"a\"\nnames.64 = \"b\"", line: 3, key: "KRAKEN.USDC.names.64", "outside 0…63")
+        assertBad("[KRAKEN.USDC]\nnames = { 02 = \"x\" }", line: 2, key: "KRAKEN.USDC.names.02", "without leading zeros")
+        assertBad("[KRAKEN.USDC]\nnames = { 2 = 7 }", line: 2, key: "KRAKEN.USDC.names.2", "must be quoted text")
+        assertBad("[KRAKEN.USDC]\nnames = \"x\"", line: 2, key: "KRAKEN.USDC.names", "must be a table")
         assertBad("[KRAKEN.USDC\ncredit = 1", line: 1, key: nil, "TOML syntax")
         assertBad("x = 1", line: 1, key: "x", "unknown key")
         assertBad("default_exchange = 7", line: 1, key: "default_exchange", "quoted exchange name")
         assertBad("[KRAKEN]\nUSDC = 5", line: 2, key: "KRAKEN.USDC", "expected a table")
         assertBad("[KRA KEN.USDC]\ncredit = 1", line: 1, key: nil, "TOML syntax")
-        assertBad("[\"KRA KEN\".USDC]\ncredit = \"1\"", line: 1, key: "KRA KEN", "not allowed")
+        assertBad("[\"KRA KEN\".USDC]\ncredit = \"1\"", line: 1, key: "\"KRA KEN\"", "not allowed")
+        assertBad("[KRAKEN.\"USDC\\u001B[2J\"]\ncredit = \"1\"", line: 1, key: "KRAKEN.\"USDC\\u001B[2J\"", "not allowed")
+        assertBad("[KRAKEN.usdc]\ncredit = \"1\"\n[KRAKEN.USDC]\n", line: 3, key: "KRAKEN.USDC", "first configured at line 1")
     }
 
     func testApplyCreatesRecordsThatALaterResetKeeps() throws {
