@@ -90,7 +90,9 @@ extension Amount {
                 let lowered = shown.lowercased()
                 if lowered.contains("nan") { throw AmountError("'\(shown)' is not a number") }
                 if lowered.contains("inf") { throw AmountError("'\(shown)' is not an amount: it is infinite") }
-                throw fail("unexpected character '\(String(decoding: [c], as: UTF8.self))'; use digits, an optional sign and one point")
+                // The whole character, not its first byte (`é` is two bytes of UTF-8).
+                let character = String(decoding: bytes[i...], as: UTF8.self).first.map(String.init) ?? "?"
+                throw fail("unexpected character '\(character)'; use digits, an optional sign and one point")
             }
             i += 1
         }

@@ -32,6 +32,10 @@ public struct ConfigProblem: Sendable, Equatable, CustomStringConvertible {
         self.firstEntry = firstEntry
     }
 
+    /// True when the problem was found assuming the record is new (a slot named beyond the
+    /// default count): a record that exists with more slots does not have it.
+    public var assumesANewRecord = false
+
     /// The field as a config key: `strategies`, `credit`, `names.2` (nil for the whole record).
     public var fieldKey: String? {
         switch field {
@@ -92,6 +96,7 @@ extension RecordConfig {
                         : existing != nil ? "the record has \(count) slots in the segment"
                         : "a new record gets \(count) slots"
                     problem(.name(i), "slot \(i) is named but \(whose) (0…\(count - 1)); set strategies to at least \(i + 1)")
+                    if configured == nil && existing == nil { out[out.count - 1].assumesANewRecord = true }
                 }
             }
         }

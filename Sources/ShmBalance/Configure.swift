@@ -35,7 +35,8 @@ extension Books {
     /// wholly new, and applying the same file again finishes the job.
     public func applyConfiguration(_ entries: [RecordConfig], defaultExchange: ShortName?) throws(BooksError) -> ConfigReport {
         try requireWritable()
-        try Books.checkEntries(entries)
+        // The entries' own rules first (no lock needed for most: a bad file is refused at once).
+        if let p = RecordConfig.problems(entries).first(where: { !$0.assumesANewRecord }) { throw .badInput(p.description) }
         let sorted = entries.sorted { $0.key < $1.key }
         let table = try lockHeaderMutex(Layout.Header.tableMutex, what: "record table")
         defer { pthread_mutex_unlock(table) }
@@ -48,15 +49,16 @@ extension Books {
             locked.append(rec)
             states[e.key] = try lockedState(rec)
         }
-        // Check everything against the locked states before writing anything.
+        // Check everything against the locked states before writing anything: the same rules as
+        // `config check` (ConfigValidation.swift), now with the counts the existing records have.
+        if let p = RecordConfig.problems(entries, existingStrategyCount: { states[$0]?.strategyCount }).first {
+            throw .badInput(p.description)
+        }
         var next: [BookKey: RecordState] = [:]
         var created: [(key: BookKey, state: RecordState, names: [ShortName])] = []
         let now = shmbal_now_micros()
         for e in sorted {
             let count = e.strategyCount ?? states[e.key]?.strategyCount ?? Layout.defaultStrategyCount
-            if let i = e.names.keys.sorted().first(where: { $0 >= count }) {
-                throw .badInput("\(e.key): slot name index \(i) is beyond the record's \(count) slots")
-            }
             if var s = states[e.key] {
                 if let c = e.strategyCount {
                     do { try Books.applyCount(&s, c, key: e.key, operation: .configure) } catch { throw .refused(error) }
@@ -109,23 +111,5 @@ extension Books {
         }
         try confirmWritten(now)
         return report
-    }
-
-    /// The rules about the entries themselves, whatever the segment holds (a config file's own
-    /// checks; the same for `config check` and `config apply`).
-    static func checkEntries(_ entries: [RecordConfig]) throws(BooksError) {
-        var seen = Set<BookKey>()
-        for e in entries {
-            guard seen.insert(e.key).inserted else { throw .badInput("\(e.key) is configured twice") }
-            if let c = e.strategyCount, c < Layout.minStrategyCount || c > Layout.slotCount {
-                throw .badInput("\(e.key): strategies = \(c) is outside 2…64")
-            }
-            if let credit = e.creditLimit, credit.raw < 0 || !credit.isStorable {
-                throw .badInput("\(e.key): credit \(credit) must be 0 or more, and storable")
-            }
-            for i in e.names.keys where i < 0 || i >= Layout.slotCount {
-                throw .badInput("\(e.key): slot name index \(i) is outside 0…63")
-            }
-        }
     }
 }

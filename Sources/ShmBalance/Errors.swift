@@ -47,7 +47,7 @@ public enum SegmentError: Error, Sendable, Equatable, CustomStringConvertible {
         case .tooManyMappings(let p, let limit):
             return "\(p): this process already maps \(limit) segments; close some first"
         case .badPath(let p, let why):
-            return p.isEmpty ? why : "\(p): \(why)"
+            return p.allSatisfy(\.isWhitespace) ? why : "\(p): \(why)"
         case .full(let p, let what):
             return "\(p): the \(what) is full (recreate the segment with a larger capacity: shmbal init --records N)"
         }

@@ -6,8 +6,9 @@ import XCTest
 
 /// What the fuzzers (Tests/Fuzz) found, kept as plain tests through the real CLI.
 final class FuzzFindingsTests: XCTestCase {
-    /// toml++ (inside TOMLKit) aborted the process on a table header starting with a character
-    /// that starts no key; now it is a syntax error with the file and line, exit 4.
+    /// toml++ (inside TOMLKit, which the config used to be read with) aborted the process on a
+    /// table header starting with a character that starts no key; such a header is a syntax error
+    /// with the file and line, exit 4, with our own reader too.
     func testTableHeaderThatStartsNoKeyIsASyntaxErrorNotAnAbort() throws {
         let dir = TempDir()
         for header in ["[`]", "[ `]", "[[`]]", "[.a]", "[#]", "[=]", "[", "[ \r", "default_exchange = \"KRAKEN\"\n\n  [=x]"] {
@@ -28,7 +29,8 @@ final class FuzzFindingsTests: XCTestCase {
         XCTAssertNoThrow(try ConfigFile.parse("[KRAKEN.USDC]\ncredit = \"5\"\n[ \"BINANCE\".ETH ]\nstrategies = 3\n[_X.-Y]\n", file: "ok.toml"))
     }
 
-    /// TOMLKit quotes the offending character raw, so "saw 't⏎'" made a two-line error.
+    /// TOMLKit (the config's former reader) quoted the offending character raw, so "saw 't⏎'" made
+    /// a two-line error; every config error stays on one line.
     func testTOMLSyntaxErrorsStayOnOneLine() throws {
         let dir = TempDir()
         for text in ["defown = t\n", "a = \"x\ny\"\n", "a = [1,\n\t\r"] {

@@ -42,7 +42,7 @@ final class ApplyConfigurationTests: XCTestCase {
         for (what, entries) in cases {
             let error = assertThrowsUnchanged(b, what) { _ = try b.applyConfiguration(entries, defaultExchange: try ShortName("BINANCE")) }
             guard case .badInput(let message)? = error as? BooksError else { XCTFail("\(what): \(String(describing: error))"); continue }
-            XCTAssertTrue(message.contains("is configured twice"), "\(what): \(message)")
+            XCTAssertTrue(message.contains("configured twice"), "\(what): \(message)")
         }
         XCTAssertEqual(b.keys(), [usdc])
         XCTAssertEqual(try b.defaultExchange, try ShortName("KRAKEN"))
