@@ -1,36 +1,30 @@
+import ShmBalance
+
 // Text from a config file goes into error messages that land on a terminal (SPEC §4: show
 // control characters and escape sequences escaped, never raw), and bytes from the file are
 // checked to be UTF-8 before any of them becomes a String.
 
 extension String {
-    /// The text with every character a terminal could act on written as an escape: C0 controls
-    /// (tab and line ends included: a message is one line), DEL, C1 controls (U+0080…U+009F, e.g.
-    /// the 8-bit CSI), and the line separators and bidirectional overrides that reorder a line.
-    /// With `quote`, `"` and `\` are escaped too, for text shown inside TOML quotes.
+    /// The text as the terminal may see it: the project's one sanitiser (`TerminalText.safe`:
+    /// every control character, escape sequence and character that is not one column wide shown
+    /// escaped; a message stays one line). With `quote`, `"` and `\` are escaped first, for text
+    /// shown inside TOML quotes.
     func escapedForTerminal(quote: Bool = false) -> String {
+        guard quote else { return TerminalText.safe(self) }
         var out = ""
         out.reserveCapacity(utf8.count)
-        for u in unicodeScalars {
-            switch u {
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\"" where quote: out += "\\\""
-            case "\\" where quote: out += "\\\\"
-            default:
-                if SafeText.mustEscape(u.value) { out += SafeText.escape(u.value) } else { out.unicodeScalars.append(u) }
+        for c in unicodeScalars {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            default: out.unicodeScalars.append(c)
             }
         }
-        return out
+        return TerminalText.safe(out)
     }
 }
 
 enum SafeText {
-    static func mustEscape(_ v: UInt32) -> Bool {
-        v < 0x20 || (0x7F...0x9F).contains(v) || v == 0x061C || v == 0x200E || v == 0x200F
-            || (0x2028...0x202E).contains(v) || (0x2066...0x2069).contains(v)
-    }
-
     /// `\u001B`, TOML's own spelling (what a person would write in the file to mean it).
     static func escape(_ v: UInt32) -> String {
         let hex = String(v, radix: 16, uppercase: true)

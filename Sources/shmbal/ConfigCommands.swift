@@ -40,8 +40,10 @@ struct ConfigApply: ParsableCommand {
     func run() throws {
         // A file refused by the rules creates no segment (SPEC §4: a command that fails on bad
         // input creates no segment file): the segment is created only after validation.
-        let (config, existing) = try validatedConfig(file, segment: existingBooks)
-        let books = try existing ?? global.books(.readWriteCreating())
+        let target = try global.target()  // --segment and --exchange checked before anything
+        let (config, existing) = try validatedConfig(file) { try existingBooks(target) }
+        let books: Books
+        if let existing { books = existing } else { books = try target.open(.readWriteCreating()) }
         let report: ConfigReport
         do { report = try books.applyConfiguration(config.records, defaultExchange: config.defaultExchange) } catch {
             // The core's refusals name a record; place them at its table in the file.
@@ -52,8 +54,8 @@ struct ConfigApply: ParsableCommand {
     }
 
     /// The segment when there is one; nil when the path is free (apply will create it).
-    private func existingBooks() throws -> Books? {
-        do { return try Books.open(global.segment, .readWrite) } catch {
+    private func existingBooks(_ target: Target) throws -> Books? {
+        do { return try Books.open(target.path, .readWrite) } catch {
             if case .segment(.notFound) = error { return nil }
             throw CLIError(error)
         }

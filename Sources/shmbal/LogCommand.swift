@@ -11,7 +11,8 @@ struct Log: BooksCommand {
             With --follow it keeps printing, by sequence number: every entry once and in order. An entry still being \
             written is waited for (at most \(ActivityFollower.unfinishedWaitMs) ms); one its writer never finished (it died \
             or is stopped) is reported once on stderr and skipped. Entries the ring overwrote before they could be shown \
-            are counted on stderr ("N entries were overwritten before they could be shown"); stdout holds entries only.
+            are counted on stderr ("N entries were overwritten before they could be shown"); stdout holds entries only. \
+            When the segment file is removed, replaced or truncated, it says so and ends with exit 4.
             """)
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Keep printing new entries (Ctrl-C stops).") var follow = false
@@ -29,6 +30,9 @@ struct Log: BooksCommand {
             }
             var follower = ActivityFollower(books, newest: limit)
             while true {
+                // A segment removed, replaced or truncated meanwhile will never show another entry
+                // (and a truncated one would read as zeros): say so and stop (exit 4).
+                if let gone = books.segment.fileError { fflush(nil); throw CLIError(.segment(gone)) }
                 let events = follower.poll(nowMs: monotonicMs())
                 for event in events {
                     switch event {

@@ -171,3 +171,22 @@ extension Books {
         Books(try Segment.open(path, access), lockTimeoutMs: lockTimeoutMs)
     }
 }
+
+/// `log --follow` stops with a message when its segment file goes (it would never see another entry).
+final class FollowFileLifeTests: XCTestCase {
+    func testLogFollowStopsWithAMessageWhenTheSegmentIsTruncatedOrRemoved() throws {
+        for what in ["truncated", "removed"] {
+            let dir = TempDir()
+            let seg = dir.file("seg")
+            XCTAssertEqual(try runShmbal(["reset", "USDC", "1", "--segment", seg, "--exchange", "KRAKEN"]).status, 0)
+            let follow = try spawnProduct(Product.shmbal, ["log", "--follow", "--segment", seg], outputIn: dir.path, name: "follow")
+            XCTAssertTrue(follow.waitForOutput("reset"), follow.output)
+            if what == "truncated" { XCTAssertEqual(truncate(seg, 100), 0) } else { XCTAssertEqual(unlink(seg), 0) }
+            let (end, timedOut) = follow.finish(within: 20)
+            XCTAssertFalse(timedOut, "\(what): log --follow kept running")
+            XCTAssertEqual(end, .exited(4), "\(what): \(follow.errorOutput)")
+            XCTAssertTrue(follow.errorOutput.contains(what == "truncated" ? "was truncated" : "was removed"), follow.errorOutput)
+            XCTAssertEqual(follow.errorOutput.split(separator: "\n").count, 1, follow.errorOutput)
+        }
+    }
+}

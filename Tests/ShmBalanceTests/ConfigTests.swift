@@ -101,7 +101,7 @@ final class ConfigTests: XCTestCase {
         assertBad("[KRAKEN]\nUSDC = 5", line: 2, key: "KRAKEN.USDC", "expected a table")
         assertBad("[KRA KEN.USDC]\ncredit = 1", line: 1, key: nil, "TOML syntax")
         assertBad("[\"KRA KEN\".USDC]\ncredit = \"1\"", line: 1, key: "\"KRA KEN\"", "not allowed")
-        assertBad("[KRAKEN.\"USDC\\u001B[2J\"]\ncredit = \"1\"", line: 1, key: "KRAKEN.\"USDC\\u001B[2J\"", "not allowed")
+        assertBad("[KRAKEN.\"USDC\\u001B[2J\"]\ncredit = \"1\"", line: 1, key: "KRAKEN.\"USDC\\x1b[2J\"", "not allowed")
         assertBad("[KRAKEN.usdc]\ncredit = \"1\"\n[KRAKEN.USDC]\n", line: 3, key: "KRAKEN.USDC", "first configured at line 1")
     }
 
