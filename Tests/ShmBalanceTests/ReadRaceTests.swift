@@ -213,7 +213,7 @@ final class ReadRaceTests: XCTestCase {
         /// What is wrong with an entry, or nil.
         let check: @Sendable (ActivityEntry) -> String? = { e in
             guard let w = keys.firstIndex(of: e.key) else { return "key \(rawHex(e.key.exchange)) \(rawHex(e.key.currency))" }
-            guard e.operation == .allocate || e.operation == .release else { return "operation \(String(describing: e.operation))" }
+            guard e.operation == .allocate || e.operation == .release else { return "operation \(String(describing: e.operation)) in \(e) (head \(head))" }
             let after = e.operation == .allocate ? amounts[w] : .zero
             if e.refusal != nil || e.index != 2 + w || e.amount != amounts[w] || e.after != after || e.detail != .zero || e.pid != pid || e.epoch != 1 {
                 return "entry \(e.sequence) of record \(w) mixes in another: \(e)"
