@@ -33,15 +33,15 @@ public struct ActivityEntry: Sendable, Equatable {
 extension Books {
     /// Appends an entry: claims a sequence number `s` with one atomic add, takes the entry's slot
     /// by a compare-and-swap of its stamp from the previous occupant's "complete" value to
-    /// `2s + 1` (writing), fills it, and publishes it by storing `2s` (complete, release).
+    /// "being written by this process", fills it, and publishes it by storing `2s` (release).
     ///
-    /// Why the compare-and-swap: a writer preempted between claiming and writing can be lapped —
-    /// the ring goes round and a newer writer takes the same slot — and two writers storing into
-    /// one entry made a mixed entry whose stamp checked out (found by `ReadRaceTests`). Now a slot
-    /// has one writer at a time: a writer that finds it taken by a newer one drops its entry
-    /// (overwritten anyway), one that finds an older writer still in it waits a moment and then
-    /// drops its own; only a writer at least two laps old (dead, or stopped that long) is taken
-    /// over. A dropped entry is what a reader already sees for an overwritten or unfinished one.
+    /// A slot has one writer at a time, and a live writer is never taken over: a writer preempted
+    /// between claiming and filling can be lapped (the ring goes round and a newer writer comes to
+    /// the same slot), and two writers storing into one entry made a mixed entry whose stamp
+    /// checked out (found by `ReadRaceTests`, first with a takeover after two laps, which a writer
+    /// stopped that long still suffered). So a writer that finds its slot taken drops its entry,
+    /// and takes the slot over only from a writer whose process is gone (killed mid-append). A
+    /// dropped entry is what a reader already sees for an overwritten or unfinished one.
     @inlinable @inline(__always)
     func appendActivity(_ operation: Operation, _ key: BookKey, index: Int, outcome: UInt8, epoch: UInt64,
                         amount: Amount, detail: Amount, after: Amount, now: Int64) {
@@ -50,12 +50,13 @@ extension Books {
         // The previous occupant of this slot, complete: `seq − capacity` (a new segment's slots say
         // so for the sequence numbers 1 − capacity … 0 that never were: `Segment.initialise`).
         let previous = RingStamp.complete(seq &- (ringMask &+ 1))
-        let (taken, _) = e.atomic64(Layout.Ring.stamp).compareExchange(expected: previous, desired: RingStamp.writing(seq), ordering: .relaxed)
-        if _slowPath(!taken) { guard claimRingSlot(e, seq) else { return } }
+        let writer = pid
+        let (taken, _) = e.atomic64(Layout.Ring.stamp).compareExchange(expected: previous, desired: RingStamp.writing(writer), ordering: .relaxed)
+        if _slowPath(!taken) { guard claimRingSlot(e, seq, writer) else { return } }
         // Release fence: the stamp's "writing" is visible before any field we store next.
         atomicMemoryFence(ordering: .releasing)
         e.storeRelaxed(UInt64(bitPattern: now), Layout.Ring.timeMicros)
-        e.storeRelaxed(RingWord.pack(pid: pid, operation: operation.rawValue, outcome: outcome, index: index), Layout.Ring.pid)
+        e.storeRelaxed(RingWord.pack(pid: writer, operation: operation.rawValue, outcome: outcome, index: index), Layout.Ring.pid)
         e.storeRelaxed(epoch, Layout.Ring.epoch)
         e.storeName(key.exchange, Layout.Ring.exchange)
         e.storeName(key.currency, Layout.Ring.currency)
@@ -67,21 +68,30 @@ extension Books {
 
     /// The slot was not as expected: decide whether this writer may have it (see `appendActivity`).
     @usableFromInline @inline(never)
-    func claimRingSlot(_ e: UnsafeMutableRawPointer, _ seq: UInt64) -> Bool {
+    func claimRingSlot(_ e: UnsafeMutableRawPointer, _ seq: UInt64, _ writer: Int32) -> Bool {
         let stamp = e.atomic64(Layout.Ring.stamp)
-        let lap = ringMask &+ 1
-        for turn in 0..<256 {
+        var turn = 0
+        while turn < 1024 {
             let v = stamp.load(ordering: .relaxed)
-            let owner = RingStamp.sequence(v)
-            if owner >= seq { return false }  // a newer writer has it: ours is overwritten anyway
-            if RingStamp.isWriting(v) && owner &+ 2 &* lap > seq {
-                // An older writer is still in it: give it a moment (it is a few stores from done).
-                shmbal_cpu_relax()
-                if turn & 63 == 63 { sched_yield() }
+            if RingStamp.isWriting(v) {
+                // Another writer is in it: give it a moment (it is a few stores from done) …
+                turn += 1
+                if turn & 255 != 0 {
+                    shmbal_cpu_relax()
+                    if turn & 63 == 0 { sched_yield() }
+                    continue
+                }
+                // … and never take it from a live one; a dead one's entry is lost anyway.
+                let holder = RingStamp.writer(v)
+                if holder == writer || processExists(holder) { return false }
+                if stamp.compareExchange(expected: v, desired: RingStamp.writing(writer), ordering: .relaxed).exchanged { return true }
                 continue
             }
-            // Complete and older (its writer gave its slot up), or a writer two laps old: take it.
-            if stamp.compareExchange(expected: v, desired: RingStamp.writing(seq), ordering: .relaxed).exchanged { return true }
+            // Complete: a newer entry (ours is overwritten anyway), or an older one whose next
+            // writer gave the slot up or has not come yet.
+            if !RingStamp.isOlder(v, than: seq) { return false }
+            if stamp.compareExchange(expected: v, desired: RingStamp.writing(writer), ordering: .relaxed).exchanged { return true }
+            turn += 1
         }
         return false
     }
@@ -93,8 +103,10 @@ extension Books {
     /// and at most `limit`, the newest ones).
     public func activity(after sequence: UInt64 = 0, limit: Int = .max) -> [ActivityEntry] {
         let head = activityHead
+        // Nothing comes after the last number (`sequence + 1` would wrap round to the oldest).
+        guard sequence < head else { return [] }
         let capacity = UInt64(segment.geometry.ringCapacity)
-        var first = max(sequence &+ 1, head > capacity ? head - capacity + 1 : 1)
+        var first = max(sequence + 1, head > capacity ? head - capacity + 1 : 1)
         if limit < Int.max, head >= first, head - first + 1 > UInt64(limit) { first = head - UInt64(limit) + 1 }
         var out: [ActivityEntry] = []
         guard head >= first else { return out }
@@ -126,11 +138,18 @@ extension Books {
     }
 }
 
-/// An activity entry's stamp: `2s` once entry `s` is complete, `2s + 1` while its writer is filling it.
+/// An activity entry's stamp: `2s` once entry `s` is complete; `2·pid + 1` while the process
+/// `pid` is writing it (the pid, not the number: whether a slot may be taken over depends only on
+/// whether its writer still lives).
 @usableFromInline
 enum RingStamp {
     @inlinable @inline(__always) static func complete(_ seq: UInt64) -> UInt64 { seq &<< 1 }
-    @inlinable @inline(__always) static func writing(_ seq: UInt64) -> UInt64 { seq &<< 1 | 1 }
-    @inlinable @inline(__always) static func sequence(_ stamp: UInt64) -> UInt64 { stamp >> 1 }
+    @inlinable @inline(__always) static func writing(_ pid: Int32) -> UInt64 { UInt64(UInt32(bitPattern: pid)) &<< 1 | 1 }
     @inlinable @inline(__always) static func isWriting(_ stamp: UInt64) -> Bool { stamp & 1 != 0 }
+    @inlinable @inline(__always) static func writer(_ stamp: UInt64) -> Int32 { Int32(bitPattern: UInt32(truncatingIfNeeded: stamp >> 1)) }
+    /// Whether a complete stamp is of an entry before `seq` (compared modulo 2^63, so the stamps a
+    /// new segment starts with, of the numbers 1 − capacity … 0, count as older).
+    @inlinable @inline(__always) static func isOlder(_ stamp: UInt64, than seq: UInt64) -> Bool {
+        Int64(bitPattern: stamp &- complete(seq)) < 0
+    }
 }

@@ -162,7 +162,7 @@ public enum Layout {
     }
 
     public enum Ring {
-        /// 2 × the entry's sequence number once it is complete, 2 × it + 1 while it is written (`RingStamp`).
+        /// 2 × the entry's sequence number once it is complete, 2 × its writer's pid + 1 while it is written (`RingStamp`).
         public static let stamp = 0
         @inlinable public static var timeMicros: Int { stamp + 8 }
         /// The packed word: pid, operation, outcome, index (see `RingWord`).

@@ -114,6 +114,10 @@ public func raceReaders(writers: Int, readers: Int, reads: Int, process: ChildPr
     let illegal = Findings(), failures = Findings()
     let stop = Flag(), readersDone = Counter(), writes = Counter()
     let start = StartLine(writers + readers)
+    // Readers start once every writer is under way (a few writes each): a reader with little to
+    // read can otherwise finish its reads before a slow writer's first write (seen under TSan:
+    // 2 writes in all), and the race would not have been run.
+    let warmedUp = Counter()
     runThreads(writers + readers + 1) { t in
         if t < writers {
             let write = makeWriter(t)
@@ -122,14 +126,17 @@ public func raceReaders(writers: Int, readers: Int, reads: Int, process: ChildPr
             while !stop.isRaised && n < 100_000_000 {
                 do { try write() } catch {
                     failures.add("writer \(t) write \(n): \(error)")
+                    warmedUp.add(writers)  // let the readers go: the failure is reported
                     break
                 }
                 n += 1
+                if n == 16 { warmedUp.add() }
             }
             writes.add(n)
         } else if t < writers + readers {
             let read = makeReader(t - writers)
             start.wait()
+            while warmedUp.count < writers && !stop.isRaised { sched_yield() }
             defer { readersDone.add() }
             for n in 0..<reads {
                 do {
