@@ -85,7 +85,7 @@ func withValidHeader(_ data: [UInt8]) -> [UInt8] {
 func exercise(_ books: Books) {
     _ = books.keys()
     _ = books.exchanges()
-    _ = books.defaultExchange
+    _ = try? books.defaultExchange
     if let records = try? books.allRecords() {
         for r in records {
             _ = r.isBroken
