@@ -157,3 +157,18 @@ func wrap(_ text: String, width: Int) -> [String] {
     if !current.isEmpty || lines.isEmpty { lines.append(current) }
     return lines
 }
+
+extension Canvas {
+    /// The filter prompt, on the status line as htop and k9s have it: `/` and what was typed
+    /// (escaped where it must be), with the keys that end it.
+    mutating func filterPrompt(_ ui: UIState, y: Int) {
+        let hint = glyphs.fold("  Enter keep \(glyphs.dot) Esc clear")
+        let x = put("/", x: 1, y: y, .keyCap)
+        let fieldWidth = max(2, width - x - hint.count - 2)
+        grid.fill(x: x, y: y, width: fieldWidth, height: 1, " ", .input)
+        let shown = String(glyphs.fold(TerminalText.safe(ui.filter.text)).suffix(fieldWidth - 1))
+        let end = put(shown, x: x, y: y, .input)
+        put("_", x: end, y: y, .input)
+        put(hint, x: x + fieldWidth, y: y, .dim)
+    }
+}

@@ -13,6 +13,13 @@ public struct UIState: Equatable, Sendable {
     public var status: Status?
     public var refreshMs: Int = 100
     public var glyphs: Glyphs = .unicode
+    /// The currency list's filter (`/`), and whether its prompt is open for typing.
+    public var filter = CurrencyFilter("")
+    public var editingFilter = false
+    /// The currency list's order (`o`).
+    public var sort: SortKey = .name
+    /// The selected slot's recent history (Enter) is open.
+    public var showHistory = false
 
     public init(selectedKey: BookKey? = nil, selectedSlot: Int = 2, refreshMs: Int = 100, glyphs: Glyphs = .unicode) {
         self.selectedKey = selectedKey
@@ -21,9 +28,16 @@ public struct UIState: Equatable, Sendable {
         self.glyphs = glyphs
     }
 
-    /// The selected record in `world` (the first when the selection is unset or gone).
+    /// The selected record in `world` (the first listed when the selection is unset, gone or
+    /// filtered out; nil when nothing is listed).
     public func selectedRecord(in world: World) -> BalanceRecord? {
-        world.record(selectedKey) ?? world.records.first
+        selectedRecord(in: world.listed(self))
+    }
+
+    /// The selected record among `listed` (what `World.listed` returned for this state).
+    public func selectedRecord(in listed: [BalanceRecord]) -> BalanceRecord? {
+        guard let key = selectedKey, let r = listed.first(where: { $0.key == key }) else { return listed.first }
+        return r
     }
 
     /// The selected slot, within the record's count.

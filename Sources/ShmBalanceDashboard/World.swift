@@ -25,6 +25,22 @@ public struct World: Equatable, Sendable {
     /// What has become of the segment file (SPEC §4 "the file's own life"): anything but `.intact`
     /// is a banner over the panels, since what is drawn is no longer the books others see.
     public var fileState: Segment.FileState = .intact
+    /// When the books were last read whole (µs since the epoch): `nowMicros` unless the last
+    /// read failed, and then the numbers shown are that old.
+    public var lastReadMicros: Int64
+    /// Why the last read failed (terminal-safe); nil when the picture is this tick's.
+    public private(set) var readFailure: String?
+    /// The selected slot's history while its view is open (the controller fills it).
+    public var history: SlotHistory?
+
+    /// The numbers are not this tick's: the header says STALE instead of showing them as live.
+    public var isStale: Bool { readFailure != nil }
+
+    /// Marks the picture stale at `now`: it is kept, with its read time, under the marker.
+    public mutating func markStale(_ why: String, now: Int64) {
+        readFailure = TerminalText.safe(why)
+        nowMicros = now
+    }
 
     public init(segmentPath: String, readOnly: Bool, nowMicros: Int64, records: [BalanceRecord],
                 balanceQuotes: [BookKey: SingleQuote] = [:], activity: [ActivityEntry] = [], activityHead: UInt64 = 0,
@@ -37,6 +53,7 @@ public struct World: Equatable, Sendable {
         self.activity = activity
         self.activityHead = activityHead
         self.defaultExchange = defaultExchange
+        self.lastReadMicros = nowMicros
     }
 
     /// How many activity entries a snapshot keeps: more than the tallest activity panel shows.
@@ -64,6 +81,7 @@ public struct World: Equatable, Sendable {
         var world = World(segmentPath: books.segment.path, readOnly: books.isReadOnly, nowMicros: nowMicros, records: records,
                           balanceQuotes: quotes, activity: activity, activityHead: head, defaultExchange: try books.defaultExchange)
         world.fileState = books.segment.fileState
+        world.history = previous?.history
         return world
     }
 
@@ -71,6 +89,7 @@ public struct World: Equatable, Sendable {
     public func booksDiffer(from other: World) -> Bool {
         var a = self
         a.nowMicros = other.nowMicros
+        a.lastReadMicros = other.lastReadMicros
         return a != other
     }
 
