@@ -66,27 +66,34 @@ public struct CurrencyFilter: Equatable, Sendable {
 extension World {
     /// The records the currency list shows, filtered and sorted as `ui` asks.
     public func listed(_ ui: UIState) -> [BalanceRecord] {
-        let shown = ui.filter.isEmpty ? records : records.filter { ui.filter.matches($0.key) }
+        if ui.filter.isEmpty && ui.sort == .name { return records }
+        return listedIndices(ui).map { records[$0] }
+    }
+
+    /// The same as positions in `records`: the render works on these, since a record is over a
+    /// kilobyte and copying 500 of them per frame cost more than drawing it.
+    public func listedIndices(_ ui: UIState) -> [Int] {
+        let shown = ui.filter.isEmpty ? Array(records.indices) : records.indices.filter { ui.filter.matches(records[$0].key) }
         switch ui.sort {
         case .name:
             return shown  // the snapshot is already by exchange, then currency
         case .total:
-            return sortedDescending(shown) { $0.state.total.raw }
+            return sortedDescending(shown) { records[$0].state.total.raw }
         case .headroom:
-            return sortedDescending(shown) { $0.headroom.raw }
+            return sortedDescending(shown) { records[$0].headroom.raw }
         case .drift:
             // No BALANCE quote: no drift to rank, so those come after every currency that has one.
-            return sortedDescending(shown) { r in
-                guard let e = exchangeBalance(r.key), let d = e.subtracting(r.state.total) else { return nil }
+            return sortedDescending(shown) { i in
+                guard let e = exchangeBalance(records[i].key), let d = e.subtracting(records[i].state.total) else { return nil }
                 return d.raw.magnitude > UInt128(Int128.max) ? Int128.max : Int128(d.raw.magnitude)
             }
         }
     }
 
     /// Largest first; nil after every value; ties keep the snapshot's order (exchange, currency).
-    private func sortedDescending(_ rs: [BalanceRecord], _ value: (BalanceRecord) -> Int128?) -> [BalanceRecord] {
+    private func sortedDescending(_ indices: [Int], _ value: (Int) -> Int128?) -> [Int] {
         // The value is computed once per record, not once per comparison.
-        let keyed = rs.enumerated().map { (value($0.element), $0.offset, $0.element) }
+        let keyed = indices.map { (value($0), $0) }
         return keyed.sorted { a, b in
             switch (a.0, b.0) {
             case let (x?, y?) where x != y: return x > y
@@ -94,6 +101,6 @@ extension World {
             case (nil, .some): return false
             default: return a.1 < b.1
             }
-        }.map(\.2)
+        }.map(\.1)
     }
 }

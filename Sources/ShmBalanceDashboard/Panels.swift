@@ -3,14 +3,15 @@ import ShmBalance
 // The three panels: currencies, the selected currency's slots, the activity ring.
 
 extension Canvas {
-    mutating func currencies(_ world: World, _ records: [BalanceRecord], _ ui: UIState, _ selected: BalanceRecord?, _ plan: PanelPlan) {
+    /// `order`: the listed records as positions in `world.records`; `selectedIndex`: the
+    /// selection's place in `order`.
+    mutating func currencies(_ world: World, _ order: [Int], _ ui: UIState, _ selectedIndex: Int, _ plan: PanelPlan) {
         let y = plan.currencyY
         let rows = plan.currencyRows
-        let selectedIndex = records.firstIndex { $0.key == selected?.key } ?? 0
-        let first = scrollStart(selected: selectedIndex, count: records.count, visible: rows)
+        let first = scrollStart(selected: selectedIndex, count: order.count, visible: rows)
         box(x: 0, y: y, width: width, height: rows + 3,
-            title: Canvas.currencyTitle(ui, listed: records.count, of: world.records.count, first: first, rows: rows, glyphs))
-        guard !records.isEmpty else {
+            title: Canvas.currencyTitle(ui, listed: order.count, of: world.records.count, first: first, rows: rows, glyphs))
+        guard !order.isEmpty else {
             let none = world.records.isEmpty
                 ? "no records yet: shmbal reset CURRENCY BALANCE --exchange NAME creates one"
                 : "no currency matches '\(TerminalText.safe(ui.filter.text))' (Esc clears the filter)"
@@ -22,9 +23,9 @@ extension Canvas {
         var name: [TableCell] = [], total: [TableCell] = [], pool: [TableCell] = [], allocated: [TableCell] = []
         var credit: [TableCell] = [], headroom: [TableCell] = [], identity: [TableCell] = [], drift: [TableCell] = []
         var age: [TableCell] = []
-        let visible = Array(first..<min(records.count, first + rows))
+        let visible = Array(first..<min(order.count, first + rows))
         for i in visible {
-            let r = records[i]
+            let r = world.records[order[i]]
             let h = health(r)
             let label = manyExchanges ? "\(r.key.exchange) \(r.key.currency)" : r.key.currency.description
             name.append(TableCell(label, h == .broken ? .broken : i == selectedIndex ? .selected : .normal))

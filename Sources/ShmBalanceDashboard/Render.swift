@@ -16,14 +16,15 @@ public enum Render {
             return c.grid
         }
         // Filtered and sorted once: the list, the selection and the plan all use this.
-        let listed = world.listed(ui)
-        let record = ui.selectedRecord(in: listed)
+        let order = world.listedIndices(ui)
+        let position = ui.selectedPosition(in: order, of: world)
+        let record = position.map { world.records[order[$0]] }
         c.header(world, ui, record)
         // The segment file was removed, replaced or truncated (SPEC §4, "the file's own life"):
         // one line under the header, before anything else is believed.
         if let banner = Canvas.fileBanner(world) { c.banner(banner, y: 1) }
-        let plan = PanelPlan(world: world, listedCount: listed.count, record: record, ui: ui, size: size)
-        c.currencies(world, listed, ui, record, plan)
+        let plan = PanelPlan(world: world, listedCount: order.count, record: record, ui: ui, size: size)
+        c.currencies(world, order, ui, position ?? 0, plan)
         c.slots(world, ui, record, plan)
         c.activity(world, plan)
         if ui.editingFilter {
@@ -40,8 +41,9 @@ public enum Render {
 
     /// How many currency rows a frame of `size` shows: a page for PgUp/PgDn.
     public static func currencyRows(_ world: World, _ ui: UIState, _ size: Size) -> Int {
-        let listed = world.listed(ui)
-        return PanelPlan(world: world, listedCount: listed.count, record: ui.selectedRecord(in: listed), ui: ui, size: size).currencyRows
+        let order = world.listedIndices(ui)
+        let record = ui.selectedPosition(in: order, of: world).map { world.records[order[$0]] }
+        return PanelPlan(world: world, listedCount: order.count, record: record, ui: ui, size: size).currencyRows
     }
 }
 
@@ -139,9 +141,7 @@ struct Canvas {
     }
 
     mutating func statusLine(_ world: World, _ ui: UIState, y: Int) {
-        let broken = world.records.filter { health($0) == .broken }.count
-        let low = world.records.filter { health($0) == .warning }.count
-        let drifting = world.records.filter { r in world.exchangeBalance(r.key).map { $0 != r.state.total } ?? false }.count
+        let broken = world.counts.broken, low = world.counts.low, drifting = world.counts.drifting
         let n = world.records.count
         var parts = ["\(n) \(n == 1 ? "currency" : "currencies")"]
         if broken > 0 { parts.append("\(broken) broken") }

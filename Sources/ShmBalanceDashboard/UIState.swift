@@ -31,7 +31,15 @@ public struct UIState: Equatable, Sendable {
     /// The selected record in `world` (the first listed when the selection is unset, gone or
     /// filtered out; nil when nothing is listed).
     public func selectedRecord(in world: World) -> BalanceRecord? {
-        selectedRecord(in: world.listed(self))
+        let order = world.listedIndices(self)
+        return selectedPosition(in: order, of: world).map { world.records[order[$0]] }
+    }
+
+    /// Where the selection is in `order` (`World.listedIndices`): the first when it is unset,
+    /// gone or filtered out; nil when nothing is listed.
+    public func selectedPosition(in order: [Int], of world: World) -> Int? {
+        if let key = selectedKey, let p = order.firstIndex(where: { world.records[$0].key == key }) { return p }
+        return order.isEmpty ? nil : 0
     }
 
     /// The selected record among `listed` (what `World.listed` returned for this state).

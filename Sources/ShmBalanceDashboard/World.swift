@@ -14,9 +14,12 @@ public struct World: Equatable, Sendable {
     /// Wall-clock time of the snapshot, µs since the epoch (the header's clock, the ages).
     public var nowMicros: Int64
     /// By exchange, then currency.
-    public var records: [BalanceRecord]
+    public var records: [BalanceRecord] { didSet { counts = BooksCounts(records, balanceQuotes) } }
     /// The exchange's `BALANCE` quote per record, where one was written.
-    public var balanceQuotes: [BookKey: SingleQuote]
+    public var balanceQuotes: [BookKey: SingleQuote] { didSet { counts = BooksCounts(records, balanceQuotes) } }
+    /// How many records are broken, low or off the exchange: counted once per snapshot, not per
+    /// frame (the status line's summary; with 500 currencies the count was most of a frame).
+    public private(set) var counts: BooksCounts
     /// The newest activity entries, oldest first.
     public var activity: [ActivityEntry]
     /// The ring's head when `activity` was read: when it has not moved, nothing was appended.
@@ -54,6 +57,7 @@ public struct World: Equatable, Sendable {
         self.activityHead = activityHead
         self.defaultExchange = defaultExchange
         self.lastReadMicros = nowMicros
+        self.counts = BooksCounts(records, balanceQuotes)
     }
 
     /// How many activity entries a snapshot keeps: more than the tallest activity panel shows.
@@ -102,5 +106,21 @@ public struct World: Equatable, Sendable {
     public func exchangeBalance(_ key: BookKey) -> Amount? {
         guard let q = balanceQuotes[key] else { return nil }
         return try? Amount(exactly: q.mid)
+    }
+}
+
+/// The status line's summary of the books.
+public struct BooksCounts: Equatable, Sendable {
+    public var broken = 0, low = 0, drifting = 0
+
+    init(_ records: [BalanceRecord], _ quotes: [BookKey: SingleQuote]) {
+        for i in records.indices {
+            switch health(records[i]) {
+            case .broken: broken += 1
+            case .warning: low += 1
+            case .healthy: break
+            }
+            if let q = quotes[records[i].key], let e = try? Amount(exactly: q.mid), e != records[i].state.total { drifting += 1 }
+        }
     }
 }

@@ -115,4 +115,18 @@ final class LongListGoldenTests: XCTestCase {
         XCTAssert(grid.line(0).contains("STALE — last read 3 s ago"), grid.line(0))
         XCTAssertFalse(frame(Fixture.healthy, Fixture.healthyUI).text.contains("STALE"), "a fresh read has no marker")
     }
+
+    /// What is typed into the filter is shown escaped, in the prompt and in the panel's title.
+    func testTypedFilterTextIsShownSanitised() {
+        var ui = UIState(selectedSlot: 2)
+        ui.filter = CurrencyFilter("\u{1b}[2J\u{9b}31m\u{7}")
+        for editing in [true, false] {
+            ui.editingFilter = editing
+            let grid = frame(Fixture.many(), ui)
+            let scalars = grid.text.unicodeScalars
+            XCTAssertFalse(scalars.contains { $0.value < 0x20 && $0 != "\n" || (0x7F...0x9F).contains($0.value) }, grid.text)
+            XCTAssert(grid.text.contains("no currency matches"), "nothing matches such a filter")
+            XCTAssert(grid.text.contains(TerminalText.safe("\u{1b}[2J")), "the text is shown, escaped")
+        }
+    }
 }
