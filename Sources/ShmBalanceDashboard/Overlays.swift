@@ -162,13 +162,15 @@ extension Canvas {
     /// The filter prompt, on the status line as htop and k9s have it: `/` and what was typed
     /// (escaped where it must be), with the keys that end it.
     mutating func filterPrompt(_ ui: UIState, y: Int) {
-        let hint = glyphs.fold("  Enter keep \(glyphs.dot) Esc clear")
+        // A refusal (the field is full) takes the hint's place: the status line is the prompt's now.
+        let refusal = ui.status.flatMap { $0.kind == .error ? "  " + $0.text : nil }
+        let hint = glyphs.fold(refusal ?? "  Enter keep \(glyphs.dot) Esc clear")
         let x = put("/", x: 1, y: y, .keyCap)
-        let fieldWidth = max(2, width - x - hint.count - 2)
+        let fieldWidth = max(2, min(width - x - hint.count - 2, max(Controller.maxFilter + 1, width / 2)))
         grid.fill(x: x, y: y, width: fieldWidth, height: 1, " ", .input)
         let shown = String(glyphs.fold(TerminalText.safe(ui.filter.text)).suffix(fieldWidth - 1))
         let end = put(shown, x: x, y: y, .input)
         put("_", x: end, y: y, .input)
-        put(hint, x: x + fieldWidth, y: y, .dim)
+        put(hint, x: x + fieldWidth, y: y, refusal == nil ? .dim : .statusError, limit: max(0, width - x - fieldWidth - 1))
     }
 }

@@ -66,6 +66,8 @@ final class LongListControllerTests: XCTestCase {
         type(&c, String(repeating: "x", count: Controller.maxFilter))
         XCTAssertEqual(c.ui.filter.text.count, Controller.maxFilter)
         XCTAssertEqual(c.ui.status?.kind, .error, "a character beyond the limit is refused with a message")
+        let prompt = Render.frame(c.world, c.ui, Size(width: 120, height: 35)).line(33)
+        XCTAssert(prompt.contains("the filter holds at most \(Controller.maxFilter) characters"), "and the prompt shows it: \(prompt)")
     }
 
     func testSortCyclesAndKeepsTheSelection() throws {
