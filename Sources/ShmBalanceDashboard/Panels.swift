@@ -67,7 +67,8 @@ extension Canvas {
     static func currencyTitle(_ ui: UIState, listed: Int, of all: Int, first: Int, rows: Int, _ glyphs: Glyphs) -> String {
         let d = glyphs.dot
         var title = "Currencies"
-        if ui.sort != .name || !ui.filter.isEmpty { title += " \(d) sort \(ui.sort.label)" }
+        // The order is named whenever it matters: a list that scrolls, a filter, or a sort asked for.
+        if ui.sort != .name || !ui.filter.isEmpty || listed > rows { title += " \(d) sort \(ui.sort.label)" }
         if !ui.filter.isEmpty { title += " \(d) filter '\(TerminalText.safe(ui.filter.text))' \(listed) of \(all)" }
         if listed > rows { title += " \(d) \(first + 1)–\(first + rows) of \(listed)" }
         return glyphs.fold(title)

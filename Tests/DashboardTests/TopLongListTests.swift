@@ -21,7 +21,7 @@ final class TopLongListTests: XCTestCase {
         _ = books
         let t = try TmuxSession(["top", "--segment", segment.path, "--refresh-ms", "100"])
         defer { t.close() }
-        t.waitFor("Currencies · 1–", "of 500", "500 currencies")
+        t.waitFor("Currencies · sort name · 1–", "of 500", "500 currencies")
         XCTAssertEqual(selectedRow(t.screen()), "BINANCE T000", "the selection starts on the first")
 
         // Paging: the selection moves a page and stays in view; End reaches the last.
