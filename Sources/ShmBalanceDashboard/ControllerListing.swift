@@ -8,10 +8,9 @@ extension Controller {
     public static let maxFilter = 40
 
     mutating func moveCurrency(_ action: Action) {
-        let listed = world.listed(ui)
-        guard !listed.isEmpty else { return }
-        let i = listed.firstIndex { $0.key == ui.selectedRecord(in: listed)?.key } ?? 0
-        let last = listed.count - 1
+        let order = world.listedIndices(ui)
+        guard let i = ui.selectedPosition(in: order, of: world) else { return }
+        let last = order.count - 1
         let page = max(1, currencyPage)
         let target: Int
         switch action {
@@ -22,7 +21,7 @@ extension Controller {
         case .firstCurrency: target = 0
         default: target = last
         }
-        let next = listed[target]
+        let next = world.records[order[target]]
         ui.selectedKey = next.key
         ui.selectedSlot = min(ui.selectedSlot, next.strategyCount - 1)
     }
@@ -30,9 +29,9 @@ extension Controller {
     /// After the filter or the sort changed: the selection stays on its currency when that is
     /// still listed, else it moves to the first one listed (so what is highlighted is what acts).
     mutating func settleSelection() {
-        let listed = world.listed(ui)
-        if let key = ui.selectedKey, listed.contains(where: { $0.key == key }) { return }
-        ui.selectedKey = listed.first?.key ?? ui.selectedKey
+        let order = world.listedIndices(ui)
+        if let key = ui.selectedKey, order.contains(where: { world.records[$0].key == key }) { return }
+        ui.selectedKey = order.first.map { world.records[$0].key } ?? ui.selectedKey
     }
 
     mutating func setFilter(_ text: String) {

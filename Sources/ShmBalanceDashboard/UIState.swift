@@ -42,12 +42,6 @@ public struct UIState: Equatable, Sendable {
         return order.isEmpty ? nil : 0
     }
 
-    /// The selected record among `listed` (what `World.listed` returned for this state).
-    public func selectedRecord(in listed: [BalanceRecord]) -> BalanceRecord? {
-        guard let key = selectedKey, let r = listed.first(where: { $0.key == key }) else { return listed.first }
-        return r
-    }
-
     /// The selected slot, within the record's count.
     public func slot(of record: BalanceRecord) -> Int {
         min(max(0, selectedSlot), record.strategyCount - 1)
