@@ -132,7 +132,7 @@ struct Canvas {
         // The numbers below are from the last read that worked, not this tick's: said first, and loudly.
         let stale = world.isStale ? " STALE \(glyphs.none) last read \(ageText(micros: world.lastReadMicros, now: world.nowMicros)) " : ""
         let lead = " ShmBalance  "
-        let room = width - lead.count - tail.count - right.count - stale.count - 2
+        let room = width - lead.count - tail.count - right.count - (stale.isEmpty ? 1 : stale.count + 2)
         var path = world.segmentPath
         if path.count > room { path = room > 1 ? "…" + String(path.suffix(room - 1)) : "" }
         let end = put(lead + path + tail, x: 0, y: 0, .headerBar)
