@@ -118,12 +118,16 @@ extension Canvas {
                               readOnly && b.writes ? .dim : .normal))
             }
         }
-        lines.append(("", .normal))
-        lines.append(("COLOURS", .columnHeader))
         let colours = "green healthy \(glyphs.dot) yellow headroom under 10% of the total, or drift from the exchange "
             + "\(glyphs.dot) red broken: identity \(glyphs.broken) or headroom below 0"
-        for l in wrap(glyphs.fold(colours), width: w - 4) { lines.append((l, .normal)) }
-        lines.append(("", .normal))
+        let colourLines = wrap(glyphs.fold(colours), width: w - 4)
+        // Every key first: on a short terminal (80×24) the colours give way, not the keys.
+        if lines.count + colourLines.count + 4 <= height - 4 {
+            lines.append(("", .normal))
+            lines.append(("COLOURS", .columnHeader))
+            for l in colourLines { lines.append((l, .normal)) }
+        }
+        if lines.count + 2 <= height - 4 { lines.append(("", .normal)) }
         lines.append(("Esc or ? closes this help.", .dim))
         let (x, y) = dialog(title: "Help", lines: lines, width: w)
         // Key names stand out as they do on the key line.

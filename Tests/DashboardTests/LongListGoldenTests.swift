@@ -130,4 +130,13 @@ final class LongListGoldenTests: XCTestCase {
             XCTAssert(grid.text.contains(TerminalText.safe("\u{1b}[2J")), "the text is shown, escaped")
         }
     }
+
+    /// The help lists every key, the new ones included, down to a classic 80×24 terminal.
+    func testHelpFitsAClassicTerminal() {
+        var ui = Fixture.healthyUI
+        ui.showHelp = true
+        let grid = frame(Fixture.healthy, ui, 80, 24)
+        for b in Keys.documented { XCTAssert(grid.text.contains(b.help.prefix(30)), "help lists '\(b.help)':\n\(grid.text)") }
+        XCTAssert(grid.text.contains("closes this help"), grid.text)
+    }
 }
