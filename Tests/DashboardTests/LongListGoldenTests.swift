@@ -139,4 +139,27 @@ final class LongListGoldenTests: XCTestCase {
         for b in Keys.documented { XCTAssert(grid.text.contains(b.help.prefix(30)), "help lists '\(b.help)':\n\(grid.text)") }
         XCTAssert(grid.text.contains("closes this help"), grid.text)
     }
+
+    /// The new views at every size: no trap, the grid exactly its size, the view drawn when it fits.
+    func testEverySizeRendersTheNewViews() {
+        var world = Fixture.many(40)
+        world.history = SlotHistory(key: world.records[3].key, slot: 2)
+        world.history?.append(Fixture.usdcHistory.entries.map { e in var e = e; e.key = world.records[3].key; return e }, head: 98)
+        world.markStale("busy", now: Fixture.now + Fixture.second)
+        var ui = UIState(selectedKey: world.records[3].key, selectedSlot: 2)
+        ui.filter = CurrencyFilter("t0")
+        ui.editingFilter = true
+        ui.sort = .drift
+        ui.showHistory = true
+        for width in stride(from: 1, through: 200, by: 9) {
+            for height in stride(from: 1, through: 60, by: 4) {
+                let grid = Render.frame(world, ui, Size(width: width, height: height))
+                XCTAssertEqual(grid.cells.count, width * height)
+                if width >= Render.minimumSize.width && height >= Render.minimumSize.height {
+                    XCTAssert(grid.text.contains("History"), "\(width)x\(height):\n\(grid.text)")
+                    XCTAssert(grid.line(0).contains("STALE"), "\(width)x\(height): \(grid.line(0))")
+                }
+            }
+        }
+    }
 }
