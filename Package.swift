@@ -6,6 +6,8 @@ let package = Package(
     products: [
         .executable(name: "shmbal", targets: ["shmbal"]),
         .library(name: "ShmBalance", targets: ["ShmBalance"]),
+        // The dashboard's pure render, for the benchmark of a long currency list (Benchmarks/run --only render).
+        .library(name: "ShmBalanceDashboard", targets: ["ShmBalanceDashboard"]),
         // libshmbalance.so: the C ABI (Sources/CShmBalance/include/shmbalance.h) for C, C++ and Python.
         .library(name: "shmbalance", type: .dynamic, targets: ["ShmBalanceCABI"]),
     ],

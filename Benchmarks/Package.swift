@@ -21,6 +21,7 @@ let package = Package(
             dependencies: [
                 "CPeers",
                 .product(name: "ShmBalance", package: "ShmBalance"),
+                .product(name: "ShmBalanceDashboard", package: "ShmBalance"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),

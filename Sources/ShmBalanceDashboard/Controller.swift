@@ -6,11 +6,13 @@ import ShmBalance
 public struct Controller {
     public let books: Books
     public let exchange: ShortName?
-    public private(set) var world: World
+    public internal(set) var world: World
     public var ui: UIState
-    public private(set) var quit = false
+    public internal(set) var quit = false
     /// Set when the screen must be repainted from scratch (Ctrl-L).
     public var redrawRequested = false
+    /// How many currency rows a page is (PgUp/PgDn): the live loop sets it from the frame's plan.
+    public var currencyPage = 10
 
     public init(books: Books, exchange: ShortName? = nil, ui: UIState) throws(BooksError) {
         self.books = books
@@ -28,13 +30,15 @@ public struct Controller {
             return false
         }
         do {
-            let next = try World.capture(books, exchange: exchange, previous: world, nowMicros: now)
+            var next = try World.capture(books, exchange: exchange, previous: world, nowMicros: now)
+            readHistory(into: &next)
             let changed = next.booksDiffer(from: world)
             world = next
             return changed
         } catch {
-            world.nowMicros = now
-            // A file cut short cannot be read at all: keep the last picture, under the banner.
+            // Keep the last picture, but say how old it is (the header's STALE marker) rather than
+            // show it as live; a file cut short also gets its banner.
+            world.markStale(error.description, now: now)
             world.fileState = books.segment.fileState
             ui.status = Status(.error, "reading the books failed: \(error.description)")
             return true
@@ -51,8 +55,21 @@ public struct Controller {
             }
             return
         }
-        // Esc does nothing on the main screen (SPEC §7): it only ever closes something.
-        if key == .escape { return }
+        if ui.showHistory {
+            switch key {
+            case .escape, .enter: closeHistory()
+            case .char("q"), .ctrl("c"): quit = true
+            default: break
+            }
+            return
+        }
+        if ui.editingFilter && filterKey(key) { return }
+        // Esc does nothing on the main screen (SPEC §7): it only ever closes something, here the
+        // filter still applied after its prompt was closed with Enter.
+        if key == .escape {
+            if !ui.filter.isEmpty { setFilter("") }
+            return
+        }
         guard let binding = Keys.binding(for: key) else { return }
         if binding.writes && world.readOnly {
             ui.status = Status(.error, "read-only: \(binding.label) is off (attached with --read-only)")
@@ -71,13 +88,19 @@ public struct Controller {
             ui.paused.toggle()
             ui.status = Status(.info, ui.paused ? "paused: p resumes" : "resumed")
             if !ui.paused { refresh() }
-        case .nextCurrency, .previousCurrency:
-            guard !world.records.isEmpty else { return }
-            let i = world.records.firstIndex { $0.key == record?.key } ?? 0
-            let step = action == .nextCurrency ? 1 : world.records.count - 1
-            let next = world.records[(i + step) % world.records.count]
-            ui.selectedKey = next.key
-            ui.selectedSlot = min(ui.selectedSlot, next.strategyCount - 1)
+        case .nextCurrency, .previousCurrency, .pageDown, .pageUp, .firstCurrency, .lastCurrency:
+            moveCurrency(action)
+        case .filter:
+            ui.editingFilter = true
+            ui.status = nil
+        case .sort:
+            ui.sort = ui.sort.next
+            ui.status = Status(.info, "sorted by \(ui.sort.rawValue)\(ui.sort == .name ? "" : ", largest first")")
+            settleSelection()
+        case .history:
+            guard let r = record else { return noRecord() }
+            ui.selectedKey = r.key
+            openHistory(r.key, slot: ui.slot(of: r))
         case .slotUp, .slotDown:
             guard let r = record else { return }
             let current = ui.slot(of: r)
@@ -109,7 +132,11 @@ public struct Controller {
     }
 
     mutating func noRecord() {
-        ui.status = Status(.error, "no currency to act on: the segment has no records yet")
+        if !ui.filter.isEmpty && !world.records.isEmpty {
+            ui.status = Status(.error, "no currency matches the filter: Esc clears it")
+        } else {
+            ui.status = Status(.error, "no currency to act on: the segment has no records yet")
+        }
     }
 
     mutating func promptKey(_ key: Key) {

@@ -114,6 +114,12 @@ public struct Cell: Equatable, Sendable {
         self.character = TerminalText.isShownAsIs(character) ? character : "?"
         self.style = style
     }
+
+    /// For a character the caller has just checked (printable ASCII in `Grid.put`).
+    init(checked character: Character, _ style: Style) {
+        self.character = character
+        self.style = style
+    }
 }
 
 public struct Size: Equatable, Hashable, Sendable, CustomStringConvertible {
@@ -155,6 +161,15 @@ public struct Grid: Equatable, Sendable {
         guard y >= 0 && y < height else { return x }
         var col = x
         let end = min(width, limit == .max ? width : x + max(0, limit))
+        // Most text is printable ASCII: one byte per cell, no grapheme breaking, no second check.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+            for b in text.utf8 {
+                if col >= end { break }
+                if col >= 0 { cells[y * width + col] = Cell(checked: Character(Unicode.Scalar(b)), style) }
+                col += 1
+            }
+            return col
+        }
         for ch in TerminalText.safe(text) {
             if col >= end { break }
             if col >= 0 { self[col, y] = Cell(ch, style) }

@@ -5,6 +5,7 @@
 public enum Key: Equatable, Hashable, Sendable {
     case char(Character)
     case left, right, up, down
+    case pageUp, pageDown, home, end
     case tab, backTab
     case enter, escape, backspace
     case ctrl(Character)
@@ -14,6 +15,8 @@ public enum Key: Equatable, Hashable, Sendable {
 /// What a key on the main screen does.
 public enum Action: Equatable, Sendable {
     case nextCurrency, previousCurrency, slotUp, slotDown
+    case pageDown, pageUp, firstCurrency, lastCurrency
+    case filter, sort, history
     case allocate, release, reset, reconcile, setTotal, name
     case pause, help, quit, redraw
 }
@@ -51,17 +54,30 @@ public enum Keys {
         Binding(keys: [.char("s")], keyText: "s", asciiKeyText: "s", label: "set total",
                 help: "set the total; the pool absorbs the difference (asks the amount)", action: .setTotal, writes: true, keyLineRank: 6),
         Binding(keys: [.char("n")], keyText: "n", asciiKeyText: "n", label: "name",
-                help: "name the selected slot", action: .name, writes: true, keyLineRank: 9),
+                help: "name the selected slot", action: .name, writes: true, keyLineRank: 11),
         Binding(keys: [.right, .tab], keyText: "←→", asciiKeyText: "<- ->", label: "currency",
                 help: "next / previous currency (Tab, Shift-Tab too)", action: .nextCurrency, writes: false, keyLineRank: 7),
+        Binding(keys: [.pageDown], keyText: "PgDn", asciiKeyText: "PgDn", label: "page",
+                help: "page down / up the currencies (PgUp); Home / End: first / last", action: .pageDown, writes: false, keyLineRank: nil),
+        Binding(keys: [.pageUp], keyText: "", asciiKeyText: "", label: "", help: "", action: .pageUp, writes: false, keyLineRank: nil),
+        Binding(keys: [.home], keyText: "", asciiKeyText: "", label: "", help: "", action: .firstCurrency, writes: false, keyLineRank: nil),
+        Binding(keys: [.end], keyText: "", asciiKeyText: "", label: "", help: "", action: .lastCurrency, writes: false, keyLineRank: nil),
+        Binding(keys: [.char("/")], keyText: "/", asciiKeyText: "/", label: "filter",
+                help: "filter: part of a name (usd) or EXCHANGE:CURRENCY (krak:us), any case; Esc clears it",
+                action: .filter, writes: false, keyLineRank: 8),
+        Binding(keys: [.char("o")], keyText: "o", asciiKeyText: "o", label: "sort",
+                help: "sort: name, total, headroom, |drift| (largest first)",
+                action: .sort, writes: false, keyLineRank: 10),
+        Binding(keys: [.enter], keyText: "Enter", asciiKeyText: "Enter", label: "history",
+                help: "the selected slot's recent history (Esc closes it)", action: .history, writes: false, keyLineRank: 13),
         Binding(keys: [.left, .backTab], keyText: "", asciiKeyText: "", label: "",
                 help: "", action: .previousCurrency, writes: false, keyLineRank: nil),
         Binding(keys: [.down, .char("j")], keyText: "↑↓", asciiKeyText: "Up/Dn", label: "slot",
-                help: "select a slot (k / j too)", action: .slotDown, writes: false, keyLineRank: 8),
+                help: "select a slot (k / j too)", action: .slotDown, writes: false, keyLineRank: 9),
         Binding(keys: [.up, .char("k")], keyText: "", asciiKeyText: "", label: "",
                 help: "", action: .slotUp, writes: false, keyLineRank: nil),
         Binding(keys: [.char("p")], keyText: "p", asciiKeyText: "p", label: "pause",
-                help: "pause / resume the live refresh", action: .pause, writes: false, keyLineRank: 10),
+                help: "pause / resume the live refresh", action: .pause, writes: false, keyLineRank: 12),
         Binding(keys: [.char("?")], keyText: "?", asciiKeyText: "?", label: "help",
                 help: "this help (Esc closes it)", action: .help, writes: false, keyLineRank: 3),
         Binding(keys: [.ctrl("l")], keyText: "^L", asciiKeyText: "^L", label: "redraw",

@@ -32,6 +32,8 @@ public func runLive(_ controller: inout Controller, color: Bool) throws(Terminal
             last = nil
             continue
         }
+        // A page is what this frame shows of the currency list.
+        controller.currencyPage = Render.currencyRows(controller.world, controller.ui, size)
         controller.handle(key)
         if controller.redrawRequested {
             controller.redrawRequested = false

@@ -118,12 +118,16 @@ extension Canvas {
                               readOnly && b.writes ? .dim : .normal))
             }
         }
-        lines.append(("", .normal))
-        lines.append(("COLOURS", .columnHeader))
         let colours = "green healthy \(glyphs.dot) yellow headroom under 10% of the total, or drift from the exchange "
             + "\(glyphs.dot) red broken: identity \(glyphs.broken) or headroom below 0"
-        for l in wrap(glyphs.fold(colours), width: w - 4) { lines.append((l, .normal)) }
-        lines.append(("", .normal))
+        let colourLines = wrap(glyphs.fold(colours), width: w - 4)
+        // Every key first: on a short terminal (80×24) the colours give way, not the keys.
+        if lines.count + colourLines.count + 4 <= height - 4 {
+            lines.append(("", .normal))
+            lines.append(("COLOURS", .columnHeader))
+            for l in colourLines { lines.append((l, .normal)) }
+        }
+        if lines.count + 2 <= height - 4 { lines.append(("", .normal)) }
         lines.append(("Esc or ? closes this help.", .dim))
         let (x, y) = dialog(title: "Help", lines: lines, width: w)
         // Key names stand out as they do on the key line.
@@ -156,4 +160,21 @@ func wrap(_ text: String, width: Int) -> [String] {
     }
     if !current.isEmpty || lines.isEmpty { lines.append(current) }
     return lines
+}
+
+extension Canvas {
+    /// The filter prompt, on the status line as htop and k9s have it: `/` and what was typed
+    /// (escaped where it must be), with the keys that end it.
+    mutating func filterPrompt(_ ui: UIState, y: Int) {
+        // A refusal (the field is full) takes the hint's place: the status line is the prompt's now.
+        let refusal = ui.status.flatMap { $0.kind == .error ? "  " + $0.text : nil }
+        let hint = glyphs.fold(refusal ?? "  Enter keep \(glyphs.dot) Esc clear")
+        let x = put("/", x: 1, y: y, .keyCap)
+        let fieldWidth = max(2, min(width - x - hint.count - 2, max(Controller.maxFilter + 1, width / 2)))
+        grid.fill(x: x, y: y, width: fieldWidth, height: 1, " ", .input)
+        let shown = String(glyphs.fold(TerminalText.safe(ui.filter.text)).suffix(fieldWidth - 1))
+        let end = put(shown, x: x, y: y, .input)
+        put("_", x: end, y: y, .input)
+        put(hint, x: x + fieldWidth, y: y, refusal == nil ? .dim : .statusError, limit: max(0, width - x - fieldWidth - 1))
+    }
 }

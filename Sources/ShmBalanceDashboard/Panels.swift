@@ -3,23 +3,29 @@ import ShmBalance
 // The three panels: currencies, the selected currency's slots, the activity ring.
 
 extension Canvas {
-    mutating func currencies(_ world: World, _ ui: UIState, _ selected: BalanceRecord?, _ plan: PanelPlan) {
+    /// `order`: the listed records as positions in `world.records`; `selectedIndex`: the
+    /// selection's place in `order`.
+    mutating func currencies(_ world: World, _ order: [Int], _ ui: UIState, _ selectedIndex: Int, _ plan: PanelPlan) {
         let y = plan.currencyY
         let rows = plan.currencyRows
-        let records = world.records
-        let selectedIndex = records.firstIndex { $0.key == selected?.key } ?? 0
-        let first = scrollStart(selected: selectedIndex, count: records.count, visible: rows)
-        let more = records.count > rows ? " \(first + 1)–\(first + rows) of \(records.count)" : ""
-        box(x: 0, y: y, width: width, height: rows + 3, title: "Currencies" + more)
-        guard !records.isEmpty else {
-            put("no records yet: shmbal reset CURRENCY BALANCE --exchange NAME creates one", x: 2, y: y + 1, .dim, limit: width - 4)
+        let first = scrollStart(selected: selectedIndex, count: order.count, visible: rows)
+        box(x: 0, y: y, width: width, height: rows + 3,
+            title: Canvas.currencyTitle(ui, listed: order.count, of: world.records.count, first: first, rows: rows, glyphs))
+        guard !order.isEmpty else {
+            let none = world.records.isEmpty
+                ? "no records yet: shmbal reset CURRENCY BALANCE --exchange NAME creates one"
+                : "no currency matches '\(TerminalText.safe(ui.filter.text))' (Esc clears the filter)"
+            put(none, x: 2, y: y + 1, .dim, limit: width - 4)
             return
         }
-        let manyExchanges = Set(records.map(\.key.exchange)).count > 1
+        // Whether to name the exchange on each row: more than one in the books, filtered or not.
+        let manyExchanges = world.records.first.map { f in world.records.contains { $0.key.exchange != f.key.exchange } } ?? false
         var name: [TableCell] = [], total: [TableCell] = [], pool: [TableCell] = [], allocated: [TableCell] = []
         var credit: [TableCell] = [], headroom: [TableCell] = [], identity: [TableCell] = [], drift: [TableCell] = []
         var age: [TableCell] = []
-        for (i, r) in records.enumerated() {
+        let visible = Array(first..<min(order.count, first + rows))
+        for i in visible {
+            let r = world.records[order[i]]
             let h = health(r)
             let label = manyExchanges ? "\(r.key.exchange) \(r.key.currency)" : r.key.currency.description
             name.append(TableCell(label, h == .broken ? .broken : i == selectedIndex ? .selected : .normal))
@@ -50,11 +56,22 @@ extension Canvas {
         ]
         let inner = width - 4
         let layout = TableLayout(columns.map { fold($0) }, width: inner)
-        let visible = Array(first..<min(records.count, first + rows))
-        layout.draw(into: &grid, x: 2, y: y + 1, rows: visible, limit: inner)
+        layout.draw(into: &grid, x: 2, y: y + 1, rows: Array(0..<visible.count), limit: inner)
         if let line = visible.firstIndex(of: selectedIndex) {
             grid.put(String(glyphs.marker), x: 1, y: y + 2 + line, .selected)
         }
+    }
+
+    /// `Currencies · sort total ↓ · filter 'us' 37 of 500 · 12–30 of 37`: what is listed, in what
+    /// order, and which part of it the panel shows.
+    static func currencyTitle(_ ui: UIState, listed: Int, of all: Int, first: Int, rows: Int, _ glyphs: Glyphs) -> String {
+        let d = glyphs.dot
+        var title = "Currencies"
+        // The order is named whenever it matters: a list that scrolls, a filter, or a sort asked for.
+        if ui.sort != .name || !ui.filter.isEmpty || listed > rows { title += " \(d) sort \(ui.sort.label)" }
+        if !ui.filter.isEmpty { title += " \(d) filter '\(TerminalText.safe(ui.filter.text))' \(listed) of \(all)" }
+        if listed > rows { title += " \(d) \(first + 1)–\(first + rows) of \(listed)" }
+        return glyphs.fold(title)
     }
 
     mutating func slots(_ world: World, _ ui: UIState, _ record: BalanceRecord?, _ plan: PanelPlan) {

@@ -15,20 +15,35 @@ public enum Render {
             c.tooSmall()
             return c.grid
         }
-        let record = ui.selectedRecord(in: world)
+        // Filtered and sorted once: the list, the selection and the plan all use this.
+        let order = world.listedIndices(ui)
+        let position = ui.selectedPosition(in: order, of: world)
+        let record = position.map { world.records[order[$0]] }
         c.header(world, ui, record)
         // The segment file was removed, replaced or truncated (SPEC §4, "the file's own life"):
         // one line under the header, before anything else is believed.
         if let banner = Canvas.fileBanner(world) { c.banner(banner, y: 1) }
-        let plan = PanelPlan(world: world, record: record, ui: ui, size: size)
-        c.currencies(world, ui, record, plan)
+        let plan = PanelPlan(world: world, listedCount: order.count, record: record, ui: ui, size: size)
+        c.currencies(world, order, ui, position ?? 0, plan)
         c.slots(world, ui, record, plan)
         c.activity(world, plan)
-        c.statusLine(world, ui, y: size.height - 2)
+        if ui.editingFilter {
+            c.filterPrompt(ui, y: size.height - 2)
+        } else {
+            c.statusLine(world, ui, y: size.height - 2)
+        }
         c.keyLine(readOnly: world.readOnly, y: size.height - 1)
         if ui.showHelp { c.help(readOnly: world.readOnly) }
+        if ui.showHistory, let h = world.history { c.history(h, world) }
         if let prompt = ui.prompt { c.prompt(prompt, world) }
         return c.grid
+    }
+
+    /// How many currency rows a frame of `size` shows: a page for PgUp/PgDn.
+    public static func currencyRows(_ world: World, _ ui: UIState, _ size: Size) -> Int {
+        let order = world.listedIndices(ui)
+        let record = ui.selectedPosition(in: order, of: world).map { world.records[order[$0]] }
+        return PanelPlan(world: world, listedCount: order.count, record: record, ui: ui, size: size).currencyRows
     }
 }
 
@@ -39,7 +54,7 @@ struct PanelPlan {
     var activityY = 0, activityRows = 1
     var summary: [(String, Style)] = []
 
-    init(world: World, record: BalanceRecord?, ui: UIState, size: Size) {
+    init(world: World, listedCount: Int, record: BalanceRecord?, ui: UIState, size: Size) {
         let bannerRows = Canvas.fileBanner(world) == nil ? 0 : 1
         currencyY += bannerRows
         let available = size.height - 3 - bannerRows  // header (and banner), status line, key line
@@ -48,7 +63,7 @@ struct PanelPlan {
         // The identity and the headroom share a line when it is wide enough.
         let oneLine = summary.map(\.0.count).reduce(0, +) + 4 <= inner
         summaryLines = record == nil || oneLine ? 1 : 2
-        var cur = max(1, world.records.count)
+        var cur = max(1, listedCount)
         var slots = max(1, record?.strategyCount ?? 1)
         func used() -> Int { (3 + cur) + (3 + slots + summaryLines) + 3 }
         while used() > available && (cur > 1 || slots > 1) {
@@ -114,18 +129,19 @@ struct Canvas {
         let rate = ui.refreshMs > 0 && 1000 % ui.refreshMs == 0 ? "\(1000 / ui.refreshMs) Hz" : "every \(ui.refreshMs) ms"
         let right = "? help "
         let tail = "  \(exchange)  \(world.readOnly ? "RO" : "RW")  \(clockText(micros: world.nowMicros, millis: false))  \(rate)\(ui.paused ? "  PAUSED" : "")"
+        // The numbers below are from the last read that worked, not this tick's: said first, and loudly.
+        let stale = world.isStale ? " STALE \(glyphs.none) last read \(ageText(micros: world.lastReadMicros, now: world.nowMicros)) " : ""
         let lead = " ShmBalance  "
-        let room = width - lead.count - tail.count - right.count - 1
+        let room = width - lead.count - tail.count - right.count - (stale.isEmpty ? 1 : stale.count + 2)
         var path = world.segmentPath
         if path.count > room { path = room > 1 ? "…" + String(path.suffix(room - 1)) : "" }
-        put(lead + path + tail, x: 0, y: 0, .headerBar)
+        let end = put(lead + path + tail, x: 0, y: 0, .headerBar)
+        if !stale.isEmpty { put(stale, x: end + 2, y: 0, .broken, limit: max(0, width - right.count - end - 2)) }
         put(right, x: width - right.count, y: 0, .headerBar)
     }
 
     mutating func statusLine(_ world: World, _ ui: UIState, y: Int) {
-        let broken = world.records.filter { health($0) == .broken }.count
-        let low = world.records.filter { health($0) == .warning }.count
-        let drifting = world.records.filter { r in world.exchangeBalance(r.key).map { $0 != r.state.total } ?? false }.count
+        let broken = world.counts.broken, low = world.counts.low, drifting = world.counts.drifting
         let n = world.records.count
         var parts = ["\(n) \(n == 1 ? "currency" : "currencies")"]
         if broken > 0 { parts.append("\(broken) broken") }

@@ -150,6 +150,10 @@ public final class Terminal {
             case KEY_UP: return .up
             case KEY_DOWN: return .down
             case KEY_BTAB: return .backTab
+            case KEY_PPAGE: return .pageUp
+            case KEY_NPAGE: return .pageDown
+            case KEY_HOME: return .home
+            case KEY_END: return .end
             case KEY_ENTER: return .enter
             case KEY_BACKSPACE: return .backspace
             default: return nil

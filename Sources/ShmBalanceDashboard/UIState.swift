@@ -13,6 +13,13 @@ public struct UIState: Equatable, Sendable {
     public var status: Status?
     public var refreshMs: Int = 100
     public var glyphs: Glyphs = .unicode
+    /// The currency list's filter (`/`), and whether its prompt is open for typing.
+    public var filter = CurrencyFilter("")
+    public var editingFilter = false
+    /// The currency list's order (`o`).
+    public var sort: SortKey = .name
+    /// The selected slot's recent history (Enter) is open.
+    public var showHistory = false
 
     public init(selectedKey: BookKey? = nil, selectedSlot: Int = 2, refreshMs: Int = 100, glyphs: Glyphs = .unicode) {
         self.selectedKey = selectedKey
@@ -21,9 +28,18 @@ public struct UIState: Equatable, Sendable {
         self.glyphs = glyphs
     }
 
-    /// The selected record in `world` (the first when the selection is unset or gone).
+    /// The selected record in `world` (the first listed when the selection is unset, gone or
+    /// filtered out; nil when nothing is listed).
     public func selectedRecord(in world: World) -> BalanceRecord? {
-        world.record(selectedKey) ?? world.records.first
+        let order = world.listedIndices(self)
+        return selectedPosition(in: order, of: world).map { world.records[order[$0]] }
+    }
+
+    /// Where the selection is in `order` (`World.listedIndices`): the first when it is unset,
+    /// gone or filtered out; nil when nothing is listed.
+    public func selectedPosition(in order: [Int], of world: World) -> Int? {
+        if let key = selectedKey, let p = order.firstIndex(where: { world.records[$0].key == key }) { return p }
+        return order.isEmpty ? nil : 0
     }
 
     /// The selected slot, within the record's count.

@@ -16,7 +16,7 @@ struct SuiteOptions {
     /// `Benchmarks/cabi/cabi_ops`, built by `Benchmarks/run`: its read batches run between the
     /// core's read rounds, so their ratio to the core's read is per round, under the same load.
     var cabiOps: String?
-    /// Sections to run (all when empty): one, read, slow, external, contend, readers.
+    /// Sections to run (all when empty): one, read, slow, external, contend, readers, render.
     var only: Set<String> = []
 
     init(_ args: [String]) {
@@ -93,6 +93,7 @@ final class Suite {
         if on("external") { externalRows(swiftMedian: swiftMedian) }
         if on("contend") { try contention() }
         if on("readers") { try readers() }
+        if on("render") { try renderPass() }
         let load1 = loadAverage()
         notes.append("Load average (1, 5, 15 min) at the start: \(load0); at the end: \(load1).")
         let text = report()

@@ -10,7 +10,7 @@ import ShmBalance
 
 let usage = """
     usage: shmbal-bench ops (swift|c-safe|c-safe-noclock|c-safe-bare|c-inplace|c-inplace64|floor|swift-read|swift-read-relaxed|c-read) N
-           shmbal-bench suite [--redis-port P] [--instructions FILE] [--external FILE] [--cabi-ops PATH] [--out FILE] [--quick] [--only one,read,slow,external,contend,readers]
+           shmbal-bench suite [--redis-port P] [--instructions FILE] [--external FILE] [--cabi-ops PATH] [--out FILE] [--quick] [--only one,read,slow,external,contend,readers,render]
     """
 
 func fail(_ message: String) -> Never {
