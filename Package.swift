@@ -13,6 +13,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        // `shmbal metrics` only (issue 14): the exposition format, and an HTTP server without NIO.
+        // Neither reaches the core or the C library (README, "Dependencies").
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // The only C in the core: pthread_mutex_clocklock (hidden behind _GNU_SOURCE) and friends.
@@ -35,6 +39,8 @@ let package = Package(
             dependencies: [
                 "ShmBalance", "ShmBalanceConfig", "ShmBalanceDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
             ]
         ),
         // The C ABI: the public header (and its layout checks) ...
