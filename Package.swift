@@ -85,6 +85,13 @@ let package = Package(
         ),
         // Drives the C ABI in-process, and the Python package, the C++ header and the seed's
         // examples as child processes (python3, g++) against the built libshmbalance.so.
+        // Issue 14: `shmbal metrics` scraped and parsed by prometheus_client, docs/alerts.yml under
+        // promtool, `shmbal watch` (all through the built CLI in child processes).
+        .testTarget(
+            name: "MetricsTests",
+            dependencies: ["ShmBalance", "ShmBalanceTestSupport", "shmbal"],
+            exclude: ["scrape_metrics.py", "check_alert_names.py", "alerts_test.yml"]
+        ),
         .testTarget(name: "BindingsTests", dependencies: ["CShmBalance", "ShmBalanceCABI", "ShmBalance", "ShmBalanceTestSupport", "shmbal"]),
     ],
     swiftLanguageModes: [.v6]
