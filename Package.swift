@@ -13,10 +13,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
-        // `shmbal metrics` only (issue 14): the exposition format, and an HTTP server without NIO.
-        // Neither reaches the core or the C library (README, "Dependencies").
+        // `shmbal metrics` only (issue 14): the exposition format, and SwiftNIO's HTTP/1 server
+        // (no Foundation). Neither reaches the core or the C library (README, "Dependencies").
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
-        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // The only C in the core: pthread_mutex_clocklock (hidden behind _GNU_SOURCE) and friends.
@@ -40,7 +40,10 @@ let package = Package(
                 "ShmBalance", "ShmBalanceConfig", "ShmBalanceDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // The C ABI: the public header (and its layout checks) ...

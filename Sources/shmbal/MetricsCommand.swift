@@ -1,13 +1,11 @@
 import ArgumentParser
-import Dispatch
-import FlyingFox
-import FlyingSocks
-import FoundationEssentials  // Data, for FlyingFox's bodies
 import Glibc
+import NIOCore
+import NIOPosix
 import ShmBalance
 
-// `metrics --listen ADDRESS`: the books as Prometheus metrics over HTTP (FlyingFox), the segment
-// attached read-only.
+// `metrics --listen ADDRESS`: the books as Prometheus metrics over HTTP (SwiftNIO's HTTP/1
+// server, MetricsHTTP.swift), the segment attached read-only.
 
 struct Metrics: BooksCommand {
     static let configuration = CommandConfiguration(
@@ -32,7 +30,7 @@ struct Metrics: BooksCommand {
 /// A `--listen` address: a numeric IPv4 or bracketed IPv6 host, and a port (0: any free one).
 struct ListenAddress: CustomStringConvertible {
     var host: String
-    var port: UInt16
+    var port: Int
     var isIPv6: Bool
 
     init(_ text: String) throws {
@@ -48,93 +46,54 @@ struct ListenAddress: CustomStringConvertible {
             throw bad(h.contains(":") && !isIPv6 ? "an IPv6 host goes in brackets" : "the host must be a numeric IP address")
         }
         host = h
-        self.port = port
+        self.port = Int(port)
     }
 
     var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
 enum MetricsServer {
-    /// Serves until the segment file goes (exit 4) or the server fails (a busy address: exit 2).
-    static func serve(_ books: Books, exchange: ShortName?, at address: ListenAddress) throws {
+    /// Serves until the segment file goes (exit 4); an address that cannot be listened on is exit 2.
+    static func serve(_ books: Books, exchange: ShortName?, at address: ListenAddress) throws -> Never {
         let exporter = MetricsExporter(books, exchange: exchange)
-        let server = address.isIPv6
-            ? HTTPServer(address: try sockaddr_in6.inet6(ip6: address.host, port: address.port), logger: .disabled)
-            : HTTPServer(address: try sockaddr_in.inet(ip4: address.host, port: address.port), logger: .disabled)
-        let end = Outcome()
-        Task {
-            await server.appendRoute("GET /metrics") { _ in
-                do {
-                    let body = try await exporter.exposition()
-                    return HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: Data(body))
-                } catch {
-                    return HTTPResponse(statusCode: .serviceUnavailable, body: Data(TerminalText.safe("\(error)").utf8))
+        // One thread answers scrapes: a scrape is a few seqlock reads, and nothing else is served.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(exporter))
                 }
             }
-            do { try await server.run() } catch { end.finish(Self.listenError(error, address)) }
+        let channel: any Channel
+        do {
+            channel = try bootstrap.bind(to: try SocketAddress(ipAddress: address.host, port: address.port)).wait()
+        } catch {
+            throw listenError(error, address)
         }
-        Task {
-            try await server.waitUntilListening(timeout: 30)
-            let shown = await server.listeningAddress.map(Self.text) ?? address.description
-            print("shmbal metrics: serving http://\(shown)/metrics")
-            fflush(nil)
-        }
+        let shown = channel.localAddress.flatMap { a in a.port.map { p in a.protocol == .inet6 ? "[\(a.ipAddress ?? "")]:\(p)" : "\(a.ipAddress ?? ""):\(p)" } }
+        print("shmbal metrics: serving http://\(shown ?? address.description)/metrics")
+        fflush(nil)
         // The ring is followed between scrapes too (10 Hz), so counts survive a ring that wraps
         // between two scrapes; the file is watched at the same rate (SPEC §4: noticed within 1 s).
-        Task {
-            while true {
-                if let gone = await exporter.follow() {
-                    end.finish(CLIError(.segment(gone)))
-                    return
-                }
-                try await Task.sleep(for: .milliseconds(100))
+        while true {
+            if let gone = exporter.follow() {
+                fflush(nil)
+                throw CLIError(.segment(gone))
             }
+            usleep(100_000)
         }
-        throw end.wait()
     }
 
     static func listenError(_ error: any Error, _ address: ListenAddress) -> CLIError {
-        if case SocketError.failed(let type, let errno, _) = error {
-            let why = switch errno {
-            case EADDRINUSE: "the address is already in use (EADDRINUSE)"
-            case EADDRNOTAVAIL: "the host is not an address of this machine (EADDRNOTAVAIL)"
-            case EACCES: "permission denied (EACCES)"
-            default: "\(String(cString: strerror(errno))) (\(type.lowercased()), errno \(errno))"
-            }
-            return CLIError(.badInput, "cannot listen on \(address): \(why)")
+        guard let io = error as? IOError else { return CLIError(.badInput, "cannot listen on \(address): \(error)") }
+        let why = switch io.errnoCode {
+        case EADDRINUSE: "the address is already in use (EADDRINUSE)"
+        case EADDRNOTAVAIL: "the host is not an address of this machine (EADDRNOTAVAIL)"
+        case EACCES: "permission denied (EACCES)"
+        default: "\(String(cString: strerror(io.errnoCode))) (errno \(io.errnoCode))"
         }
-        return CLIError(.internalError, "the metrics server stopped: \(error)")
-    }
-
-    static func text(_ a: Socket.Address) -> String {
-        switch a {
-        case .ip4(let host, let port): return "\(host):\(port)"
-        case .ip6(let host, let port): return "[\(host)]:\(port)"
-        default: return "\(a)"
-        }
-    }
-}
-
-/// The first reason the server ends, handed from its tasks to the command's thread.
-final class Outcome: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var mutex = pthread_mutex_t()
-    private var error: CLIError?
-
-    init() { pthread_mutex_init(&mutex, nil) }
-
-    func finish(_ e: CLIError) {
-        pthread_mutex_lock(&mutex)
-        let first = error == nil
-        if first { error = e }
-        pthread_mutex_unlock(&mutex)
-        if first { done.signal() }
-    }
-
-    func wait() -> CLIError {
-        done.wait()
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return error!
+        return CLIError(.badInput, "cannot listen on \(address): \(why)")
     }
 }

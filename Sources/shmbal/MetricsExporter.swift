@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Prometheus
 import ShmBalance
 import ShmBalanceDashboard
@@ -6,10 +7,12 @@ import ShmBalanceDashboard
 // (`World.capture`: seqlock copies, no lock, never a write), so it cannot slow a writer down.
 
 /// Follows the activity ring between scrapes (for the counters the segment does not keep) and
-/// renders the exposition text on each scrape.
-actor MetricsExporter {
+/// renders the exposition text on each scrape. The follower thread and the HTTP event loop share
+/// it: one lock around the follower (a scrape takes microseconds).
+final class MetricsExporter: @unchecked Sendable {
     let books: Books
     let exchange: ShortName?
+    private let lock = NIOLock()
     private var follower: ActivityFollower
     /// Counted from the activity ring since this exporter started: they live across scrapes.
     /// Gauges are made anew for every scrape, so a renamed slot or a shrunk count leaves no stale series.
@@ -31,6 +34,10 @@ actor MetricsExporter {
     /// Counts what the activity ring gained since the last call; the segment file's error once it
     /// was removed, replaced or truncated (nothing more can be read from it).
     func follow() -> SegmentError? {
+        lock.withLock { followLocked() }
+    }
+
+    private func followLocked() -> SegmentError? {
         if let gone = books.segment.fileError { return gone }
         for event in follower.poll(nowMs: monotonicMs()) {
             switch event {
@@ -44,7 +51,9 @@ actor MetricsExporter {
 
     /// One scrape: the text exposition format (version 0.0.4).
     func exposition() throws(BooksError) -> [UInt8] {
-        _ = follow()
+        lock.lock()
+        defer { lock.unlock() }
+        _ = followLocked()
         let world = try World.capture(books, exchange: exchange, nowMicros: 0)
         let g = PrometheusCollectorRegistry()
         let geometry = books.segment.geometry
