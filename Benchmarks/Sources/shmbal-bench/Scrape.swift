@@ -20,7 +20,7 @@ extension Suite {
         while port.isEmpty {
             if bench_now_ns() > deadline { throw BenchError("shmbal metrics did not start: \(readFile(exporter.outputPath) ?? "")") }
             usleep(10_000)
-            if let text = readFile(exporter.outputPath), let r = text.range(of: "http://127.0.0.1:") {
+            if let text = readFile(exporter.outputPath), let r = text.firstRange(of: "http://127.0.0.1:") {
                 port = String(text[r.upperBound...].prefix { $0.isNumber })
             }
         }
