@@ -75,14 +75,16 @@ enum MetricsServer {
         let shown = channel.localAddress.flatMap { a in a.port.map { p in a.protocol == .inet6 ? "[\(a.ipAddress ?? "")]:\(p)" : "\(a.ipAddress ?? ""):\(p)" } }
         print("shmbal metrics: serving http://\(shown ?? address.description)/metrics")
         fflush(nil)
-        // The ring is followed between scrapes too (10 Hz), so counts survive a ring that wraps
-        // between two scrapes; the file is watched at the same rate (SPEC §4: noticed within 1 s).
+        // The ring is followed between scrapes too (5 Hz: a 4096-entry ring then loses nothing
+        // below ~20,000 operations a second), so counts survive a ring that wraps between two
+        // scrapes; the file is watched at the same rate (SPEC §4: noticed within 1 s). Faster
+        // polls cost a flat-out writer more (each poll then reads a whole ring).
         while true {
             if let gone = exporter.follow() {
                 fflush(nil)
                 throw CLIError(.segment(gone))
             }
-            usleep(100_000)
+            usleep(200_000)
         }
     }
 
