@@ -44,7 +44,8 @@ struct Watch: BooksCommand {
                     fflush(nil)
                     if let exec { runHook(exec, stdin: object + "\n") }
                 }
-                usleep(UInt32(seconds * 1_000_000))
+                var pause = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
+                nanosleep(&pause, nil)
             }
         }
     }
