@@ -15,6 +15,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        // `shmbal metrics` only (issue 14): the exposition format, and SwiftNIO's HTTP/1 server
+        // (no Foundation). Neither reaches the core or the C library (README, "Dependencies").
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // The only C in the core: pthread_mutex_clocklock (hidden behind _GNU_SOURCE) and friends.
@@ -37,6 +41,11 @@ let package = Package(
             dependencies: [
                 "ShmBalance", "ShmBalanceConfig", "ShmBalanceDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // The C ABI: the public header (and its layout checks) ...
@@ -81,6 +90,13 @@ let package = Package(
         ),
         // Drives the C ABI in-process, and the Python package, the C++ header and the seed's
         // examples as child processes (python3, g++) against the built libshmbalance.so.
+        // Issue 14: `shmbal metrics` scraped and parsed by prometheus_client, docs/alerts.yml under
+        // promtool, `shmbal watch` (all through the built CLI in child processes).
+        .testTarget(
+            name: "MetricsTests",
+            dependencies: ["ShmBalance", "ShmBalanceTestSupport", "shmbal"],
+            exclude: ["scrape_metrics.py", "check_alert_names.py", "alerts_test.yml"]
+        ),
         .testTarget(name: "BindingsTests", dependencies: ["CShmBalance", "ShmBalanceCABI", "ShmBalance", "ShmBalanceTestSupport", "shmbal"]),
     ],
     swiftLanguageModes: [.v6]

@@ -177,10 +177,11 @@ struct Canvas {
 
 // MARK: - shared text
 
-enum Health { case healthy, warning, broken }
+/// Public for `shmbal watch`, which reports the same three states (one classification, here).
+public enum Health: String, Sendable { case healthy, warning, broken }
 
 /// Broken: identity ✗ or headroom < 0. Warning: headroom under 10% of the total.
-func health(_ r: BalanceRecord) -> Health {
+public func health(_ r: BalanceRecord) -> Health {
     if r.isBroken { return .broken }
     let total = r.state.total.raw
     if total > 0 && r.headroom.raw < total / 10 { return .warning }

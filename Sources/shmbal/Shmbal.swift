@@ -28,6 +28,7 @@ struct Shmbal: ParsableCommand {
             Quote.self, Config.self, Log.self,
             SnapshotCommand.self,
             Top.self, Demo.self,
+            Metrics.self, Watch.self,
         ]
     )
 

@@ -40,7 +40,7 @@ final class CLIBadInputTests: XCTestCase {
         for command in [["reset", "USDC", "1"], ["set", "USDC", "1"], ["adjust", "USDC", "-1"], ["allocate", "USDC", "2", "1"],
                         ["release", "USDC", "2", "1"], ["reconcile", "USDC", "1"], ["credit", "USDC", "1"], ["strategies", "USDC", "5"],
                         ["name", "USDC", "2", "arb"], ["quote", "write", "KRAKEN", "BALANCE", "USDC", "1"], ["config", "apply", config],
-                        ["init"], ["snapshot", "restore", snapshot]] {
+                        ["init"], ["snapshot", "restore", snapshot], ["metrics", "--listen", "127.0.0.1:0"], ["watch"]] {
             c.append(command + ["--exchange", "BAD!"])
             c.append(command + ["--segment", ""])
             c.append(command + ["--segment", " \t"])
@@ -75,6 +75,9 @@ final class CLIBadInputTests: XCTestCase {
             c += [["init", "--mode", mode], ["snapshot", "restore", snapshot, "--mode", mode]]
         }
         c += [["init", "--activity", "1000"], ["init", "--records", "0"], ["init", "--quotes", "-1"]]
+        // Issue 14: the exporter's address, the watch's interval and hook.
+        c += [["metrics", "--listen", "nope"], ["metrics", "--listen", "127.0.0.1:99999"], ["metrics", "--listen", "::1:80"],
+              ["watch", "--interval", "0"], ["watch", "--interval", "x"], ["watch", "--exec", " "]]
         // Missing arguments.
         c += [["config", "apply"], ["snapshot", "restore"], ["reset"], ["allocate", "USDC"], ["strategies", "USDC"]]
         return c

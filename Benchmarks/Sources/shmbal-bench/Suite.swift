@@ -16,8 +16,10 @@ struct SuiteOptions {
     /// `Benchmarks/cabi/cabi_ops`, built by `Benchmarks/run`: its read batches run between the
     /// core's read rounds, so their ratio to the core's read is per round, under the same load.
     var cabiOps: String?
-    /// Sections to run (all when empty): one, read, slow, external, contend, readers, render.
+    /// Sections to run (all when empty): one, read, slow, external, contend, readers, render, scrape.
     var only: Set<String> = []
+    /// The release `shmbal` whose `metrics` exporter the scrape row runs (issue 14).
+    var shmbal: String?
 
     init(_ args: [String]) {
         var i = 0
@@ -33,6 +35,7 @@ struct SuiteOptions {
             case "--external": external = SuiteOptions.parsePairs(readFile(value()) ?? "")
             case "--out": out = value()
             case "--cabi-ops": cabiOps = value()
+            case "--shmbal": shmbal = value()
             case "--command": command = value()
             case "--quick": quick = true
             case "--only": only = Set(value().split(separator: ",").map(String.init))
@@ -94,6 +97,7 @@ final class Suite {
         if on("contend") { try contention() }
         if on("readers") { try readers() }
         if on("render") { try renderPass() }
+        if on("scrape") { try scrape() }
         let load1 = loadAverage()
         notes.append("Load average (1, 5, 15 min) at the start: \(load0); at the end: \(load1).")
         let text = report()

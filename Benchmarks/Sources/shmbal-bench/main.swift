@@ -10,7 +10,7 @@ import ShmBalance
 
 let usage = """
     usage: shmbal-bench ops (swift|c-safe|c-safe-noclock|c-safe-bare|c-inplace|c-inplace64|floor|swift-read|swift-read-relaxed|c-read) N
-           shmbal-bench suite [--redis-port P] [--instructions FILE] [--external FILE] [--cabi-ops PATH] [--out FILE] [--quick] [--only one,read,slow,external,contend,readers,render]
+           shmbal-bench suite [--redis-port P] [--instructions FILE] [--external FILE] [--cabi-ops PATH] [--shmbal PATH] [--out FILE] [--quick] [--only one,read,slow,external,contend,readers,render,scrape]
     """
 
 func fail(_ message: String) -> Never {
@@ -166,6 +166,7 @@ do {
     case "child-contend": try childContend(Array(args.dropFirst()))
     case "child-dash": try childDash(Array(args.dropFirst()))
     case "child-spin": try childSpin(Array(args.dropFirst()))
+    case "child-scrape": try childScrape(Array(args.dropFirst()))
     default: fail(usage)
     }
 } catch {
