@@ -31,13 +31,16 @@ extension Books {
         for key in keys() {
             guard let rec = record(key) else { continue }
             var state = RecordState()
-            let stored = try rec.readAsStored(into: &state)
+            var names: [ShortName] = []
+            // State and names from one published copy: two reads could save a `config apply`'s
+            // new names beside the money of the copy before it.
+            let stored = try rec.readWithNames(into: &state, names: &names)
             let problems = state.problems(storedCount: stored).filter { !$0.isRestorable }
             if !problems.isEmpty {
                 skipped.append(SkippedRecord(key: key, problems: problems))
                 continue
             }
-            records.append(SnapshotRecord(key: key, state: state, names: try rec.readNames(), slotChangedMicros: rec.slotChangedMicros()))
+            records.append(SnapshotRecord(key: key, state: state, names: names, slotChangedMicros: rec.slotChangedMicros()))
         }
         var quotes: [SnapshotQuote] = []
         let table = quoteTable

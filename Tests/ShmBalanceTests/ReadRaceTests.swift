@@ -115,6 +115,36 @@ final class ReadRaceTests: XCTestCase {
         print("read race (names): \(r.writes) config applies against \(2 * Self.reads / 8) reads, none torn")
     }
 
+    /// `snapshot save`'s copy of a record: its names and its money from one published copy. Each
+    /// write sets the names and the credit limit together (choice i, credit i + 1), so a snapshot
+    /// that read them in two reads (as it once did) pairs one write's names with another's credit.
+    func testSnapshotsTakeNamesAndMoneyFromOneCopy() throws {
+        let seg = TempSegment()
+        let books = try seg.books()
+        let k = key("USDC")
+        let choices = try ["AAAAAAAAAAAAAAA", "bbbbbbbbbbbbbbb", "C-C-C-C-C-C-C-C"].map { try ShortName($0, kind: .label) }
+        @Sendable func config(_ i: Int) -> RecordConfig {
+            RecordConfig(key: k, strategyCount: 4, creditLimit: Amount(raw: Int128(i + 1)), names: [2: choices[i], 3: choices[i]])
+        }
+        _ = try books.applyConfiguration([config(0)], defaultExchange: nil)
+        let r = raceReaders(writers: 2, readers: 2, reads: Self.reads / 64,
+                     makeWriter: { w in
+                         var g = SplitMix64(seed: 0x51A9 + UInt64(w))
+                         return { _ = try books.applyConfiguration([config(g.below(3))], defaultExchange: nil) }
+                     },
+                     makeReader: { _ in
+                         { _ in
+                             guard let rec = try books.takeSnapshot().records.first(where: { $0.key == k }) else { return "no record in the snapshot" }
+                             guard let i = choices.firstIndex(of: rec.names[2]), rec.names[3] == rec.names[2] else { return "names \(rec.names[2...3])" }
+                             return rec.state.creditLimit == Amount(raw: Int128(i + 1)) ? nil : "names of write \(i) beside credit \(rec.state.creditLimit.raw)"
+                         }
+                     })
+        XCTAssertEqual(r.failures.lines, [])
+        XCTAssertEqual(r.illegal.count, 0, "mixed snapshots: \(r.illegal.lines.prefix(3))")
+        XCTAssertGreaterThan(r.writes, 100, "the writers must have raced the readers")
+        print("read race (snapshot): \(r.writes) config applies against \(2 * Self.reads / 64) snapshots, none mixed")
+    }
+
     // MARK: - Quotes, the default exchange, the activity ring
 
     /// Three quotes that differ in every field: a copy mixing two of them is none of them.
