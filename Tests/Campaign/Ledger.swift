@@ -15,18 +15,18 @@ struct LoggedOp {
 /// operations it applied (each bumps the record's op count by one).
 final class WriterLedger {
     let id: Int
-    let path: String
+    var tail: LogTail
+    var path: String { tail.path }
     var slot: [Int128]
     var digit: [Int64]
     var applied: [Int]
     var pending: LoggedOp?
-    var offset = 0
     var intents = 0, acked = 0, refused = 0, errors = 0, loggedViolations = 0
     var inFlightApplied = 0, inFlightNotApplied = 0
 
     init(id: Int, path: String, records: Int) {
         self.id = id
-        self.path = path
+        tail = LogTail(path: path)
         slot = [Int128](repeating: 0, count: records)
         digit = [Int64](repeating: 0, count: records)
         applied = [Int](repeating: 0, count: records)
@@ -56,21 +56,12 @@ final class WriterLedger {
     /// Reads the complete lines appended since the last call; returns protocol violations.
     func consume() -> [String] {
         var problems: [String] = []
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return errno == ENOENT ? [] : ["writer \(id): cannot read its log: errno \(errno)"] }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        var at = offset
-        while true {
-            let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(at)) }
-            if n <= 0 { break }
-            bytes += chunk[0..<n]
-            at += n
+        let lines: [ArraySlice<UInt8>]
+        switch tail.read() {
+        case .success(let l): lines = l
+        case .failure(let e): return ["writer \(id): cannot read its log: errno \(e.errno)"]
         }
-        guard let lastNewline = bytes.lastIndex(of: 10) else { return [] }
-        offset += lastNewline + 1
-        for line in bytes[0...lastNewline].split(separator: 10) {
+        for line in lines {
             let w = line.split(separator: 32, maxSplits: 7).map { String(decoding: $0, as: UTF8.self) }
             guard w.count >= 3, let seq = Int(w[2]) else {
                 problems.append("writer \(id): unreadable log line '\(String(decoding: line.prefix(60), as: UTF8.self))'")
@@ -108,7 +99,7 @@ final class WriterLedger {
 
     /// After the writer died: drop a line it was cut off in the middle of (its op never started).
     func dropPartialLine() {
-        _ = truncate(path, off_t(offset))
+        _ = truncate(path, off_t(tail.offset))
     }
 
     /// Decides the dead writer's one in-flight operation from the books: its slot and its digit of

@@ -147,8 +147,8 @@ func runSideWriter(_ a: Args) -> Never {
 /// The killer's view of the side writer: the last acknowledged value of everything it wrote, and
 /// the decision of each operation a kill cut off.
 final class SideLedger {
-    let path: String
-    var offset = 0
+    var tail: LogTail
+    var path: String { tail.path }
     var lastSeq = 0
     var pending: (seq: Int, op: SideOp, arg: Int)?
     var quoteSeq: [Int: Int] = [:]      // quote k → seq of its last acknowledged write
@@ -158,26 +158,17 @@ final class SideLedger {
     var cutOff: [SideOp: (applied: Int, not: Int)] = [:]
     var restoreReruns = 0
 
-    init(path: String) { self.path = path }
+    init(path: String) { tail = LogTail(path: path) }
 
     /// Reads the complete lines appended since the last call.
     func consume() -> [String] {
         var problems: [String] = []
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return errno == ENOENT ? [] : ["side writer: cannot read its log: errno \(errno)"] }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        var at = offset
-        while true {
-            let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(at)) }
-            if n <= 0 { break }
-            bytes += chunk[0..<n]
-            at += n
+        let lines: [ArraySlice<UInt8>]
+        switch tail.read() {
+        case .success(let l): lines = l
+        case .failure(let e): return ["side writer: cannot read its log: errno \(e.errno)"]
         }
-        guard let lastNewline = bytes.lastIndex(of: 10) else { return [] }
-        offset += lastNewline + 1
-        for line in bytes[0...lastNewline].split(separator: 10) {
+        for line in lines {
             let w = line.split(separator: 32).map { String(decoding: $0, as: UTF8.self) }
             guard w.count >= 3, let seq = Int(w[2]) else { problems.append("side writer: unreadable log line"); continue }
             lastSeq = max(lastSeq, seq)
