@@ -6,26 +6,7 @@ import XCTest
 /// Operators type money (SPEC §4): in the real dashboard, every prompt that asks for an amount
 /// keeps every character typed, refuses what `shmbal` refuses with the very message `shmbal`
 /// prints, and changes nothing in the segment.
-final class PromptTypingTests: XCTestCase {
-    var segment: TempSegment!
-    var books: Books!
-    var tmux: TmuxSession?
-
-    override func setUp() {
-        super.setUp()
-        segment = TempSegment()
-        books = try! segment.books()
-        try! seedExample(books)
-    }
-
-    override func tearDown() {
-        tmux?.close()
-        tmux = nil
-        books = nil
-        segment = nil
-        super.tearDown()
-    }
-
+final class PromptTypingTests: SeededTopTestCase {
     /// What `shmbal allocate USDC 2 TEXT` says about `text` on stderr, without the `shmbal: ` prefix.
     func cliRefusal(_ text: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
         let r = try shmbal(["allocate", "USDC", "2", text, "--segment", segment.path, "--exchange", "KRAKEN"])

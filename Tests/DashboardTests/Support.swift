@@ -38,3 +38,26 @@ func eventually(_ what: @autoclosure () -> String, within seconds: Double = 10, 
     XCTFail("timed out after \(seconds) s waiting for \(what())", file: file, line: line)
     return false
 }
+
+/// A test of the real dashboard on the seeded example books: a fresh segment per test, and the
+/// test's tmux session (if it started one) closed after it.
+class SeededTopTestCase: XCTestCase {
+    var segment: TempSegment!
+    var books: Books!
+    var tmux: TmuxSession?
+
+    override func setUp() {
+        super.setUp()
+        segment = TempSegment()
+        books = try! segment.books()
+        try! seedExample(books)
+    }
+
+    override func tearDown() {
+        tmux?.close()
+        tmux = nil
+        books = nil
+        segment = nil
+        super.tearDown()
+    }
+}

@@ -5,26 +5,7 @@ import XCTest
 
 /// `shmbal top` in a real terminal: tmux runs it on a seeded segment, the test types keys with
 /// send-keys, reads the screen with capture-pane, and checks the segment through the core.
-final class TopEndToEndTests: XCTestCase {
-    var segment: TempSegment!
-    var books: Books!
-    var tmux: TmuxSession?
-
-    override func setUp() {
-        super.setUp()
-        segment = TempSegment()
-        books = try! segment.books()
-        try! seedExample(books)
-    }
-
-    override func tearDown() {
-        tmux?.close()
-        tmux = nil
-        books = nil
-        segment = nil
-        super.tearDown()
-    }
-
+final class TopEndToEndTests: SeededTopTestCase {
     func start(_ extra: [String] = [], width: Int = 120, height: Int = 35, env: [String: String] = [:]) throws -> TmuxSession {
         let t = try TmuxSession(["top", "--segment", segment.path, "--currency", "USDC"] + extra, width: width, height: height, env: env)
         tmux = t
