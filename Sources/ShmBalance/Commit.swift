@@ -18,13 +18,24 @@ extension Books {
         return state == SHMBAL_MAPPING_OK ? .refused(r) : fileGone(state)
     }
 
-    /// Copies the published state's head, its first `count` slots and its names into the unpublished copy.
+    /// Copies the published state's head, its first `count` slots, its names and its hold books
+    /// into the unpublished copy.
     @inlinable @inline(__always)
     func copyState(from cur: UnsafeMutableRawPointer, to next: UnsafeMutableRawPointer, slots count: Int) {
         for w in stride(from: 0, to: Layout.State.headBytes + Layout.amountSize * count, by: 8) {
             next.storeRelaxed(cur.loadRelaxed(w), w)
         }
         copyNames(from: cur, to: next)
+        copyHoldBooks(from: cur, to: next)
+    }
+
+    /// Copies the held sums, hold counts and op-id sequence (layout 3) of one state copy into another:
+    /// every writer that does not change them carries them over, as it does the names.
+    @inlinable @inline(__always)
+    func copyHoldBooks(from cur: UnsafeMutableRawPointer, to next: UnsafeMutableRawPointer) {
+        for w in stride(from: Layout.State.held, to: Layout.State.held + Layout.State.holdBooksSize, by: 8) {
+            next.storeRelaxed(cur.loadRelaxed(w), w)
+        }
     }
 
     /// Copies the names of one state copy into another.
@@ -134,6 +145,7 @@ extension Books {
             rec.stateLatch.publish { (next, cur, _) in
                 writeState(published, to: next)
                 copyNames(from: cur, to: next)
+                copyHoldBooks(from: cur, to: next)
             }
         }
         appendActivity(operation, rec.key, index: change.index, outcome: 0, epoch: s.epoch,

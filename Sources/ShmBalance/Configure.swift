@@ -90,6 +90,7 @@ extension Books {
                 rec.stateLatch.publish { (nextCopy, cur, _) in
                     writeState(published, to: nextCopy)
                     copyNames(from: cur, to: nextCopy)
+                    copyHoldBooks(from: cur, to: nextCopy)
                     Books.writeNames(e.names, to: nextCopy)
                 }
             }

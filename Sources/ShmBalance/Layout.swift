@@ -1,10 +1,15 @@
-// The byte layout of a segment, layout version 2. Every offset any code uses is a named constant
+// The byte layout of a segment, layout version 3. Every offset any code uses is a named constant
 // here; docs/layout.md repeats this diagram for C++ and Python readers. Change anything below and
 // bump `Layout.version`: a process built for another version refuses to attach.
 //
 // Version 2 (from 1): a record's slot names live inside each copy of its state, so one release
 // store publishes a record's money and names together (a `config apply` killed between two
 // stores could leave a record with new limits and old names). The record size is unchanged.
+//
+// Version 3 (from 2): holds and operation ids (docs/holds.md). Each state copy gains per-slot held
+// sums, hold counts and the op-id sequence (published with the money by the same store); the
+// header gains the hold and op-id capacities; each record gets an extension (hold table, op-id
+// ring, their indexes) in a new area after the activity ring, so the record stays small.
 //
 //  Every mutex below sits in a 64-byte slot: the pthread_mutex_t (40 B on x86_64, 48 B on aarch64)
 //  at its start and, at +56, an 8-byte "waiting" hint (a writer spinning for that mutex; see
@@ -14,24 +19,26 @@
 //  ┌──────────────────────────────── 0
 //  │ Header                     4096 B  magic, version, geometry (checksummed), counters, table locks
 //  ├──────────────────────────────── recordsOffset = 4096
-//  │ Record[recordCapacity]  4992 B each  balance records, append-only, keyed (exchange, currency)
+//  │ Record[recordCapacity]  7680 B each  balance records, append-only, keyed (exchange, currency)
 //  ├──────────────────────────────── quotesOffset
 //  │ Quote[quoteCapacity]     128 B each  quote table, append-only, keyed (exchange, dataType, currency)
 //  ├──────────────────────────────── ringOffset
 //  │ RingEntry[ringCapacity]  128 B each  activity ring (capacity a power of two)
+//  ├──────────────────────────────── extensionsOffset
+//  │ Extension[recordCapacity]            per record: holds, hold index, op-id ring, op-id index
 //  └──────────────────────────────── segmentSize
 //
 //  Header                                   Record (one per (exchange, currency))
 //  off size field                           off  size  field
 //    0   8  magic "SHMBAL\0\0"                 0   16  exchange (ASCII, NUL-padded)
-//    8   4  layoutVersion = 2                 16   16  currency
+//    8   4  layoutVersion = 3                 16   16  currency
 //   12   4  headerSize = 4096                 64   64  mutex: robust, process-shared pthread_mutex_t
 //   16   8  segmentSize                      128    8  generation: the published state is states[gen & 1]
 //   24   4  recordCapacity                   136   56  (reserved)
-//   28   4  recordSize = 4992                192  512  slotChangedMicros[64] (informational, relaxed)
-//   32   4  quoteCapacity                    768 2112  states[0] ┐ two copies of State (the "latch"):
-//   36   4  quoteSize = 128                 2880 2112  states[1] ┘ a writer fills the unpublished one
-//   40   4  ringCapacity                    4992       end
+//   28   4  recordSize = 7680                192  512  slotChangedMicros[64] (informational, relaxed)
+//   32   4  quoteCapacity                    768 3456  states[0] ┐ two copies of State (the "latch"):
+//   36   4  quoteSize = 128                 4224 3456  states[1] ┘ a writer fills the unpublished one
+//   40   4  ringCapacity                    7680       end
 //   44   4  ringEntrySize = 128
 //   48   8  recordsOffset                   State (one copy)
 //   56   8  quotesOffset                      0    8  head word: strategyCount (2…64) | lastIndex << 32
@@ -39,12 +46,17 @@
 //   72   8  createdMicros                    16    8  opCount: applied mutations
 //   80   4  creatorPid                       24    8  lastChangeMicros
 //   84   4  fixedPointDecimals = 18          32    4  lastChangePid   36 4 (reserved)
-//   88   8  geometryChecksum (FNV-1a 0..<88) 40    8  pairMark: pairMark(gen) when an allocate/release
-//  128   8  recordCount (published, atomic)           published this copy (see `Layout.pairMark`)
-//  136   8  quoteCount (published, atomic)   48   16  creditLimit (Int128, 10^-18 units)
-//  192   8  ringHead: last sequence taken    64 1024  slots[64] (Int128, 10^-18 units)
-//  256  64  tableMutex: creates records    1088 1024  names[64] (16 B each, NUL-padded ASCII)
-//  320  64  quoteMutex: writes quotes      2112       end
+//   88   4  holdCapacity                     40    8  pairMark: pairMark(gen) when an allocate/release
+//   92   4  opIdWindow                                published this copy (see `Layout.pairMark`)
+//   96   4  holdEntrySize = 96               48   16  creditLimit (Int128, 10^-18 units)
+//  100   4  opEntrySize = 128                64 1024  slots[64] (Int128, 10^-18 units)
+//  104   8  extensionsOffset               1088 1024  names[64] (16 B each, NUL-padded ASCII)
+//  112   8  geometryChecksum (FNV 0..<112) 2112 1024  held[64] (Int128: Σ open holds of the slot)
+//  128   8  recordCount (published, atomic) 3136  256  holdCount[64] (u32)
+//  136   8  quoteCount (published, atomic) 3392    8  opSeq: op-id entries published
+//  192   8  ringHead: last sequence taken  3400    8  holdSerial: holds ever opened
+//  256  64  tableMutex: creates records    3408   48  (reserved)
+//  320  64  quoteMutex: writes quotes      3456       end
 //  384   8  defaultExchangeGeneration
 //  400  32  defaultExchange[2] (2 copies)   Quote                    RingEntry
 //                                             0 16 exchange          0  8 stamp: 2·seq complete, 2·seq+1 writing
@@ -56,15 +68,21 @@
 //                                         copy: timestamp i64,      80 16 detail (limit hit, Δ, …)
 //                                         localTimestamp i64,       96 16 after (the slot's new value)
 //                                         mid f64 bits, pid i64
+//
+//  Extension (per record; H = holdCapacity, W = opIdWindow; see `Layout.Extension`)
+//    0                 holds[H + 1]        96 B: id[32], openGen, closeGen, amount i128, created, expires, packed
+//    holdIndex         u32[pow2(2(H+1))]   writer-only hash index of open holds (entry + 1; 0 empty)
+//    ops               opEntry[W + 1]     128 B: opId[32], seq, packed, amount, fee, digest, detail, after
+//    opIndex           u32[pow2(2(W+1))]   writer-only hash index of op ids
 
-/// Named offsets and sizes of layout version 2.
+/// Named offsets and sizes of layout version 3.
 ///
 /// Each offset is derived from the field before it (Aeron's `X_OFFSET = PREVIOUS_OFFSET +
 /// SIZE_OF_PREVIOUS`), with the alignment padding said where it is; `LayoutTests` checks every value
-/// against the diagram above (and so against files written by earlier builds of version 2).
+/// against the diagram above (and so against files written by earlier builds of version 3).
 public enum Layout {
     public static let magic: UInt64 = 0x0000_4C41_424D_4853  // "SHMBAL\0\0" read little-endian
-    public static let version: UInt32 = 2
+    public static let version: UInt32 = 3
     public static let fixedPointDecimals: UInt32 = 18
 
     /// Bytes of one cache line here; hot words that different writers store to get lines of their own.
@@ -98,8 +116,15 @@ public enum Layout {
         @inlinable public static var createdMicros: Int { ringOffset + 8 }
         @inlinable public static var creatorPid: Int { createdMicros + 8 }
         @inlinable public static var fixedPointDecimals: Int { creatorPid + 4 }
+        /// Open holds a record can have (version 3).
+        @inlinable public static var holdCapacity: Int { fixedPointDecimals + 4 }
+        /// Operation ids a record remembers (version 3).
+        @inlinable public static var opIdWindow: Int { holdCapacity + 4 }
+        @inlinable public static var holdEntrySize: Int { opIdWindow + 4 }
+        @inlinable public static var opEntrySize: Int { holdEntrySize + 4 }
+        @inlinable public static var extensionsOffset: Int { opEntrySize + 4 }
         /// The checksum covers bytes 0..<checksummedBytes: everything above it.
-        @inlinable public static var checksummedBytes: Int { fixedPointDecimals + 4 }
+        @inlinable public static var checksummedBytes: Int { extensionsOffset + 8 }
         @inlinable public static var geometryChecksum: Int { checksummedBytes }
         // The counters change; they start a cache line of their own after the fixed geometry.
         @inlinable public static var recordCount: Int { aligned(geometryChecksum + 8, 2 * cacheLine) }
@@ -147,7 +172,75 @@ public enum Layout {
         /// The 64 slot names, published with the money (one store makes both visible).
         @inlinable public static var names: Int { slots + slotCount * amountSize }
         @inlinable public static var namesSize: Int { slotCount * nameSize }
-        @inlinable public static var size: Int { names + namesSize }
+        /// Σ of each slot's open holds (Int128), published with the budgets: free = budget − held.
+        @inlinable public static var held: Int { names + namesSize }
+        /// Open holds per slot (u32 each).
+        @inlinable public static var holdCounts: Int { held + slotCount * amountSize }
+        /// Op-id entries published: the window is the last `opIdWindow` of them (docs/holds.md).
+        @inlinable public static var opSeq: Int { holdCounts + 4 * slotCount }
+        /// Holds ever opened in this record (informational).
+        @inlinable public static var holdSerial: Int { opSeq + 8 }
+        /// Bytes after the names that every full copy carries (held, counts, sequences).
+        @inlinable public static var holdBooksSize: Int { holdSerial + 8 - held }
+        /// Padded to a cache line, so the two copies never share one.
+        @inlinable public static var size: Int { aligned(holdSerial + 8, cacheLine) }
+    }
+
+    /// One entry of a record's hold table (docs/holds.md: the visibility and reuse rules).
+    public enum Hold {
+        public static let idSize = 32
+        public static let id = 0
+        /// The record generation whose publish made the entry visible (0: never used).
+        @inlinable public static var openGen: Int { id + idSize }
+        /// 0 while open; else the generation whose publish closed it.
+        @inlinable public static var closeGen: Int { openGen + 8 }
+        /// What the hold still covers (Int128).
+        @inlinable public static var amount: Int { closeGen + 8 }
+        @inlinable public static var createdMicros: Int { amount + amountSize }
+        /// 0: no ttl.
+        @inlinable public static var expiresMicros: Int { createdMicros + 8 }
+        /// The slot in the low byte, flags above.
+        @inlinable public static var packed: Int { expiresMicros + 8 }
+        @inlinable public static var size: Int { aligned(packed + 16, amountSize) }  // 8 reserved bytes
+    }
+
+    /// One entry of a record's op-id ring.
+    public enum OpEntry {
+        public static let opId = 0
+        /// Its number in the record's op-id sequence (live iff opSeq − window ≤ seq < opSeq).
+        @inlinable public static var seq: Int { opId + Hold.idSize }
+        /// operation | index << 8 | outcome << 16 | flags << 24.
+        @inlinable public static var packed: Int { seq + 8 }
+        @inlinable public static var amount: Int { packed + 8 }
+        /// The second amount argument (a fill's fee).
+        @inlinable public static var second: Int { amount + amountSize }
+        /// FNV-1a over every argument (the hold id, the ttl, …): the same id with other arguments is refused.
+        @inlinable public static var argDigest: Int { second + amountSize }
+        /// The result: what a refusal's message shows, and the slot's value after.
+        @inlinable public static var detail: Int { argDigest + 8 }
+        @inlinable public static var after: Int { detail + amountSize }
+        @inlinable public static var size: Int { aligned(after + amountSize + 8, 2 * cacheLine) }  // 8 reserved bytes
+    }
+
+    /// A record's extension: its hold table, op-id ring and their hash indexes. Its size depends on
+    /// the capacities set at init, so these are functions of them.
+    public enum Extension {
+        /// Entries in the hold table: one spare, for a partial fill's copy-on-write.
+        @inlinable public static func holdEntries(_ holdCapacity: Int) -> Int { holdCapacity + 1 }
+        /// Entries in the op-id ring: one spare, written by the commit in progress.
+        @inlinable public static func opEntries(_ opIdWindow: Int) -> Int { opIdWindow + 1 }
+        /// Buckets of a hash index over `entries` entries (load ≤ 1/2).
+        @inlinable public static func indexBuckets(_ entries: Int) -> Int {
+            var n = 1
+            while n < 2 * entries { n <<= 1 }
+            return n
+        }
+
+        public static let holds = 0
+        @inlinable public static func holdIndex(_ h: Int) -> Int { aligned(holds + holdEntries(h) * Hold.size, cacheLine) }
+        @inlinable public static func ops(_ h: Int) -> Int { aligned(holdIndex(h) + 4 * indexBuckets(holdEntries(h)), cacheLine) }
+        @inlinable public static func opIndex(_ h: Int, _ w: Int) -> Int { aligned(ops(h) + opEntries(w) * OpEntry.size, cacheLine) }
+        @inlinable public static func size(_ h: Int, _ w: Int) -> Int { aligned(opIndex(h, w) + 4 * indexBuckets(opEntries(w)), 2 * cacheLine) }
     }
 
     public enum Quote {
@@ -191,6 +284,11 @@ public enum Layout {
 
     /// Bounds on capacities, so a corrupt header cannot ask for absurd sizes.
     public static let maxRecords = 65_536
+    /// Bounds on the per-record tables (the low ones are for tests; SPEC §9 asks ≥ 1,024 / 4,096 by default).
+    public static let minHolds = 16
+    public static let maxHolds = 65_536
+    public static let minOpIdWindow = 16
+    public static let maxOpIdWindow = 65_536
     @inlinable public static var maxQuotes: Int { 1 << 20 }
     @inlinable public static var maxRingEntries: Int { 1 << 22 }
 }
@@ -237,19 +335,32 @@ public struct Geometry: Sendable, Equatable {
     public var recordCapacity: Int
     public var quoteCapacity: Int
     public var ringCapacity: Int
+    /// Open holds per record.
+    public var holdCapacity: Int
+    /// Operation ids each record remembers (its last this many mutations carrying one).
+    public var opIdWindow: Int
 
-    public static let defaults = Geometry(recordCapacity: 256, quoteCapacity: 1024, ringCapacity: 4096)
+    public static let defaultHoldCapacity = 1024
+    public static let defaultOpIdWindow = 4096
+    /// 64 records by default (256 before layout 3): each costs ~700 KB with its holds and op ids.
+    public static let defaults = Geometry(recordCapacity: 64, quoteCapacity: 1024, ringCapacity: 4096)
 
-    public init(recordCapacity: Int, quoteCapacity: Int, ringCapacity: Int) {
+    public init(recordCapacity: Int, quoteCapacity: Int, ringCapacity: Int,
+                holdCapacity: Int = Geometry.defaultHoldCapacity, opIdWindow: Int = Geometry.defaultOpIdWindow) {
         self.recordCapacity = recordCapacity
         self.quoteCapacity = quoteCapacity
         self.ringCapacity = ringCapacity
+        self.holdCapacity = holdCapacity
+        self.opIdWindow = opIdWindow
     }
 
     public var recordsOffset: Int { Layout.Header.size }
     public var quotesOffset: Int { recordsOffset + recordCapacity * Layout.Record.size }
     public var ringOffset: Int { quotesOffset + quoteCapacity * Layout.Quote.size }
-    public var segmentSize: Int { ringOffset + ringCapacity * Layout.Ring.entrySize }
+    public var extensionsOffset: Int { ringOffset + ringCapacity * Layout.Ring.entrySize }
+    /// Bytes of one record's extension (hold table, op-id ring, indexes).
+    public var extensionSize: Int { Layout.Extension.size(holdCapacity, opIdWindow) }
+    public var segmentSize: Int { extensionsOffset + recordCapacity * extensionSize }
 
     /// Nil when valid, else why not.
     public var problem: String? {
@@ -257,6 +368,10 @@ public struct Geometry: Sendable, Equatable {
         if quoteCapacity < 1 || quoteCapacity > Layout.maxQuotes { return "quote capacity \(quoteCapacity) is outside 1…\(Layout.maxQuotes)" }
         if ringCapacity < 16 || ringCapacity > Layout.maxRingEntries || ringCapacity & (ringCapacity - 1) != 0 {
             return "activity ring capacity \(ringCapacity) must be a power of two in 16…\(Layout.maxRingEntries)"
+        }
+        if holdCapacity < Layout.minHolds || holdCapacity > Layout.maxHolds { return "hold capacity \(holdCapacity) is outside \(Layout.minHolds)…\(Layout.maxHolds)" }
+        if opIdWindow < Layout.minOpIdWindow || opIdWindow > Layout.maxOpIdWindow {
+            return "op-id window \(opIdWindow) is outside \(Layout.minOpIdWindow)…\(Layout.maxOpIdWindow)"
         }
         return nil
     }

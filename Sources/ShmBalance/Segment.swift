@@ -187,6 +187,11 @@ public final class Segment: @unchecked Sendable {
         base.storeBytes(of: shmbal_now_micros(), toByteOffset: Layout.Header.createdMicros, as: Int64.self)
         base.storeBytes(of: getpid(), toByteOffset: Layout.Header.creatorPid, as: Int32.self)
         base.storeBytes(of: Layout.fixedPointDecimals, toByteOffset: Layout.Header.fixedPointDecimals, as: UInt32.self)
+        base.storeBytes(of: UInt32(g.holdCapacity), toByteOffset: Layout.Header.holdCapacity, as: UInt32.self)
+        base.storeBytes(of: UInt32(g.opIdWindow), toByteOffset: Layout.Header.opIdWindow, as: UInt32.self)
+        base.storeBytes(of: UInt32(Layout.Hold.size), toByteOffset: Layout.Header.holdEntrySize, as: UInt32.self)
+        base.storeBytes(of: UInt32(Layout.OpEntry.size), toByteOffset: Layout.Header.opEntrySize, as: UInt32.self)
+        base.storeBytes(of: UInt64(g.extensionsOffset), toByteOffset: Layout.Header.extensionsOffset, as: UInt64.self)
         let sum = fnv1a(UnsafeRawBufferPointer(start: base, count: Layout.Header.checksummedBytes))
         base.storeBytes(of: sum, toByteOffset: Layout.Header.geometryChecksum, as: UInt64.self)
         // Each activity slot as if entry (slot + 1 − capacity) had been completed in it, so the first
@@ -267,11 +272,14 @@ public final class Segment: @unchecked Sendable {
         func u32(_ o: Int) -> Int { Int(h.load(fromByteOffset: o, as: UInt32.self)) }
         func u64(_ o: Int) -> Int { Int(truncatingIfNeeded: h.load(fromByteOffset: o, as: UInt64.self)) }
         let g = Geometry(recordCapacity: u32(Layout.Header.recordCapacity), quoteCapacity: u32(Layout.Header.quoteCapacity),
-                         ringCapacity: u32(Layout.Header.ringCapacity))
+                         ringCapacity: u32(Layout.Header.ringCapacity), holdCapacity: u32(Layout.Header.holdCapacity),
+                         opIdWindow: u32(Layout.Header.opIdWindow))
         if let why = g.problem { throw .corrupt(path: path, why: why) }
         guard u32(Layout.Header.headerSize) == Layout.Header.size, u32(Layout.Header.recordSize) == Layout.Record.size,
               u32(Layout.Header.quoteSize) == Layout.Quote.size, u32(Layout.Header.ringEntrySize) == Layout.Ring.entrySize,
               u32(Layout.Header.fixedPointDecimals) == Int(Layout.fixedPointDecimals),
+              u32(Layout.Header.holdEntrySize) == Layout.Hold.size, u32(Layout.Header.opEntrySize) == Layout.OpEntry.size,
+              u64(Layout.Header.extensionsOffset) == g.extensionsOffset,
               u64(Layout.Header.recordsOffset) == g.recordsOffset, u64(Layout.Header.quotesOffset) == g.quotesOffset,
               u64(Layout.Header.ringOffset) == g.ringOffset, u64(Layout.Header.segmentSize) == g.segmentSize
         else { throw .corrupt(path: path, why: "header sizes and offsets disagree") }

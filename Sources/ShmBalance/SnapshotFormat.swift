@@ -3,11 +3,12 @@
 // amounts are exact decimals a person can read and diff, and nothing depends on the layout.
 //
 //   shmbal-snapshot 1                      format and version (a file without it is foreign)
-//   layout 2                               the segment layout it was taken from (informational; 1… accepted)
+//   layout 3                               the segment layout it was taken from (1… accepted)
 //   decimals 18                            fixed-point decimals of every amount below
 //   created-micros 1732570000000000        when it was taken
 //   source /dev/shm/shmbal                 which segment (informational)
-//   geometry 256 1024 4096                 record, quote and activity capacities
+//   geometry 64 1024 4096 1024 4096        record, quote, activity, hold and op-id capacities
+//                                          (layouts 1–2: the first three; the defaults fill in)
 //   default-exchange KRAKEN                or "-" when none
 //   records 1
 //   record KRAKEN USDC
@@ -131,7 +132,7 @@ extension BooksSnapshot {
         line("decimals \(Amount.decimals)")
         line("created-micros \(createdMicros)")
         line("source \(String(source.unicodeScalars.map { $0.value >= 0x20 && $0.value < 0x7F ? Character($0) : "?" }))")
-        line("geometry \(geometry.recordCapacity) \(geometry.quoteCapacity) \(geometry.ringCapacity)")
+        line("geometry \(geometry.recordCapacity) \(geometry.quoteCapacity) \(geometry.ringCapacity) \(geometry.holdCapacity) \(geometry.opIdWindow)")
         line("default-exchange \(defaultExchange.map(\.description) ?? "-")")
         line("records \(records.count)")
         for r in records {
@@ -244,9 +245,12 @@ struct SnapshotParser {
         guard n < lines.count, lines[n].hasPrefix("source") else { throw fail("expected 'source'") }
         let source = String(lines[n].dropFirst("source".count).drop(while: { $0 == " " }))
         n += 1
-        let g = try next("geometry", words: 3)
+        // Layouts 1–2 had no holds or op ids: their snapshots give three capacities, the defaults fill in the rest.
+        let g = try next("geometry", words: taken >= 3 ? 5 : 3)
         let geometry = Geometry(recordCapacity: try int(g[0], "record capacity") as Int, quoteCapacity: try int(g[1], "quote capacity") as Int,
-                                ringCapacity: try int(g[2], "activity capacity") as Int)
+                                ringCapacity: try int(g[2], "activity capacity") as Int,
+                                holdCapacity: taken >= 3 ? try int(g[3], "hold capacity") as Int : Geometry.defaultHoldCapacity,
+                                opIdWindow: taken >= 3 ? try int(g[4], "op-id window") as Int : Geometry.defaultOpIdWindow)
         if let why = geometry.problem { throw fail(why) }
         let d = try next("default-exchange", words: 1)[0]
         let defaultExchange: ShortName? = d == "-" ? nil : try name(d)

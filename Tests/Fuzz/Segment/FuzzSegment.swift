@@ -45,7 +45,8 @@ func readFile(_ path: String) -> [UInt8] {
 
 /// A header that passes validation for a small geometry chosen by the input, then the input.
 func withValidHeader(_ data: [UInt8]) -> [UInt8] {
-    let g = Geometry(recordCapacity: 1 + Int(data.first ?? 0) % 4, quoteCapacity: 1 + Int(data.count > 1 ? data[1] : 0) % 4, ringCapacity: 16)
+    let g = Geometry(recordCapacity: 1 + Int(data.first ?? 0) % 4, quoteCapacity: 1 + Int(data.count > 1 ? data[1] : 0) % 4, ringCapacity: 16,
+                     holdCapacity: Layout.minHolds, opIdWindow: Layout.minOpIdWindow)
     var file = [UInt8](repeating: 0, count: g.segmentSize)
     // Everything after the checksummed geometry comes from the input: counters, records, quotes, ring.
     for (i, b) in data.dropFirst(2).enumerated() where Layout.Header.checksummedBytes + 8 + i < file.count {
@@ -68,6 +69,11 @@ func withValidHeader(_ data: [UInt8]) -> [UInt8] {
     put(UInt64(g.quotesOffset), Layout.Header.quotesOffset)
     put(UInt64(g.ringOffset), Layout.Header.ringOffset)
     put(Layout.fixedPointDecimals, Layout.Header.fixedPointDecimals)
+    put(UInt32(g.holdCapacity), Layout.Header.holdCapacity)
+    put(UInt32(g.opIdWindow), Layout.Header.opIdWindow)
+    put(UInt32(Layout.Hold.size), Layout.Header.holdEntrySize)
+    put(UInt32(Layout.OpEntry.size), Layout.Header.opEntrySize)
+    put(UInt64(g.extensionsOffset), Layout.Header.extensionsOffset)
     var h: UInt64 = 0xcbf2_9ce4_8422_2325
     for b in file[0..<Layout.Header.checksummedBytes] {
         h ^= UInt64(b)
