@@ -20,6 +20,12 @@ extension RefusalCode {
         case .badAmount: return "bad amount"
         case .negativeCredit: return "negative credit"
         case .tableFull: return "record table full"
+        case .exceedsFree: return "free \(d)"
+        case .belowHeld: return "held \(d)"
+        case .holdTableFull: return "hold table full"
+        case .holdIdInUse: return "hold id in use"
+        case .unknownHold: return "no such hold"
+        case .negativeFill: return "fill below 0"
         }
     }
 }

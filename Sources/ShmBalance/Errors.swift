@@ -72,6 +72,7 @@ func errnoText(_ e: Int32) -> String {
 /// The operation a refusal or an activity entry is about.
 public enum Operation: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case reset = 1, set, adjust, allocate, release, reconcile, setCreditLimit, setName, setStrategyCount, configure, recoverLock, get
+    case hold, fill, void, receive, expire
 
     public var description: String {
         switch self {
@@ -87,6 +88,11 @@ public enum Operation: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .configure: return "configure"
         case .recoverLock: return "recover"
         case .get: return "get"
+        case .hold: return "hold"
+        case .fill: return "fill"
+        case .void: return "void"
+        case .receive: return "receive"
+        case .expire: return "expire"
         }
     }
 }
@@ -106,6 +112,13 @@ public enum RefusalCode: UInt8, Sendable, CaseIterable {
     case badAmount
     case negativeCredit
     case tableFull
+    // Holds (SPEC §9).
+    case exceedsFree
+    case belowHeld
+    case holdTableFull
+    case holdIdInUse
+    case unknownHold
+    case negativeFill
 }
 
 /// A refusal by the rules: what was asked, of which record, and the figure that stood in the way.
@@ -159,6 +172,18 @@ public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(key): a credit limit cannot be negative (got \(n))"
         case .tableFull:
             return "\(key): the segment's record table is full (\(detail.raw) records)"
+        case .exceedsFree:
+            return "\(at): hold \(n) exceeds its free budget \(detail) (budget − held)"
+        case .belowHeld:
+            return "\(at) holds \(detail) in open orders: \(op) \(n) would take its budget below that"
+        case .holdTableFull:
+            return "\(key): the hold table is full (\(detail.raw) open holds); fill or void some"
+        case .holdIdInUse:
+            return "\(key): hold id is already open on #\(index) (hold \(detail)) with other arguments"
+        case .unknownHold:
+            return "\(key): no open hold with that id (closed, expired, or never opened)"
+        case .negativeFill:
+            return "\(key): a fill's amount and fee must be ≥ 0 (got \(n) and \(detail))"
         }
     }
 }

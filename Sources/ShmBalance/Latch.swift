@@ -2,7 +2,8 @@ import Atomics
 import CShmBalanceSys
 
 // The one publish protocol for every value other processes read (SPEC §4: records, names, quotes,
-// the default exchange; holds and operation ids later). Nothing else in the core writes a value a
+// the default exchange; the hold table's entries are tagged with the record generation that
+// publishes them, so they need no publish of their own: docs/holds.md). Nothing else in the core writes a value a
 // reader may be copying, and nothing else retries a read.
 //
 // `Latch` — a value kept in two copies with a generation word; `generation & 1` names the published
@@ -96,11 +97,18 @@ struct Latch {
     /// landed meanwhile. On a read-only mapping too; never locks, never writes.
     @inlinable @inline(__always)
     func read<R>(_ body: (_ current: UnsafeMutableRawPointer) -> R) throws(LatchReadFailure) -> R {
+        try read { (current: UnsafeMutableRawPointer, _: UInt64) -> R in body(current) }
+    }
+
+    /// `read`, handing `body` the generation it reads too: for data tagged with generations beside
+    /// the copies (a record's hold table: an entry is visible in `g` by its open/close tags).
+    @inlinable @inline(__always)
+    func read<R>(_ body: (_ current: UnsafeMutableRawPointer, _ g: UInt64) -> R) throws(LatchReadFailure) -> R {
         var attempt = 0
         var result: R
         while true {
             let g = word.loadAcquiring(0)
-            result = body(copy(g))
+            result = body(copy(g), g)
             atomicMemoryFence(ordering: .acquiring)
             if word.loadRelaxed(0) == g { break }
             attempt &+= 1

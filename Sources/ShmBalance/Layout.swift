@@ -48,14 +48,14 @@
 //   84   4  fixedPointDecimals = 18          32    4  lastChangePid   36 4 (reserved)
 //   88   4  holdCapacity                     40    8  pairMark: pairMark(gen) when an allocate/release
 //   92   4  opIdWindow                                published this copy (see `Layout.pairMark`)
-//   96   4  holdEntrySize = 96               48   16  creditLimit (Int128, 10^-18 units)
+//   96   4  holdEntrySize = 112              48   16  creditLimit (Int128, 10^-18 units)
 //  100   4  opEntrySize = 128                64 1024  slots[64] (Int128, 10^-18 units)
 //  104   8  extensionsOffset               1088 1024  names[64] (16 B each, NUL-padded ASCII)
 //  112   8  geometryChecksum (FNV 0..<112) 2112 1024  held[64] (Int128: Σ open holds of the slot)
 //  128   8  recordCount (published, atomic) 3136  256  holdCount[64] (u32)
 //  136   8  quoteCount (published, atomic) 3392    8  opSeq: op-id entries published
 //  192   8  ringHead: last sequence taken  3400    8  holdSerial: holds ever opened
-//  256  64  tableMutex: creates records    3408   48  (reserved)
+//  256  64  tableMutex: creates records    3408    8  earliestExpiry (µs; 0 none)  3416 40 (reserved)
 //  320  64  quoteMutex: writes quotes      3456       end
 //  384   8  defaultExchangeGeneration
 //  400  32  defaultExchange[2] (2 copies)   Quote                    RingEntry
@@ -70,7 +70,7 @@
 //                                         mid f64 bits, pid i64
 //
 //  Extension (per record; H = holdCapacity, W = opIdWindow; see `Layout.Extension`)
-//    0                 holds[H + 1]        96 B: id[32], openGen, closeGen, amount i128, created, expires, packed
+//    0                 holds[H + 1]       112 B: id[32], openGen, closeGen, amount, original, created, expires, packed
 //    holdIndex         u32[pow2(2(H+1))]   writer-only hash index of open holds (entry + 1; 0 empty)
 //    ops               opEntry[W + 1]     128 B: opId[32], seq, packed, amount, fee, digest, detail, after
 //    opIndex           u32[pow2(2(W+1))]   writer-only hash index of op ids
@@ -180,10 +180,12 @@ public enum Layout {
         @inlinable public static var opSeq: Int { holdCounts + 4 * slotCount }
         /// Holds ever opened in this record (informational).
         @inlinable public static var holdSerial: Int { opSeq + 8 }
+        /// No open hold expires before this (µs; 0: none has a ttl): lets a writer skip the expiry scan.
+        @inlinable public static var earliestExpiry: Int { holdSerial + 8 }
         /// Bytes after the names that every full copy carries (held, counts, sequences).
-        @inlinable public static var holdBooksSize: Int { holdSerial + 8 - held }
+        @inlinable public static var holdBooksSize: Int { earliestExpiry + 8 - held }
         /// Padded to a cache line, so the two copies never share one.
-        @inlinable public static var size: Int { aligned(holdSerial + 8, cacheLine) }
+        @inlinable public static var size: Int { aligned(earliestExpiry + 8, cacheLine) }
     }
 
     /// One entry of a record's hold table (docs/holds.md: the visibility and reuse rules).
@@ -196,7 +198,9 @@ public enum Layout {
         @inlinable public static var closeGen: Int { openGen + 8 }
         /// What the hold still covers (Int128).
         @inlinable public static var amount: Int { closeGen + 8 }
-        @inlinable public static var createdMicros: Int { amount + amountSize }
+        /// The amount it was opened with: a replay of the hold compares against it.
+        @inlinable public static var original: Int { amount + amountSize }
+        @inlinable public static var createdMicros: Int { original + amountSize }
         /// 0: no ttl.
         @inlinable public static var expiresMicros: Int { createdMicros + 8 }
         /// The slot in the low byte, flags above.

@@ -31,13 +31,15 @@ extension Books {
     }
 
     /// Moves `amount` from sub-strategy `index` back to the pool. Refused unless 2 ≤ index < count,
-    /// amount > 0 and amount ≤ the budget.
+    /// amount > 0 and amount ≤ the budget's free part (budget − held: open orders keep theirs).
     @inlinable @inline(__always)
     public func release(_ rec: RecordRef, index: Int, _ amount: Amount) throws(BooksError) {
         let (cur, w0) = try beginPair(rec, .release, index: index, amount)
         let budget = cur.loadAmount(Layout.State.slots &+ 16 &* index).raw
-        guard amount.raw <= budget else {
-            throw refusePair(rec, .exceedsBudget, .release, index: index, amount: amount, detail: budget)
+        let held = cur.loadAmount(Layout.State.held &+ 16 &* index).raw
+        guard amount.raw <= budget &- held else {
+            let beyond = amount.raw > budget
+            throw refusePair(rec, beyond ? .exceedsBudget : .belowHeld, .release, index: index, amount: amount, detail: beyond ? budget : held)
         }
         let pool = cur.loadAmount(Layout.State.slots + 16).raw &+ amount.raw
         guard pool <= Amount.limit else {
@@ -151,7 +153,13 @@ extension Books {
         guard balance.isStorable else { throw refuseNoLock(Refusal(.overflow, .reset, key, index: -1, amount: balance)) }
         let (rec, _) = try findOrCreate(key, NewRecord(strategyCount: strategyCount ?? Layout.defaultStrategyCount), operation: .reset)
         _ = try mutate(rec, .reset, index: -1, amount: balance, intake: .asStored) { (s, stored) throws(Refusal) -> Change in
-            Books.applyReset(&s, balance: balance, strategyCount: strategyCount ?? Books.repairedCount(stored))
+            // Open orders still exist on the exchange: each budget keeps what its holds keep.
+            let held = HoldBooks(from: rec.stateLatch.lockedCurrent).held
+            let count = strategyCount ?? Books.repairedCount(stored) ?? s.strategyCount
+            for i in count..<64 where held[i].raw != 0 {
+                throw Refusal(.shrinkOverNonZero, .reset, key, index: i, amount: held[i], detail: Amount(raw: Int128(count)))
+            }
+            Books.applyReset(&s, balance: balance, strategyCount: strategyCount ?? Books.repairedCount(stored), keeping: held)
             return Change(index: -1, detail: Amount(raw: Int128(s.strategyCount)), after: balance)
         }
     }
@@ -162,12 +170,19 @@ extension Books {
         stored >= Layout.minStrategyCount && stored <= Layout.slotCount ? nil : Layout.defaultStrategyCount
     }
 
+    /// total = balance; each sub-strategy keeps `held` (its open holds; free budget dropped); the
+    /// pool gets the rest.
     @usableFromInline
-    static func applyReset(_ s: inout RecordState, balance: Amount, strategyCount: Int?) {
+    static func applyReset(_ s: inout RecordState, balance: Amount, strategyCount: Int?, keeping held: InlineArray<64, Amount>) {
         if let c = strategyCount { s.strategyCount = c }
         for i in 0..<64 { s.slots[i] = .zero }
         s.slots[0] = balance
-        s.slots[1] = balance
+        var pool = balance.raw
+        for i in 2..<s.strategyCount where held[i].raw > 0 && held[i].raw <= Amount.limit {
+            s.slots[i] = held[i]
+            pool &-= held[i].raw
+        }
+        s.slots[1] = Amount(raw: pool)
         if s.creditLimit.raw < 0 || !s.creditLimit.isStorable { s.creditLimit = .zero }
         s.epoch &+= 1
     }
@@ -189,6 +204,9 @@ extension Books {
             if index >= 2 && amount.raw < 0 {
                 throw Refusal(.negativeBudget, .set, key, index: index, amount: amount, detail: s.slots[index])
             }
+            if index >= 2, let held = Books.heldAbove(rec, index, amount.raw) {
+                throw Refusal(.belowHeld, .set, key, index: index, amount: amount, detail: held)
+            }
             guard amount.isStorable else { throw Refusal(.overflow, .set, key, index: index, amount: amount) }
             let delta = Amount(raw: amount.raw &- s.slots[index].raw)
             try Books.rebalance(&s, index: index, delta: delta, operation: .set, key: key, asked: amount)
@@ -207,9 +225,19 @@ extension Books {
             if index >= 2 && s.slots[index].raw &+ delta.raw < 0 {
                 throw Refusal(.negativeBudget, .adjust, key, index: index, amount: delta, detail: s.slots[index])
             }
+            if index >= 2, let held = Books.heldAbove(rec, index, s.slots[index].raw &+ delta.raw) {
+                throw Refusal(.belowHeld, .adjust, key, index: index, amount: delta, detail: held)
+            }
             try Books.rebalance(&s, index: index, delta: delta, operation: .adjust, key: key, asked: delta)
             return Change(index: index, detail: delta, after: s.slots[index])
         }
+    }
+
+    /// The held amount of slot `index` when a budget of `budget` would be below it (the caller holds the lock).
+    @usableFromInline
+    static func heldAbove(_ rec: RecordRef, _ index: Int, _ budget: Int128) -> Amount? {
+        let held = rec.stateLatch.lockedCurrent.loadAmount(Layout.State.held + Layout.amountSize * index)
+        return budget < held.raw ? held : nil
     }
 
     /// Applies `delta` to slot `index` and keeps the identity (SPEC §3 "Rebalance").
@@ -247,8 +275,9 @@ extension Books {
         var outcome = ReconcileOutcome.inSync
         _ = try mutate(rec, .reconcile, index: -1, amount: exchangeBalance, intake: .asStored) { (s, stored) throws(Refusal) -> Change in
             let delta = Amount(raw: exchangeBalance.raw &- s.slots[0].raw)
+            let held = HoldBooks(from: rec.stateLatch.lockedCurrent).held
             if created {
-                Books.applyReset(&s, balance: exchangeBalance, strategyCount: nil)
+                Books.applyReset(&s, balance: exchangeBalance, strategyCount: nil, keeping: held)
                 outcome = .created(balance: exchangeBalance)
                 return Change(index: ReconcileOutcome.Kind.reset.rawValue, detail: delta, after: exchangeBalance)
             }
@@ -273,12 +302,13 @@ extension Books {
                 outcome = identityHeld ? .repaired(delta: delta, pool: pool) : .identityRepaired(delta: delta, pool: pool, identityWasOffBy: off)
                 return Change(index: ReconcileOutcome.Kind.repaired.rawValue, detail: delta, after: exchangeBalance)
             }
+            // Holds are kept (their orders are open on the exchange): what is dropped is the free part.
             var dropped: [DroppedBudget] = []
-            for i in 2..<s.strategyCount where s.slots[i].raw != 0 {
-                dropped.append(DroppedBudget(index: i, amount: s.slots[i]))
+            for i in 2..<s.strategyCount where s.slots[i].raw != held[i].raw {
+                dropped.append(DroppedBudget(index: i, amount: Amount(raw: s.slots[i].raw &- held[i].raw)))
             }
             let unrepairedPool = pool ?? Amount(raw: s.slots[1].raw &+ delta.raw)
-            Books.applyReset(&s, balance: exchangeBalance, strategyCount: Books.repairedCount(stored))
+            Books.applyReset(&s, balance: exchangeBalance, strategyCount: Books.repairedCount(stored), keeping: held)
             outcome = .reset(delta: delta, unrepairedPool: unrepairedPool, dropped: dropped)
             return Change(index: ReconcileOutcome.Kind.reset.rawValue, detail: delta, after: exchangeBalance)
         }

@@ -115,12 +115,14 @@ extension Books {
         if try acquire(rec.mutex, "\(rec.key): record") == .recoveredFromDeadHolder { recovered(rec) }
     }
 
-    /// Nothing to undo after a dead holder: it only ever wrote unpublished copies. Refresh those in
-    /// full (the next allocate/release copies into the state's only what the last one changed), and
-    /// say that it happened.
+    /// Nothing to undo after a dead holder: it only ever wrote unpublished copies and hold entries
+    /// tagged with the generation it never published. Refresh those copies in full (the next
+    /// allocate/release copies into the state's only what the last one changed), undo those tags
+    /// (the next publish would make them true: docs/holds.md), and say that it happened.
     @usableFromInline @inline(never)
     func recovered(_ rec: RecordRef) {
         rec.stateLatch.refreshUnpublished()
+        _ = holdTable(rec).scrub(published: rec.stateLatch.lockedGeneration)
         appendActivity(.recoverLock, rec.key, index: -1, outcome: 0, epoch: 0, amount: .zero, detail: .zero,
                        after: .zero, now: shmbal_now_micros())
     }

@@ -34,12 +34,12 @@ final class LayoutTests: XCTestCase {
             ("creditLimit", Layout.State.creditLimit, 48), ("slots", Layout.State.slots, 64), ("names", Layout.State.names, 1088),
             ("namesSize", Layout.State.namesSize, 1024), ("held", Layout.State.held, 2112), ("holdCounts", Layout.State.holdCounts, 3136),
             ("opSeq", Layout.State.opSeq, 3392), ("holdSerial", Layout.State.holdSerial, 3400),
-            ("holdBooksSize", Layout.State.holdBooksSize, 1296), ("size", Layout.State.size, 3456),
+            ("earliestExpiry", Layout.State.earliestExpiry, 3408), ("holdBooksSize", Layout.State.holdBooksSize, 1304), ("size", Layout.State.size, 3456),
         ]
         let hold: [(String, Int, Int)] = [
             ("id", Layout.Hold.id, 0), ("openGen", Layout.Hold.openGen, 32), ("closeGen", Layout.Hold.closeGen, 40),
-            ("amount", Layout.Hold.amount, 48), ("createdMicros", Layout.Hold.createdMicros, 64),
-            ("expiresMicros", Layout.Hold.expiresMicros, 72), ("packed", Layout.Hold.packed, 80), ("size", Layout.Hold.size, 96),
+            ("amount", Layout.Hold.amount, 48), ("original", Layout.Hold.original, 64), ("createdMicros", Layout.Hold.createdMicros, 80),
+            ("expiresMicros", Layout.Hold.expiresMicros, 88), ("packed", Layout.Hold.packed, 96), ("size", Layout.Hold.size, 112),
         ]
         let opEntry: [(String, Int, Int)] = [
             ("opId", Layout.OpEntry.opId, 0), ("seq", Layout.OpEntry.seq, 32), ("packed", Layout.OpEntry.packed, 40),
@@ -49,11 +49,11 @@ final class LayoutTests: XCTestCase {
         // The extension with the default capacities (1,024 holds, 4,096 op ids), as docs/layout.md gives it.
         let (h, w) = (Geometry.defaultHoldCapacity, Geometry.defaultOpIdWindow)
         let ext: [(String, Int, Int)] = [
-            ("holds", Layout.Extension.holds, 0), ("holdIndex", Layout.Extension.holdIndex(h), 98_432),
+            ("holds", Layout.Extension.holds, 0), ("holdIndex", Layout.Extension.holdIndex(h), 114_816),
             ("holdIndexBuckets", Layout.Extension.indexBuckets(Layout.Extension.holdEntries(h)), 4096),
-            ("ops", Layout.Extension.ops(h), 114_816), ("opIndex", Layout.Extension.opIndex(h, w), 639_232),
+            ("ops", Layout.Extension.ops(h), 131_200), ("opIndex", Layout.Extension.opIndex(h, w), 655_616),
             ("opIndexBuckets", Layout.Extension.indexBuckets(Layout.Extension.opEntries(w)), 16_384),
-            ("size", Layout.Extension.size(h, w), 704_768),
+            ("size", Layout.Extension.size(h, w), 721_152),
         ]
         let quote: [(String, Int, Int)] = [
             ("exchange", Layout.Quote.exchange, 0), ("dataType", Layout.Quote.dataType, 16), ("currency", Layout.Quote.currency, 32),
@@ -72,8 +72,8 @@ final class LayoutTests: XCTestCase {
         XCTAssertLessThanOrEqual(Layout.Header.usedBytes, Layout.Header.size)
         XCTAssertLessThanOrEqual(Layout.pthreadMutexBytes, Layout.mutexWaitingHint, "the hint lies after the mutex")
         XCTAssertEqual(Layout.Quote.copySize, 4 * 8)
-        XCTAssertEqual(Geometry.defaults.segmentSize, 4096 + 64 * 7680 + 1024 * 128 + 4096 * 128 + 64 * 704_768)
-        XCTAssertEqual(Geometry.defaults.segmentSize, 46_256_128, "docs/layout.md")
+        XCTAssertEqual(Geometry.defaults.segmentSize, 4096 + 64 * 7680 + 1024 * 128 + 4096 * 128 + 64 * 721_152)
+        XCTAssertEqual(Geometry.defaults.segmentSize, 47_304_704, "docs/layout.md")
         XCTAssertEqual(Geometry.defaults.extensionsOffset, Geometry.defaults.ringOffset + 4096 * 128)
         XCTAssertLessThanOrEqual(Layout.State.holdSerial + 8, Layout.State.size)
     }

@@ -66,6 +66,12 @@ enum class Refusal : int {
     bad_amount = SHMBAL_REFUSAL_BAD_AMOUNT,
     negative_credit = SHMBAL_REFUSAL_NEGATIVE_CREDIT,
     table_full = SHMBAL_REFUSAL_TABLE_FULL,
+    exceeds_free = SHMBAL_REFUSAL_EXCEEDS_FREE,
+    below_held = SHMBAL_REFUSAL_BELOW_HELD,
+    hold_table_full = SHMBAL_REFUSAL_HOLD_TABLE_FULL,
+    hold_id_in_use = SHMBAL_REFUSAL_HOLD_ID_IN_USE,
+    unknown_hold = SHMBAL_REFUSAL_UNKNOWN_HOLD,
+    negative_fill = SHMBAL_REFUSAL_NEGATIVE_FILL,
 };
 
 /// What reconcile did (shmbal_reconcile_kind).

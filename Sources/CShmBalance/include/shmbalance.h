@@ -89,7 +89,13 @@ typedef enum shmbal_refusal {
     SHMBAL_REFUSAL_SHRINK_OVER_NON_ZERO = 10, /* shrinking the count over a non-zero slot */
     SHMBAL_REFUSAL_BAD_AMOUNT = 11,           /* an amount that is not a finite number in range */
     SHMBAL_REFUSAL_NEGATIVE_CREDIT = 12,      /* a credit limit below 0 */
-    SHMBAL_REFUSAL_TABLE_FULL = 13            /* the segment's record table is full */
+    SHMBAL_REFUSAL_TABLE_FULL = 13,           /* the segment's record table is full */
+    SHMBAL_REFUSAL_EXCEEDS_FREE = 14,         /* hold beyond the slot's free budget (budget − held) */
+    SHMBAL_REFUSAL_BELOW_HELD = 15,           /* release/set/adjust would take a budget below its holds */
+    SHMBAL_REFUSAL_HOLD_TABLE_FULL = 16,      /* the record's hold table is full */
+    SHMBAL_REFUSAL_HOLD_ID_IN_USE = 17,       /* the hold id is open with other arguments */
+    SHMBAL_REFUSAL_UNKNOWN_HOLD = 18,         /* no open hold with that id */
+    SHMBAL_REFUSAL_NEGATIVE_FILL = 19         /* a fill's amount or fee below 0 */
 } shmbal_refusal;
 
 /* The message of the last failed call on this thread ("" if none yet). The pointer stays valid

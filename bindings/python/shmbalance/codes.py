@@ -39,6 +39,12 @@ class Refusal(enum.IntEnum):
     BAD_AMOUNT = 11
     NEGATIVE_CREDIT = 12
     TABLE_FULL = 13
+    EXCEEDS_FREE = 14
+    BELOW_HELD = 15
+    HOLD_TABLE_FULL = 16
+    HOLD_ID_IN_USE = 17
+    UNKNOWN_HOLD = 18
+    NEGATIVE_FILL = 19
 
 
 class OpenMode(enum.IntEnum):

@@ -1,0 +1,204 @@
+import Atomics
+
+// A record's hold table and hold books (layout 3; docs/holds.md has the argument).
+//
+// The per-slot sums (`HoldBooks`) live in each state copy and publish with the budgets. The
+// entries live in the record's extension and publish with the same store, by their tags: an entry
+// is visible in published generation g iff openGen != 0 && openGen <= g && (closeGen == 0 ||
+// closeGen > g). Writers (under the record lock) tag what they open or close with g + 1 inside the
+// state's `Latch.publish`; a visible entry never changes but for its closeGen; a closed one is
+// reused once its close is published, which it always is by the time the next writer holds the lock.
+
+/// An order's id: 1–32 printable ASCII bytes without spaces, stored NUL-padded in 32 bytes.
+public struct HoldId: Sendable, Hashable, CustomStringConvertible {
+    @usableFromInline var w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64
+
+    public init(_ text: String) throws(BooksError) {
+        let bytes = Array(text.utf8)
+        guard (1...Layout.Hold.idSize).contains(bytes.count), bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw .badInput("a hold id is 1–32 printable ASCII characters without spaces (got \(bytes.count) bytes: \(TerminalText.safe(text)))")
+        }
+        var w: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        for (i, b) in bytes.enumerated() {
+            let v = UInt64(b) << (8 * UInt64(i % 8))
+            switch i / 8 {
+            case 0: w.0 |= v
+            case 1: w.1 |= v
+            case 2: w.2 |= v
+            default: w.3 |= v
+            }
+        }
+        (w0, w1, w2, w3) = w
+    }
+
+    @inlinable
+    init(loadingFrom p: UnsafeMutableRawPointer) {
+        w0 = p.loadRelaxed(0)
+        w1 = p.loadRelaxed(8)
+        w2 = p.loadRelaxed(16)
+        w3 = p.loadRelaxed(24)
+    }
+
+    @inlinable
+    func store(to p: UnsafeMutableRawPointer) {
+        p.storeRelaxed(w0, 0)
+        p.storeRelaxed(w1, 8)
+        p.storeRelaxed(w2, 16)
+        p.storeRelaxed(w3, 24)
+    }
+
+    /// The id's text; a byte that is not printable (an id damaged in the segment) shows as `?`.
+    public var description: String {
+        var out = ""
+        for word in [w0, w1, w2, w3] {
+            for k in 0..<8 {
+                let b = UInt8(truncatingIfNeeded: word >> (8 * UInt64(k)))
+                if b == 0 { return out }
+                out.unicodeScalars.append(b > 0x20 && b < 0x7F ? Unicode.Scalar(b) : "?")
+            }
+        }
+        return out
+    }
+}
+
+/// The hold side of one state copy: per slot the held sum and the number of open holds.
+@usableFromInline
+struct HoldBooks {
+    @usableFromInline var held: InlineArray<64, Amount>
+    @usableFromInline var counts: InlineArray<64, UInt32>
+    @usableFromInline var holdSerial: UInt64
+    @usableFromInline var opSeq: UInt64
+    /// No open hold expires before this (µs; 0: none has a ttl). A lower bound, never later than the earliest.
+    @usableFromInline var earliestExpiry: Int64
+
+    @usableFromInline
+    init(from s: UnsafeMutableRawPointer) {
+        held = InlineArray(repeating: .zero)
+        counts = InlineArray(repeating: 0)
+        for i in 0..<64 { held[i] = s.loadAmount(Layout.State.held + Layout.amountSize * i) }
+        for i in stride(from: 0, to: 64, by: 2) {
+            let pair = s.loadRelaxed(Layout.State.holdCounts + 4 * i)
+            counts[i] = UInt32(truncatingIfNeeded: pair)
+            counts[i + 1] = UInt32(truncatingIfNeeded: pair >> 32)
+        }
+        holdSerial = s.loadRelaxed(Layout.State.holdSerial)
+        opSeq = s.loadRelaxed(Layout.State.opSeq)
+        earliestExpiry = Int64(bitPattern: s.loadRelaxed(Layout.State.earliestExpiry))
+    }
+
+    /// Into an unpublished copy (inside a `Latch.publish` body).
+    @usableFromInline
+    func write(to next: UnsafeMutableRawPointer) {
+        for i in 0..<64 { next.storeAmount(held[i], Layout.State.held + Layout.amountSize * i) }
+        for i in stride(from: 0, to: 64, by: 2) {
+            next.storeRelaxed(UInt64(counts[i]) | UInt64(counts[i + 1]) << 32, Layout.State.holdCounts + 4 * i)
+        }
+        next.storeRelaxed(holdSerial, Layout.State.holdSerial)
+        next.storeRelaxed(opSeq, Layout.State.opSeq)
+        next.storeRelaxed(UInt64(bitPattern: earliestExpiry), Layout.State.earliestExpiry)
+    }
+
+    @usableFromInline
+    var openHolds: Int {
+        var n = 0
+        for i in 0..<64 { n &+= Int(counts[i]) }
+        return n
+    }
+}
+
+/// The entries of one record's hold table. Writers hold the record's lock; readers go through
+/// `Books.holds`, inside one latch read of the state.
+@usableFromInline
+struct HoldTable {
+    @usableFromInline let base: UnsafeMutableRawPointer
+    /// Entries in the table: the capacity + 1 (the spare a partial fill's copy-on-write needs).
+    @usableFromInline let entries: Int
+
+    @usableFromInline
+    init(_ base: UnsafeMutableRawPointer, capacity: Int) {
+        self.base = base
+        entries = Layout.Extension.holdEntries(capacity)
+    }
+
+    @inlinable
+    func entry(_ i: Int) -> UnsafeMutableRawPointer { base + (Layout.Extension.holds + i &* Layout.Hold.size) }
+
+    /// The visibility rule. Readers load closeGen before openGen (acquiring): a writer reusing an
+    /// entry stores openGen = g + 1 before it stores closeGen = 0 (releasing), so a reader that sees
+    /// the new closeGen also sees an openGen that hides the entry.
+    @inlinable
+    func isVisible(_ i: Int, in g: UInt64) -> Bool {
+        let e = entry(i)
+        let close = e.loadAcquiring(Layout.Hold.closeGen)
+        let open = e.loadAcquiring(Layout.Hold.openGen)
+        return open != 0 && open <= g && (close == 0 || close > g)
+    }
+
+    /// The entry open in `g` under `id` (writer side; a linear scan until the hash index exists).
+    @usableFromInline
+    func find(_ id: HoldId, in g: UInt64) -> Int? {
+        for i in 0..<entries where isVisible(i, in: g) && HoldId(loadingFrom: entry(i) + Layout.Hold.id) == id { return i }
+        return nil
+    }
+
+    /// An entry no reader of `g` can see, other than `except` (writer side).
+    @usableFromInline
+    func freeEntry(in g: UInt64, except: Int = -1) -> Int? {
+        for i in 0..<entries where i != except && !isVisible(i, in: g) { return i }
+        return nil
+    }
+
+    @usableFromInline func slot(_ i: Int) -> Int { Int(truncatingIfNeeded: entry(i).loadRelaxed(Layout.Hold.packed) & 0xFF) }
+    @usableFromInline func amount(_ i: Int) -> Amount { entry(i).loadAmount(Layout.Hold.amount) }
+    @usableFromInline func original(_ i: Int) -> Amount { entry(i).loadAmount(Layout.Hold.original) }
+    @usableFromInline func createdMicros(_ i: Int) -> Int64 { Int64(bitPattern: entry(i).loadRelaxed(Layout.Hold.createdMicros)) }
+    @usableFromInline func expiresMicros(_ i: Int) -> Int64 { Int64(bitPattern: entry(i).loadRelaxed(Layout.Hold.expiresMicros)) }
+
+    /// Writes entry `i` whole, visible from generation `g1` (inside the publish of `g1`).
+    @usableFromInline
+    func open(_ i: Int, id: HoldId, slot: Int, amount: Amount, original: Amount, created: Int64, expires: Int64, at g1: UInt64) {
+        let e = entry(i)
+        e.storeRelaxed(g1, Layout.Hold.openGen)
+        e.storeReleasing(0, Layout.Hold.closeGen)
+        id.store(to: e + Layout.Hold.id)
+        e.storeAmount(amount, Layout.Hold.amount)
+        e.storeAmount(original, Layout.Hold.original)
+        e.storeRelaxed(UInt64(bitPattern: created), Layout.Hold.createdMicros)
+        e.storeRelaxed(UInt64(bitPattern: expires), Layout.Hold.expiresMicros)
+        e.storeRelaxed(UInt64(slot & 0xFF), Layout.Hold.packed)
+    }
+
+    /// Closes entry `i` from generation `g1` (readers of earlier generations still see it open).
+    @usableFromInline
+    func close(_ i: Int, at g1: UInt64) { entry(i).storeRelaxed(g1, Layout.Hold.closeGen) }
+
+    /// After a holder died: undo every tag it wrote for a generation after the published `g`, so
+    /// the next publish cannot make its unfinished opens or closes true. Returns how many it undid.
+    @usableFromInline
+    func scrub(published g: UInt64) -> Int {
+        var undone = 0
+        for i in 0..<entries {
+            let e = entry(i)
+            if e.loadRelaxed(Layout.Hold.openGen) > g {
+                // Hidden first (openGen 0 is never visible), then the rest cleared.
+                e.storeReleasing(0, Layout.Hold.openGen)
+                e.storeRelaxed(0, Layout.Hold.closeGen)
+                undone &+= 1
+            } else if e.loadRelaxed(Layout.Hold.closeGen) > g {
+                e.storeRelaxed(0, Layout.Hold.closeGen)
+                undone &+= 1
+            }
+        }
+        return undone
+    }
+}
+
+extension Books {
+    /// The hold table of `rec`, in the record's extension (records never move, so its index is its place).
+    @usableFromInline
+    func holdTable(_ rec: RecordRef) -> HoldTable {
+        let g = segment.geometry
+        let index = (rec.p - (base + recordsOffset)) / Layout.Record.size
+        return HoldTable(base + (g.extensionsOffset + index * g.extensionSize), capacity: g.holdCapacity)
+    }
+}
