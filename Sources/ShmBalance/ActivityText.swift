@@ -26,6 +26,7 @@ extension RefusalCode {
         case .holdIdInUse: return "hold id in use"
         case .unknownHold: return "no such hold"
         case .negativeFill: return "fill below 0"
+        case .opIdReused: return "op id reused"
         }
     }
 }

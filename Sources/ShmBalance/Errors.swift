@@ -119,6 +119,8 @@ public enum RefusalCode: UInt8, Sendable, CaseIterable {
     case holdIdInUse
     case unknownHold
     case negativeFill
+    // Operation ids (SPEC §9).
+    case opIdReused
 }
 
 /// A refusal by the rules: what was asked, of which record, and the figure that stood in the way.
@@ -130,6 +132,8 @@ public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
     public var amount: Amount
     /// The limit that was hit: the headroom, the budget, the slot's value, the count asked for …
     public var detail: Amount
+    /// The op id an `opIdReused` refusal is about.
+    public var opId: String? = nil
 
     public init(_ code: RefusalCode, _ operation: Operation, _ key: BookKey, index: Int, amount: Amount, detail: Amount = .zero) {
         self.code = code
@@ -182,6 +186,8 @@ public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(key): hold id is already open on #\(index) (hold \(detail)) with other arguments"
         case .unknownHold:
             return "\(key): no open hold with that id (closed, expired, or never opened)"
+        case .opIdReused:
+            return "op id \(TerminalText.safe(opId ?? "?")) was already used for \(op) \(key)\(index >= 0 ? " #\(index)" : "") \(n)"
         case .negativeFill:
             return "\(key): a fill's amount and fee must be ≥ 0 (got \(n) and \(detail))"
         }

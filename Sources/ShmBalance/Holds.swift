@@ -43,31 +43,35 @@ public struct SlotHolds: Sendable, Equatable {
 extension Books {
     /// Holds `amount` of sub-strategy `index`'s free budget for the order `id`. The same id with the
     /// same slot, amount and ttl while it is open is a replay: nothing changes.
+    /// The id is the hold's operation id too: the same call again returns the first result.
     public func hold(_ key: BookKey, index: Int, _ amount: Amount, id: HoldId, ttlMicros: Int64? = nil) throws(BooksError) {
         if let ttl = ttlMicros, ttl <= 0 { throw .badInput("a hold's ttl must be above 0 (got \(ttl) µs)") }
         let rec = try existing(key, for: .hold, index: index, amount: amount)
+        let call = OpCall(id, .hold, index: index, amount: amount, extra: [UInt64(bitPattern: ttlMicros ?? 0)])
         let (s, hb, now) = try beginHolds(rec)
+        if try replay(rec, call) != nil { return }
         let table = holdTable(rec)
         let g = rec.stateLatch.lockedGeneration
         guard index >= 2 && index < s.strategyCount else {
-            throw refuse(rec, Refusal(.notASubStrategy, .hold, key, index: index, amount: amount, detail: Amount(raw: Int128(s.strategyCount))))
+            throw refuse(rec, remembering: call, Refusal(.notASubStrategy, .hold, key, index: index, amount: amount, detail: Amount(raw: Int128(s.strategyCount))))
         }
-        guard amount.raw > 0 else { throw refuse(rec, Refusal(.nonPositiveAmount, .hold, key, index: index, amount: amount)) }
+        guard amount.raw > 0 else { throw refuse(rec, remembering: call, Refusal(.nonPositiveAmount, .hold, key, index: index, amount: amount)) }
         if let e = table.find(id, in: g) {
             let ttl = table.expiresMicros(e) == 0 ? nil : table.expiresMicros(e) &- table.createdMicros(e)
             if table.slot(e) == index && table.original(e) == amount && ttl == ttlMicros {
                 unlock(rec)  // a replay: the hold exists as asked
                 return
             }
+            // Not remembered under the id: the id belongs to the open hold, which must stay reachable by it.
             throw refuse(rec, Refusal(.holdIdInUse, .hold, key, index: table.slot(e), amount: amount, detail: table.original(e)))
         }
         let free = s.slots[index].raw &- hb.held[index].raw
         guard amount.raw <= free else {
-            throw refuse(rec, Refusal(.exceedsFree, .hold, key, index: index, amount: amount, detail: Amount(raw: free)))
+            throw refuse(rec, remembering: call, Refusal(.exceedsFree, .hold, key, index: index, amount: amount, detail: Amount(raw: free)))
         }
         let capacity = segment.geometry.holdCapacity
         guard hb.openHolds < capacity, let e = table.freeEntry(in: g) else {
-            throw refuse(rec, Refusal(.holdTableFull, .hold, key, index: index, amount: amount, detail: Amount(raw: Int128(capacity))))
+            throw refuse(rec, remembering: call, Refusal(.holdTableFull, .hold, key, index: index, amount: amount, detail: Amount(raw: Int128(capacity))))
         }
         var next = hb
         next.held[index] = Amount(raw: hb.held[index].raw &+ amount.raw)
@@ -75,7 +79,7 @@ extension Books {
         next.holdSerial &+= 1
         let expires = ttlMicros.map { now &+ $0 } ?? 0
         if expires != 0 && (next.earliestExpiry == 0 || expires < next.earliestExpiry) { next.earliestExpiry = expires }
-        commitHolds(rec, .hold, s, next, index: index, amount: amount, detail: Amount(raw: free &- amount.raw), now: now) { g1 in
+        commitHolds(rec, .hold, s, next, index: index, amount: amount, detail: Amount(raw: free &- amount.raw), now: now, remembering: call) { g1 in
             table.open(e, id: id, slot: index, amount: amount, original: amount, created: now, expires: expires, at: g1)
         }
         try confirmWritten(now)
@@ -85,19 +89,25 @@ extension Books {
     /// as it covers; an overrun comes from the slot's free budget, then from the pool (never refused
     /// for money: the fill happened). `final` closes the hold, what remains returning to free.
     @discardableResult
-    public func fill(_ key: BookKey, id: HoldId, _ amount: Amount, fee: Amount = .zero, final: Bool = false) throws(BooksError) -> FillOutcome {
+    public func fill(_ key: BookKey, id: HoldId, _ amount: Amount, fee: Amount = .zero, final: Bool = false,
+                     opId: OperationId? = nil) throws(BooksError) -> FillOutcome {
         let rec = try existing(key, for: .fill, amount: amount)
+        let call = opId.map { OpCall($0, .fill, index: -1, amount: amount, second: fee, extra: [id.w0, id.w1, id.w2, id.w3, final ? 1 : 0]) }
         let (s0, hb, now) = try beginHolds(rec)
+        if let call, let first = try replay(rec, call) {
+            let over = first.detail.raw &+ first.after.raw
+            return FillOutcome(fromHold: Amount(raw: amount.raw &+ fee.raw &- over), fromFree: first.detail, fromPool: first.after, closed: final)
+        }
         var s = s0
         let table = holdTable(rec)
         let g = rec.stateLatch.lockedGeneration
-        guard amount.raw >= 0 && fee.raw >= 0 else { throw refuse(rec, Refusal(.negativeFill, .fill, key, index: -1, amount: amount, detail: fee)) }
-        guard let e = table.find(id, in: g) else { throw refuse(rec, Refusal(.unknownHold, .fill, key, index: -1, amount: amount)) }
+        guard amount.raw >= 0 && fee.raw >= 0 else { throw refuse(rec, remembering: call, Refusal(.negativeFill, .fill, key, index: -1, amount: amount, detail: fee)) }
+        guard let e = table.find(id, in: g) else { throw refuse(rec, remembering: call, Refusal(.unknownHold, .fill, key, index: -1, amount: amount)) }
         let index = table.slot(e)
         let remaining = table.amount(e).raw
         let spent = amount.raw &+ fee.raw
         guard amount.isStorable && fee.isStorable && Amount(raw: spent).isStorable, index >= 2 && index < s.strategyCount else {
-            throw refuse(rec, Refusal(.overflow, .fill, key, index: index, amount: amount))
+            throw refuse(rec, remembering: call, Refusal(.overflow, .fill, key, index: index, amount: amount))
         }
         let fromHold = min(spent, remaining)
         let over = spent &- fromHold
@@ -107,16 +117,17 @@ extension Books {
         s.slots[index] = Amount(raw: s.slots[index].raw &- fromHold &- fromFree)
         s.slots[1] = Amount(raw: s.slots[1].raw &- fromPool)
         s.slots[0] = Amount(raw: s.slots[0].raw &- spent)
-        guard s.slots[0].isStorable && s.slots[1].isStorable else { throw refuse(rec, Refusal(.overflow, .fill, key, index: index, amount: amount)) }
+        guard s.slots[0].isStorable && s.slots[1].isStorable else { throw refuse(rec, remembering: call, Refusal(.overflow, .fill, key, index: index, amount: amount)) }
         var next = hb
         let left = remaining &- fromHold
         next.held[index] = Amount(raw: hb.held[index].raw &- fromHold &- (final ? left : 0))
         if final { next.counts[index] &-= 1 }
         let spare = final ? -1 : table.freeEntry(in: g, except: e)
         // Never met: the table keeps one entry beyond the capacity for exactly this copy.
-        guard spare != nil else { throw refuse(rec, Refusal(.holdTableFull, .fill, key, index: index, amount: amount)) }
+        guard spare != nil else { throw refuse(rec, remembering: call, Refusal(.holdTableFull, .fill, key, index: index, amount: amount)) }
         let outcome = FillOutcome(fromHold: Amount(raw: fromHold), fromFree: Amount(raw: fromFree), fromPool: Amount(raw: fromPool), closed: final)
-        commitHolds(rec, .fill, s, next, index: index, amount: amount, detail: outcome.overrun, now: now) { g1 in
+        commitHolds(rec, .fill, s, next, index: index, amount: amount, detail: outcome.overrun, now: now,
+                    remembering: call, result: (outcome.fromFree, outcome.fromPool)) { g1 in
             table.close(e, at: g1)
             // A partial fill: the hold goes on with what is left, in a new entry (visible entries never change).
             if let n = spare.flatMap({ $0 >= 0 ? $0 : nil }) {
@@ -129,37 +140,43 @@ extension Books {
     }
 
     /// Closes the hold `id`: all it still keeps returns to the slot's free budget.
-    public func void(_ key: BookKey, id: HoldId) throws(BooksError) {
+    public func void(_ key: BookKey, id: HoldId, opId: OperationId? = nil) throws(BooksError) {
         let rec = try existing(key, for: .void)
+        let call = opId.map { OpCall($0, .void, index: -1, amount: .zero, extra: [id.w0, id.w1, id.w2, id.w3]) }
         let (s, hb, now) = try beginHolds(rec)
+        if let call, try replay(rec, call) != nil { return }
         let table = holdTable(rec)
         guard let e = table.find(id, in: rec.stateLatch.lockedGeneration) else {
-            throw refuse(rec, Refusal(.unknownHold, .void, key, index: -1, amount: .zero))
+            throw refuse(rec, remembering: call, Refusal(.unknownHold, .void, key, index: -1, amount: .zero))
         }
         let index = table.slot(e)
         let remaining = table.amount(e)
         var next = hb
         next.held[index] = Amount(raw: hb.held[index].raw &- remaining.raw)
         next.counts[index] &-= 1
-        commitHolds(rec, .void, s, next, index: index, amount: remaining, detail: .zero, now: now) { g1 in table.close(e, at: g1) }
+        commitHolds(rec, .void, s, next, index: index, amount: remaining, detail: .zero, now: now, remembering: call) { g1 in
+            table.close(e, at: g1)
+        }
         try confirmWritten(now)
     }
 
     /// The proceeds of a fill: the total and sub-strategy `index`'s budget rise by `amount` (the pool is not touched).
-    public func receive(_ key: BookKey, index: Int, _ amount: Amount) throws(BooksError) {
+    public func receive(_ key: BookKey, index: Int, _ amount: Amount, opId: OperationId? = nil) throws(BooksError) {
         let rec = try existing(key, for: .receive, index: index, amount: amount)
+        let call = opId.map { OpCall($0, .receive, index: index, amount: amount) }
         let (s0, hb, now) = try beginHolds(rec)
+        if let call, try replay(rec, call) != nil { return }
         var s = s0
         guard index >= 2 && index < s.strategyCount else {
-            throw refuse(rec, Refusal(.notASubStrategy, .receive, key, index: index, amount: amount, detail: Amount(raw: Int128(s.strategyCount))))
+            throw refuse(rec, remembering: call, Refusal(.notASubStrategy, .receive, key, index: index, amount: amount, detail: Amount(raw: Int128(s.strategyCount))))
         }
-        guard amount.raw > 0 else { throw refuse(rec, Refusal(.nonPositiveAmount, .receive, key, index: index, amount: amount)) }
+        guard amount.raw > 0 else { throw refuse(rec, remembering: call, Refusal(.nonPositiveAmount, .receive, key, index: index, amount: amount)) }
         guard let budget = s.slots[index].adding(amount), let total = s.slots[0].adding(amount) else {
-            throw refuse(rec, Refusal(.overflow, .receive, key, index: index, amount: amount))
+            throw refuse(rec, remembering: call, Refusal(.overflow, .receive, key, index: index, amount: amount))
         }
         s.slots[index] = budget
         s.slots[0] = total
-        commitHolds(rec, .receive, s, hb, index: index, amount: amount, detail: .zero, now: now) { _ in }
+        commitHolds(rec, .receive, s, hb, index: index, amount: amount, detail: .zero, now: now, remembering: call) { _ in }
         try confirmWritten(now)
     }
 
@@ -263,9 +280,13 @@ extension Books {
     /// Publishes `s` with the hold books `hb`; `tag` writes the hold entries, tagged with the
     /// generation this publish makes current. Then logs the activity and unlocks.
     @usableFromInline
-    func commitHolds(_ rec: RecordRef, _ operation: Operation, _ s0: RecordState, _ hb: HoldBooks, index: Int, amount: Amount,
-                     detail: Amount, now: Int64, unlocking: Bool = true, _ tag: (_ g1: UInt64) -> Void) {
+    func commitHolds(_ rec: RecordRef, _ operation: Operation, _ s0: RecordState, _ hb0: HoldBooks, index: Int, amount: Amount,
+                     detail: Amount, now: Int64, unlocking: Bool = true, remembering call: OpCall? = nil,
+                     result: (Amount, Amount)? = nil, _ tag: (_ g1: UInt64) -> Void) {
         var s = s0
+        var hb = hb0
+        if call != nil { hb.opSeq &+= 1 }
+        let log = opLog(rec)
         s.opCount &+= 1
         s.lastChangeMicros = now
         s.lastChangePid = pid
@@ -279,6 +300,10 @@ extension Books {
             copyNames(from: cur, to: next)
             hb.write(to: next)
             tag(g &+ 1)
+            if let call {
+                let r = result ?? (detail, index >= 0 && index < 64 ? published.slots[index] : .zero)
+                log.record(call, OpResult(outcome: 0, detail: r.0, after: r.1), seq: hb0.opSeq, opSeq: hb0.opSeq)
+            }
         }
         appendActivity(operation, rec.key, index: index, outcome: 0, epoch: s.epoch, amount: amount, detail: detail,
                        after: index >= 0 && index < 64 ? s.slots[index] : .zero, now: now)

@@ -123,6 +123,7 @@ extension Books {
     func recovered(_ rec: RecordRef) {
         rec.stateLatch.refreshUnpublished()
         _ = holdTable(rec).scrub(published: rec.stateLatch.lockedGeneration)
+        opLog(rec).rebuild(opSeq: rec.stateLatch.lockedCurrent.loadRelaxed(Layout.State.opSeq))
         appendActivity(.recoverLock, rec.key, index: -1, outcome: 0, epoch: 0, amount: .zero, detail: .zero,
                        after: .zero, now: shmbal_now_micros())
     }

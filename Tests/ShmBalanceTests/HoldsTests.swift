@@ -63,10 +63,15 @@ final class HoldsTests: XCTestCase {
         let r = assertRefused(.exceedsFree) { () throws(BooksError) in try books.hold(usdc, index: 3, Amount("1000.5"), id: id("c")) }
         XCTAssertEqual(r?.description, "KRAKEN USDC #3: hold 1000.50 exceeds its free budget 1000.00 (budget − held)")
         assertRefusedUnchanged(books, .notASubStrategy, "the pool") { () throws(BooksError) in try books.hold(usdc, index: 1, Amount("1"), id: id("d")) }
-        assertRefusedUnchanged(books, .notASubStrategy, "beyond the count") { () throws(BooksError) in try books.hold(usdc, index: 5, Amount("1"), id: id("d")) }
-        assertRefusedUnchanged(books, .nonPositiveAmount, "zero") { () throws(BooksError) in try books.hold(usdc, index: 2, .zero, id: id("d")) }
-        assertRefusedUnchanged(books, .holdIdInUse, "same id, other slot") { () throws(BooksError) in try books.hold(usdc, index: 3, Amount("1500"), id: id("a")) }
-        assertRefusedUnchanged(books, .holdIdInUse, "same id, other amount") { () throws(BooksError) in try books.hold(usdc, index: 2, Amount("100"), id: id("a")) }
+        assertRefusedUnchanged(books, .notASubStrategy, "beyond the count") { () throws(BooksError) in try books.hold(usdc, index: 5, Amount("1"), id: id("d2")) }
+        assertRefusedUnchanged(books, .nonPositiveAmount, "zero") { () throws(BooksError) in try books.hold(usdc, index: 2, .zero, id: id("d3")) }
+        // The id is the hold's op id: other arguments are refused as a reused op id while the window remembers it …
+        assertRefusedUnchanged(books, .opIdReused, "same id, other slot") { () throws(BooksError) in try books.hold(usdc, index: 3, Amount("1500"), id: id("a")) }
+        assertRefusedUnchanged(books, .opIdReused, "same id, other amount") { () throws(BooksError) in try books.hold(usdc, index: 2, Amount("100"), id: id("a")) }
+        // … and, once it has forgotten, by the open hold itself.
+        for i in 0..<Layout.minOpIdWindow { try books.receive(usdc, index: 4, Amount("1"), opId: id("r\(i)")) }
+        assertRefusedUnchanged(books, .holdIdInUse, "open hold, id forgotten") { () throws(BooksError) in try books.hold(usdc, index: 3, Amount("1500"), id: id("a")) }
+        try books.hold(usdc, index: 2, Amount("1500"), id: id("a"))  // as opened: still a replay
         assertRefused(.noRecord) { () throws(BooksError) in try books.hold(key("EUR"), index: 2, Amount("1"), id: id("e")) }
         XCTAssertThrowsError(try HoldId(""))
         XCTAssertThrowsError(try HoldId(String(repeating: "x", count: 33)))
@@ -93,7 +98,9 @@ final class HoldsTests: XCTestCase {
         let out = try books.fill(usdc, id: id("h0"), Amount("0.5"))
         XCTAssertEqual(out.fromHold, Amount("0.5"))
         try books.void(usdc, id: id("h1"))
-        try books.hold(usdc, index: 4, Amount("1"), id: id("one-more"))
+        // The refused call is remembered under its id (the same refusal again); another id gets in.
+        assertRefused(.holdTableFull) { () throws(BooksError) in try books.hold(usdc, index: 4, Amount("1"), id: id("one-more")) }
+        try books.hold(usdc, index: 4, Amount("1"), id: id("another"))
         XCTAssertEqual(try held(4).count, Layout.minHolds)
         try assertSound()
     }
@@ -144,8 +151,8 @@ final class HoldsTests: XCTestCase {
         XCTAssertEqual(try held(2).free, "2000")
         XCTAssertEqual(try slots(), ["10000", "7000", "2000", "1000", "0"])
         assertRefusedUnchanged(books, .unknownHold, "void twice") { () throws(BooksError) in try books.void(usdc, id: id("o")) }
-        // The id is free again for a new order.
-        try books.hold(usdc, index: 3, Amount("10"), id: id("o"))
+        // A hold's id is its op id: within the window it names that first hold for good.
+        assertRefusedUnchanged(books, .opIdReused, "reused") { () throws(BooksError) in try books.hold(usdc, index: 3, Amount("10"), id: id("o")) }
         try assertSound()
     }
 

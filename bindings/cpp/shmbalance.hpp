@@ -72,6 +72,7 @@ enum class Refusal : int {
     hold_id_in_use = SHMBAL_REFUSAL_HOLD_ID_IN_USE,
     unknown_hold = SHMBAL_REFUSAL_UNKNOWN_HOLD,
     negative_fill = SHMBAL_REFUSAL_NEGATIVE_FILL,
+    op_id_reused = SHMBAL_REFUSAL_OP_ID_REUSED,
 };
 
 /// What reconcile did (shmbal_reconcile_kind).

@@ -95,7 +95,8 @@ typedef enum shmbal_refusal {
     SHMBAL_REFUSAL_HOLD_TABLE_FULL = 16,      /* the record's hold table is full */
     SHMBAL_REFUSAL_HOLD_ID_IN_USE = 17,       /* the hold id is open with other arguments */
     SHMBAL_REFUSAL_UNKNOWN_HOLD = 18,         /* no open hold with that id */
-    SHMBAL_REFUSAL_NEGATIVE_FILL = 19         /* a fill's amount or fee below 0 */
+    SHMBAL_REFUSAL_NEGATIVE_FILL = 19,        /* a fill's amount or fee below 0 */
+    SHMBAL_REFUSAL_OP_ID_REUSED = 20          /* the op id was used for another operation or arguments */
 } shmbal_refusal;
 
 /* The message of the last failed call on this thread ("" if none yet). The pointer stays valid

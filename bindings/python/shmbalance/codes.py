@@ -45,6 +45,7 @@ class Refusal(enum.IntEnum):
     HOLD_ID_IN_USE = 17
     UNKNOWN_HOLD = 18
     NEGATIVE_FILL = 19
+    OP_ID_REUSED = 20
 
 
 class OpenMode(enum.IntEnum):

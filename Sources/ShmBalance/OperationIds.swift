@@ -1,0 +1,252 @@
+// Operation ids (SPEC §9, docs/holds.md "Operation ids"): a per-record ring of the last
+// `opIdWindow` operations that carried one, with a writer-only hash index. The entry for sequence
+// s is written at s mod (window + 1) inside the state's publish, which makes it live by storing
+// opSeq = s + 1 in the state copy; the window is [opSeq − window, opSeq). A writer killed before
+// that publish leaves an entry no lookup accepts (its seq is not below opSeq), and the index, a
+// hint checked against the entries, is rebuilt by the next lock owner.
+
+/// An operation id: the same rules as a hold id (1–32 printable ASCII bytes, no spaces).
+public typealias OperationId = HoldId
+
+/// One call carrying an op id: what is compared when the id comes again.
+@usableFromInline
+struct OpCall {
+    @usableFromInline var id: OperationId
+    @usableFromInline var operation: Operation
+    @usableFromInline var index: Int
+    @usableFromInline var amount: Amount
+    @usableFromInline var second: Amount
+    /// FNV-1a over every argument, those above included (a hold's id, its ttl, a fill's `final`).
+    @usableFromInline var digest: UInt64
+
+    @usableFromInline
+    init(_ id: OperationId, _ operation: Operation, index: Int, amount: Amount, second: Amount = .zero, extra: [UInt64] = []) {
+        self.id = id
+        self.operation = operation
+        self.index = index
+        self.amount = amount
+        self.second = second
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ w: UInt64) {
+            for k in 0..<8 {
+                h ^= (w >> (8 * UInt64(k))) & 0xFF
+                h = h &* 0x0000_0100_0000_01B3
+            }
+        }
+        mix(UInt64(operation.rawValue))
+        mix(UInt64(bitPattern: Int64(index)))
+        for a in [amount, second] {
+            mix(UInt64(truncatingIfNeeded: a.raw))
+            mix(UInt64(truncatingIfNeeded: a.raw >> 64))
+        }
+        for w in extra { mix(w) }
+        digest = h
+    }
+}
+
+/// What the first call with an op id did: applied (with its figures) or refused.
+@usableFromInline
+struct OpResult {
+    /// 0: applied; else the `RefusalCode`.
+    @usableFromInline var outcome: UInt8
+    @usableFromInline var detail: Amount
+    @usableFromInline var after: Amount
+}
+
+/// A record's op-id ring and its index (the caller holds the record's lock for everything here).
+@usableFromInline
+struct OpLog {
+    @usableFromInline let ring: UnsafeMutableRawPointer
+    @usableFromInline let index: UnsafeMutableRawPointer
+    @usableFromInline let window: Int
+    @usableFromInline let mask: Int
+
+    @usableFromInline
+    init(_ ext: UnsafeMutableRawPointer, holdCapacity: Int, window: Int) {
+        ring = ext + Layout.Extension.ops(holdCapacity)
+        index = ext + Layout.Extension.opIndex(holdCapacity, window)
+        self.window = window
+        mask = Layout.Extension.indexBuckets(Layout.Extension.opEntries(window)) - 1
+    }
+
+    @usableFromInline func entry(_ position: Int) -> UnsafeMutableRawPointer { ring + position &* Layout.OpEntry.size }
+    @usableFromInline func position(_ seq: UInt64) -> Int { Int(seq % UInt64(window + 1)) }
+    func bucket(_ b: Int) -> Int { Int(truncatingIfNeeded: index.loadRelaxed(8 * (b >> 1)) >> (32 * UInt64(b & 1)) & 0xFFFF_FFFF) }
+    func setBucket(_ b: Int, _ v: Int) {
+        let o = 8 * (b >> 1), shift = 32 * UInt64(b & 1)
+        let w = index.loadRelaxed(o) & ~(0xFFFF_FFFF << shift) | UInt64(UInt32(truncatingIfNeeded: v)) << shift
+        index.storeRelaxed(w, o)
+    }
+    func home(_ id: OperationId) -> Int {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for w in [id.w0, id.w1, id.w2, id.w3] {
+            h ^= w
+            h = h &* 0x0000_0100_0000_01B3
+            h ^= h >> 29
+        }
+        return Int(truncatingIfNeeded: h) & mask
+    }
+
+    /// Live iff its seq is in the window that `opSeq` (published) defines.
+    func isLive(_ position: Int, opSeq: UInt64) -> Bool {
+        let seq = entry(position).loadRelaxed(Layout.OpEntry.seq)
+        return seq < opSeq && opSeq &- seq <= UInt64(window) && self.position(seq) == position
+    }
+
+    /// The live entry for `id`, if any.
+    @usableFromInline
+    func find(_ id: OperationId, opSeq: UInt64) -> Int? {
+        var b = home(id)
+        for _ in 0...mask {
+            let v = bucket(b)
+            if v == 0 { return nil }
+            let p = v &- 1
+            if p <= window && isLive(p, opSeq: opSeq) && OperationId(loadingFrom: entry(p) + Layout.OpEntry.opId) == id { return p }
+            b = (b &+ 1) & mask
+        }
+        return nil
+    }
+
+    /// Does the entry at `p` record exactly `call`?
+    @usableFromInline
+    func matches(_ p: Int, _ call: OpCall) -> Bool {
+        let e = entry(p)
+        let packed = e.loadRelaxed(Layout.OpEntry.packed)
+        return UInt8(truncatingIfNeeded: packed) == call.operation.rawValue && e.loadRelaxed(Layout.OpEntry.argDigest) == call.digest
+            && e.loadAmount(Layout.OpEntry.amount) == call.amount && e.loadAmount(Layout.OpEntry.second) == call.second
+            && Int(truncatingIfNeeded: (packed >> 8) & 0xFF) == (call.index & 0xFF)
+    }
+
+    @usableFromInline
+    func result(_ p: Int) -> OpResult {
+        let e = entry(p)
+        return OpResult(outcome: UInt8(truncatingIfNeeded: e.loadRelaxed(Layout.OpEntry.packed) >> 16),
+                        detail: e.loadAmount(Layout.OpEntry.detail), after: e.loadAmount(Layout.OpEntry.after))
+    }
+
+    /// The refusal for an id already used for other arguments, naming the first use.
+    @usableFromInline
+    func reuseRefusal(_ p: Int, _ key: BookKey, asked call: OpCall) -> Refusal {
+        let e = entry(p)
+        let packed = e.loadRelaxed(Layout.OpEntry.packed)
+        let first = Operation(rawValue: UInt8(truncatingIfNeeded: packed)) ?? call.operation
+        let index = Int(truncatingIfNeeded: (packed >> 8) & 0xFF)
+        var r = Refusal(.opIdReused, first, key, index: index == 0xFF ? -1 : index, amount: e.loadAmount(Layout.OpEntry.amount))
+        r.opId = call.id.description
+        return r
+    }
+
+    /// Writes `call` and its result as sequence `seq` (inside the publish that stores opSeq = seq + 1),
+    /// and points the index at it, dropping the entry it overwrites from the index first.
+    @usableFromInline
+    func record(_ call: OpCall, _ result: OpResult, seq: UInt64, opSeq: UInt64) {
+        let p = position(seq)
+        remove(OperationId(loadingFrom: entry(p) + Layout.OpEntry.opId), at: p)
+        let e = entry(p)
+        call.id.store(to: e + Layout.OpEntry.opId)
+        e.storeRelaxed(seq, Layout.OpEntry.seq)
+        let idx = UInt64(call.index >= 0 && call.index < 64 ? call.index : 0xFF)
+        e.storeRelaxed(UInt64(call.operation.rawValue) | idx << 8 | UInt64(result.outcome) << 16, Layout.OpEntry.packed)
+        e.storeAmount(call.amount, Layout.OpEntry.amount)
+        e.storeAmount(call.second, Layout.OpEntry.second)
+        e.storeRelaxed(call.digest, Layout.OpEntry.argDigest)
+        e.storeAmount(result.detail, Layout.OpEntry.detail)
+        e.storeAmount(result.after, Layout.OpEntry.after)
+        insert(call.id, at: p)
+    }
+
+    func insert(_ id: OperationId, at p: Int) {
+        var b = home(id)
+        for _ in 0...mask {
+            let v = bucket(b)
+            if v == 0 || v == p &+ 1 {
+                setBucket(b, p &+ 1)
+                return
+            }
+            b = (b &+ 1) & mask
+        }
+    }
+
+    /// Linear probing's backward-shift delete of the bucket pointing at `p` (no tombstones).
+    func remove(_ id: OperationId, at p: Int) {
+        var b = home(id)
+        var found = -1
+        for _ in 0...mask {
+            let v = bucket(b)
+            if v == 0 { break }
+            if v == p &+ 1 { found = b; break }
+            b = (b &+ 1) & mask
+        }
+        guard found >= 0 else { return }
+        var hole = found
+        var j = (hole &+ 1) & mask
+        for _ in 0...mask {
+            let v = bucket(j)
+            if v == 0 { break }
+            let h = home(OperationId(loadingFrom: entry(v &- 1) + Layout.OpEntry.opId))
+            // Move the entry at j back into the hole unless its home lies cyclically in (hole, j].
+            let inRange = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
+            if !inRange {
+                setBucket(hole, v)
+                hole = j
+            }
+            j = (j &+ 1) & mask
+        }
+        setBucket(hole, 0)
+    }
+
+    /// After a holder died: the index from the live entries alone.
+    @usableFromInline
+    func rebuild(opSeq: UInt64) {
+        for w in stride(from: 0, to: 4 * (mask + 1), by: 8) { index.storeRelaxed(0, w) }
+        for p in 0...window where isLive(p, opSeq: opSeq) {
+            insert(OperationId(loadingFrom: entry(p) + Layout.OpEntry.opId), at: p)
+        }
+    }
+}
+
+extension Books {
+    @usableFromInline
+    func opLog(_ rec: RecordRef) -> OpLog {
+        let g = segment.geometry
+        return OpLog(holdTable(rec).base, holdCapacity: g.holdCapacity, window: g.opIdWindow)
+    }
+
+    /// Under the lock, before any rule runs: nil when `call` is new; else the first call's result
+    /// (thrown again if it was a refusal), or a refusal when the id was used for other arguments.
+    @usableFromInline
+    func replay(_ rec: RecordRef, _ call: OpCall) throws(BooksError) -> OpResult? {
+        let log = opLog(rec)
+        let opSeq = rec.stateLatch.lockedCurrent.loadRelaxed(Layout.State.opSeq)
+        guard let p = log.find(call.id, opSeq: opSeq) else { return nil }
+        guard log.matches(p, call) else {
+            let r = log.reuseRefusal(p, rec.key, asked: call)
+            unlock(rec)
+            recordRefusal(r)
+            throw .refused(r)
+        }
+        let result = log.result(p)
+        unlock(rec)
+        if result.outcome != 0, let code = RefusalCode(rawValue: result.outcome) {
+            throw .refused(Refusal(code, call.operation, rec.key, index: call.index, amount: call.amount, detail: result.detail))
+        }
+        return result
+    }
+
+    /// A refusal of a call carrying an op id: remembered (published with the op-id sequence, the
+    /// books otherwise unchanged), so the same call again gets the same refusal. Unlocks.
+    @usableFromInline
+    func refuse(_ rec: RecordRef, remembering call: OpCall?, _ r: Refusal) -> BooksError {
+        if let call {
+            let log = opLog(rec)
+            rec.stateLatch.publish { (next, cur, _) in
+                for w in stride(from: 0, to: Layout.State.size, by: 8) { next.storeRelaxed(cur.loadRelaxed(w), w) }
+                next.storeRelaxed(0, Layout.State.pairMark)  // not an allocate/release: the next one copies in full
+                let seq = cur.loadRelaxed(Layout.State.opSeq)
+                log.record(call, OpResult(outcome: r.code.rawValue, detail: r.detail, after: .zero), seq: seq, opSeq: seq)
+                next.storeRelaxed(seq &+ 1, Layout.State.opSeq)
+            }
+        }
+        return refuse(rec, r)
+    }
+}

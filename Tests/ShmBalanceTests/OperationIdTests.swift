@@ -1,0 +1,105 @@
+@testable import ShmBalance
+import ShmBalanceTestSupport
+import XCTest
+
+/// Operation ids (SPEC §9): a replay returns the first result and applies nothing; the same id with
+/// other arguments is refused; refusals are remembered too; the window is bounded.
+final class OperationIdTests: XCTestCase {
+    var seg: TempSegment!
+    var books: Books!
+    let usdc = key("USDC")
+
+    override func setUpWithError() throws {
+        seg = TempSegment()
+        books = try seg.books(.readWriteCreating(geometry: Geometry(recordCapacity: 8, quoteCapacity: 16, ringCapacity: 64,
+                                                                     holdCapacity: Layout.minHolds, opIdWindow: Layout.minOpIdWindow)))
+        try books.reset(usdc, balance: Amount("10000"), strategyCount: 5)
+        try books.allocate(usdc, index: 2, Amount("2000"))
+    }
+
+    override func tearDown() {
+        books = nil
+        seg = nil
+    }
+
+    func id(_ s: String) -> OperationId { try! OperationId(s) }
+    func opCount() throws -> UInt64 { try books.get(usdc).state.opCount }
+    func slots() throws -> [String] { try books.get(usdc).slots.map(\.exactText) }
+
+    func testAHoldReplayedAppliesOnce() throws {
+        try books.hold(usdc, index: 2, Amount("500"), id: id("h"))
+        let ops = try opCount()
+        try books.hold(usdc, index: 2, Amount("500"), id: id("h"))
+        XCTAssertEqual(try opCount(), ops)
+        XCTAssertEqual(try books.slotHolds(usdc)[2].held, Amount("500"))
+        // Even after the hold was filled, the same hold call is the same call: not a second hold.
+        try books.fill(usdc, id: id("h"), Amount("500"), final: true)
+        try books.hold(usdc, index: 2, Amount("500"), id: id("h"))
+        XCTAssertEqual(try books.holds(usdc), [])
+    }
+
+    func testAFillReplayedAppliesOnceAndAnswersTheSame() throws {
+        try books.hold(usdc, index: 2, Amount("500"), id: id("h"))
+        let first = try books.fill(usdc, id: id("h"), Amount("450"), fee: Amount("100"), final: true, opId: id("f1"))
+        let after = try slots()
+        let again = try books.fill(usdc, id: id("h"), Amount("450"), fee: Amount("100"), final: true, opId: id("f1"))
+        XCTAssertEqual(again, first)
+        XCTAssertEqual(first.fromFree, Amount("50"))
+        XCTAssertEqual(try slots(), after, "applied once")
+        let r = assertRefusedUnchanged(books, .opIdReused, "other amount") { () throws(BooksError) in
+            _ = try books.fill(usdc, id: id("h"), Amount("1"), opId: id("f1"))
+        }
+        XCTAssertEqual(r?.description, "op id f1 was already used for fill KRAKEN USDC 450.00")
+        // Without an op id, two identical partial fills are two fills.
+        try books.hold(usdc, index: 2, Amount("100"), id: id("h2"))
+        try books.fill(usdc, id: id("h2"), Amount("10"))
+        try books.fill(usdc, id: id("h2"), Amount("10"))
+        XCTAssertEqual(try books.holds(usdc).first?.amount, Amount("80"))
+    }
+
+    func testAVoidReplayedSucceedsAgain() throws {
+        try books.hold(usdc, index: 2, Amount("500"), id: id("h"))
+        try books.void(usdc, id: id("h"), opId: id("v"))
+        try books.void(usdc, id: id("h"), opId: id("v"))  // not "no open hold": the first answer
+        assertRefused(.unknownHold) { () throws(BooksError) in try books.void(usdc, id: id("h")) }
+        assertRefused(.opIdReused) { () throws(BooksError) in try books.void(usdc, id: id("other"), opId: id("v")) }
+    }
+
+    func testAReceiveReplayedAppliesOnce() throws {
+        try books.receive(usdc, index: 2, Amount("7"), opId: id("r"))
+        try books.receive(usdc, index: 2, Amount("7"), opId: id("r"))
+        XCTAssertEqual(try slots(), ["10007", "8000", "2007", "0", "0"])
+        assertRefusedUnchanged(books, .opIdReused, "other slot") { () throws(BooksError) in try books.receive(usdc, index: 3, Amount("7"), opId: id("r")) }
+        assertRefusedUnchanged(books, .opIdReused, "another operation") { () throws(BooksError) in try books.void(usdc, id: id("x"), opId: id("r")) }
+    }
+
+    func testARefusalIsRememberedAndReplayedAsTheSameRefusal() throws {
+        let first = assertRefused(.notASubStrategy) { () throws(BooksError) in try books.receive(usdc, index: 1, Amount("7"), opId: id("bad")) }
+        let ops = try opCount()
+        let again = assertRefused(.notASubStrategy) { () throws(BooksError) in try books.receive(usdc, index: 1, Amount("7"), opId: id("bad")) }
+        XCTAssertEqual(again, first)
+        XCTAssertEqual(try opCount(), ops, "a refusal applies nothing")
+        // A refused fill stays refused under its id even once the hold exists.
+        assertRefused(.unknownHold) { () throws(BooksError) in _ = try books.fill(usdc, id: id("later"), Amount("1"), opId: id("f")) }
+        try books.hold(usdc, index: 2, Amount("5"), id: id("later"))
+        assertRefused(.unknownHold) { () throws(BooksError) in _ = try books.fill(usdc, id: id("later"), Amount("1"), opId: id("f")) }
+    }
+
+    func testTheWindowForgetsTheOldestAndTheIndexSurvivesARebuild() throws {
+        try books.receive(usdc, index: 2, Amount("1"), opId: id("first"))
+        for i in 1..<Layout.minOpIdWindow { try books.receive(usdc, index: 3, Amount("1"), opId: id("n\(i)")) }
+        // Exactly the window: "first" is still remembered.
+        try books.receive(usdc, index: 2, Amount("1"), opId: id("first"))
+        XCTAssertEqual(try books.get(usdc).slots[2], Amount("2001"))
+        // What a new lock owner does after a dead holder: the index from the entries alone.
+        let rec = try XCTUnwrap(books.record(usdc))
+        books.opLog(rec).rebuild(opSeq: rec.stateLatch.lockedCurrent.loadRelaxed(Layout.State.opSeq))
+        try books.receive(usdc, index: 2, Amount("1"), opId: id("first"))
+        XCTAssertEqual(try books.get(usdc).slots[2], Amount("2001"))
+        // One more id pushes "first" out: the same call applies again.
+        try books.receive(usdc, index: 3, Amount("1"), opId: id("push"))
+        try books.receive(usdc, index: 2, Amount("1"), opId: id("first"))
+        XCTAssertEqual(try books.get(usdc).slots[2], Amount("2002"))
+        XCTAssertTrue(try books.get(usdc).identityHolds)
+    }
+}
