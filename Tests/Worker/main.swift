@@ -23,6 +23,8 @@
 //       Prints "ready", waits (up to 60 s) until GOFILE exists, then `reset`s (OPERATION reset, with COUNT slots)
 //       or `reconcile`s the KRAKEN records CURRENCIES (comma-separated) to BALANCE, in order, as
 //       fast as it can: racing other creators of the same new keys. Prints "created N".
+//   shmbal-worker holds SEGMENT LOG CURRENCY SEED
+//       Random hold / fill / void / receive until killed, pausing at fault points (Holds.swift).
 import Glibc
 import ShmBalance
 import ShmBalanceTestKit
@@ -225,5 +227,6 @@ case "read-slot": runSlotReader(Array(argv.dropFirst()), wholeRecord: false)
 case "read-record": runSlotReader(Array(argv.dropFirst()), wholeRecord: true)
 case "read-quote": runQuoteReader(Array(argv.dropFirst()))
 case "create": runCreator(Array(argv.dropFirst()))
-default: fail("usage: shmbal-worker ops|read|read-slot|read-record|read-quote|create …")
+case "holds": runHolds(Array(argv.dropFirst()))
+default: fail("usage: shmbal-worker ops|read|read-slot|read-record|read-quote|create|holds …")
 }

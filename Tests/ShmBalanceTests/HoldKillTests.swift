@@ -1,0 +1,64 @@
+@testable import ShmBalance
+import ShmBalanceTestSupport
+import XCTest
+
+/// A writer doing holds, fills, voids and receipts is SIGKILLed, often while paused at a fault
+/// point of its commit (tags written, state not yet published): the next writer finds the hold
+/// table agreeing with the published sums, the identity exact and every hold within its budget.
+final class HoldKillTests: XCTestCase {
+    func testWritersKilledInsideHoldCommitsLeaveTheTableAndTheSumsAgreeing() throws {
+        let kills = 40
+        let overall = Deadline(seconds: 120)
+        let seg = TempSegment()
+        let books = try seg.books(.readWriteCreating(geometry: Geometry(recordCapacity: 4, quoteCapacity: 16, ringCapacity: 64,
+                                                                         holdCapacity: 64, opIdWindow: 256)))
+        let k = key("USDC")
+        try books.reset(k, balance: Amount("1000000"), strategyCount: 6)
+        for i in 2...4 { try books.allocate(k, index: i, Amount("100000")) }
+        var rng = SplitMix64(seed: 0x401D_0001)
+        var recovered = 0, pausedInside = 0
+
+        for round in 0..<kills {
+            guard !overall.hasPassed else { return XCTFail("past the overall bound after \(round) rounds") }
+            let log = seg.file("holds\(round).log")
+            let victim = try spawnProduct(Product.worker, ["holds", seg.path, log, "USDC", "\(round + 1)"], outputIn: seg.dir, name: "holds\(round)")
+            let started = poll(within: 20) { (readTextFile(log)?.contains("\nA ") ?? false) || !victim.isRunning }
+            if let end = victim.termination { return XCTFail("round \(round): the victim ended by itself (\(end)): \(victim.errorOutput)") }
+            guard started else {
+                victim.kill()
+                return XCTFail("round \(round): the victim did nothing within 20 s")
+            }
+            usleep(UInt32(rng.below(3000)))
+            XCTAssertEqual(victim.kill(), .signalled(SIGKILL))
+            if let last = readTextFile(log)?.split(separator: "\n").last, last.hasPrefix("P ") { pausedInside += 1 }
+
+            // The next writer: takes the lock at once (recovering it if the victim held it).
+            let head = books.activityHead
+            try books.receive(k, index: 5, Amount("1"))
+            recovered += books.activity(after: head).filter { $0.operation == .recoverLock }.count
+
+            let record = try books.get(k)
+            guard record.identityHolds else { return XCTFail("round \(round): identity broken: \(record.slots)") }
+            let sums = try books.slotHolds(k)
+            var fromTable = [Int128](repeating: 0, count: 6), counts = [Int](repeating: 0, count: 6)
+            let holds = try books.holds(k)
+            for h in holds {
+                fromTable[h.index] += h.amount.raw
+                counts[h.index] += 1
+            }
+            XCTAssertEqual(Set(holds.map(\.id)).count, holds.count, "round \(round): an id open twice")
+            for i in 2..<6 {
+                guard sums[i].held.raw == fromTable[i], sums[i].count == counts[i] else {
+                    return XCTFail("round \(round) #\(i): published held \(sums[i].held) in \(sums[i].count), the table says \(Amount(raw: fromTable[i])) in \(counts[i])")
+                }
+                guard sums[i].held.raw >= 0, sums[i].held.raw <= sums[i].budget.raw else {
+                    return XCTFail("round \(round) #\(i): held \(sums[i].held) outside 0…budget \(sums[i].budget)")
+                }
+            }
+            unlink(log)
+        }
+        print("hold kills: \(kills); paused inside a commit at the kill: \(pausedInside); locks recovered: \(recovered)")
+        XCTAssertGreaterThan(pausedInside, kills / 4, "most kills should land inside a commit")
+        XCTAssertGreaterThan(recovered, 0, "some kills must have left the lock held")
+    }
+}
