@@ -117,7 +117,7 @@ extension Books {
     /// The general mutation: read the whole published state, let `body` apply the rules to it,
     /// then publish it. Used by every operation but the hot pair allocate/release.
     @usableFromInline
-    func mutate(_ rec: RecordRef, _ operation: Operation, index: Int, amount: Amount, intake: StateIntake = .sound,
+    func mutate(_ rec: RecordRef, _ operation: Operation, index: Int, amount: Amount, intake: StateIntake = .sound, opId call: OpCall? = nil,
                 _ body: (inout RecordState, _ storedCount: Int) throws(Refusal) -> Change) throws(BooksError) -> RecordState {
         try requireWritable()
         try lock(rec)
@@ -126,9 +126,11 @@ extension Books {
             unlock(rec)
             throw rec.corruptCount(stored)
         }
+        // A call seen before: its first result, nothing applied (docs/holds.md "Operation ids").
+        if let call, try replay(rec, call) != nil { return s }
         let old = s
         let change: Change
-        do { change = try body(&s, stored) } catch { throw refuse(rec, error) }
+        do { change = try body(&s, stored) } catch { throw refuse(rec, remembering: call, error) }
         let now = shmbal_now_micros()
         if change.commit {
             // The rules keep the identity by construction; a bug that broke it must not reach the
@@ -142,10 +144,16 @@ extension Books {
             s.lastChangePid = pid
             s.lastIndex = max(0, change.index)
             let published = s
+            let log = call.map { _ in opLog(rec) }
             rec.stateLatch.publish { (next, cur, _) in
                 writeState(published, to: next)
                 copyNames(from: cur, to: next)
                 copyHoldBooks(from: cur, to: next)
+                if let call, let log {
+                    let seq = cur.loadRelaxed(Layout.State.opSeq)
+                    log.record(call, OpResult(outcome: 0, detail: change.detail, after: change.after), seq: seq, opSeq: seq)
+                    next.storeRelaxed(seq &+ 1, Layout.State.opSeq)
+                }
             }
         }
         appendActivity(operation, rec.key, index: change.index, outcome: 0, epoch: s.epoch,

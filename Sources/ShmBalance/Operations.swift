@@ -136,6 +136,44 @@ extension Books {
         try release(try existing(key, for: .release, index: index, amount: amount), index: index, amount)
     }
 
+    // MARK: - allocate / release with an op id (the general commit: the hot pair stays without one)
+
+    /// `allocate` that a retry with the same `opId` does not apply again (SPEC §9).
+    public func allocate(_ key: BookKey, index: Int, _ amount: Amount, opId: OperationId) throws(BooksError) {
+        let rec = try existing(key, for: .allocate, index: index, amount: amount)
+        _ = try mutate(rec, .allocate, index: index, amount: amount, opId: OpCall(opId, .allocate, index: index, amount: amount)) { (s, _) throws(Refusal) -> Change in
+            guard index >= 2 && index < s.strategyCount else {
+                throw Refusal(.notASubStrategy, .allocate, key, index: index, amount: amount, detail: Amount(raw: Int128(s.strategyCount)))
+            }
+            guard amount.raw > 0 else { throw Refusal(.nonPositiveAmount, .allocate, key, index: index, amount: amount) }
+            let headroom = s.slots[1].raw &+ s.creditLimit.raw
+            guard amount.raw <= headroom else { throw Refusal(.insufficientHeadroom, .allocate, key, index: index, amount: amount, detail: Amount(raw: headroom)) }
+            guard s.slots[index].raw &+ amount.raw <= Amount.limit else { throw Refusal(.overflow, .allocate, key, index: index, amount: amount) }
+            s.slots[1] = Amount(raw: s.slots[1].raw &- amount.raw)
+            s.slots[index] = Amount(raw: s.slots[index].raw &+ amount.raw)
+            return Change(index: index, after: s.slots[index])
+        }
+    }
+
+    /// `release` that a retry with the same `opId` does not apply again (SPEC §9).
+    public func release(_ key: BookKey, index: Int, _ amount: Amount, opId: OperationId) throws(BooksError) {
+        let rec = try existing(key, for: .release, index: index, amount: amount)
+        _ = try mutate(rec, .release, index: index, amount: amount, opId: OpCall(opId, .release, index: index, amount: amount)) { (s, _) throws(Refusal) -> Change in
+            guard index >= 2 && index < s.strategyCount else {
+                throw Refusal(.notASubStrategy, .release, key, index: index, amount: amount, detail: Amount(raw: Int128(s.strategyCount)))
+            }
+            guard amount.raw > 0 else { throw Refusal(.nonPositiveAmount, .release, key, index: index, amount: amount) }
+            guard amount.raw <= s.slots[index].raw else { throw Refusal(.exceedsBudget, .release, key, index: index, amount: amount, detail: s.slots[index]) }
+            if let held = Books.heldAbove(rec, index, s.slots[index].raw &- amount.raw) {
+                throw Refusal(.belowHeld, .release, key, index: index, amount: amount, detail: held)
+            }
+            guard s.slots[1].raw &+ amount.raw <= Amount.limit else { throw Refusal(.overflow, .release, key, index: index, amount: amount) }
+            s.slots[1] = Amount(raw: s.slots[1].raw &+ amount.raw)
+            s.slots[index] = Amount(raw: s.slots[index].raw &- amount.raw)
+            return Change(index: index, after: s.slots[index])
+        }
+    }
+
     // MARK: - reset, set, adjust
 
     /// total = pool = balance, every sub-strategy 0, epoch + 1. Creates the record if missing
@@ -143,7 +181,7 @@ extension Books {
     ///
     /// Reset is also the repair of a damaged record: one whose stored count is outside 2…64 gets
     /// `strategyCount`, else the default 8; a credit limit that is negative or not storable becomes 0.
-    public func reset(_ key: BookKey, balance: Amount, strategyCount: Int? = nil) throws(BooksError) {
+    public func reset(_ key: BookKey, balance: Amount, strategyCount: Int? = nil, opId: OperationId? = nil) throws(BooksError) {
         try requireWritable()
         if let c = strategyCount, c < Layout.minStrategyCount || c > Layout.slotCount {
             let r = Refusal(.badCount, .reset, key, index: -1, amount: balance, detail: Amount(raw: Int128(c)))
@@ -152,7 +190,8 @@ extension Books {
         }
         guard balance.isStorable else { throw refuseNoLock(Refusal(.overflow, .reset, key, index: -1, amount: balance)) }
         let (rec, _) = try findOrCreate(key, NewRecord(strategyCount: strategyCount ?? Layout.defaultStrategyCount), operation: .reset)
-        _ = try mutate(rec, .reset, index: -1, amount: balance, intake: .asStored) { (s, stored) throws(Refusal) -> Change in
+        let call = opId.map { OpCall($0, .reset, index: -1, amount: balance, extra: [UInt64(bitPattern: Int64(strategyCount ?? 0))]) }
+        _ = try mutate(rec, .reset, index: -1, amount: balance, intake: .asStored, opId: call) { (s, stored) throws(Refusal) -> Change in
             // Open orders still exist on the exchange: each budget keeps what its holds keep.
             let held = HoldBooks(from: rec.stateLatch.lockedCurrent).held
             let count = strategyCount ?? Books.repairedCount(stored) ?? s.strategyCount
@@ -195,9 +234,9 @@ extension Books {
 
     /// slot[index] = amount, then rebalance: a change of the total or a budget is absorbed by the
     /// pool; a change of the pool moves the total with it.
-    public func set(_ key: BookKey, _ amount: Amount, index: Int = 0) throws(BooksError) {
+    public func set(_ key: BookKey, _ amount: Amount, index: Int = 0, opId: OperationId? = nil) throws(BooksError) {
         let rec = try existing(key, for: .set, index: index, amount: amount)
-        _ = try mutate(rec, .set, index: index, amount: amount) { (s, _) throws(Refusal) -> Change in
+        _ = try mutate(rec, .set, index: index, amount: amount, opId: opId.map { OpCall($0, .set, index: index, amount: amount) }) { (s, _) throws(Refusal) -> Change in
             guard index >= 0 && index < s.strategyCount else {
                 throw Refusal(.indexOutOfRange, .set, key, index: index, amount: amount, detail: Amount(raw: Int128(s.strategyCount)))
             }
@@ -215,9 +254,9 @@ extension Books {
     }
 
     /// slot[index] += delta, then rebalance as `set` does.
-    public func adjust(_ key: BookKey, _ delta: Amount, index: Int = 0) throws(BooksError) {
+    public func adjust(_ key: BookKey, _ delta: Amount, index: Int = 0, opId: OperationId? = nil) throws(BooksError) {
         let rec = try existing(key, for: .adjust, index: index, amount: delta)
-        _ = try mutate(rec, .adjust, index: index, amount: delta) { (s, _) throws(Refusal) -> Change in
+        _ = try mutate(rec, .adjust, index: index, amount: delta, opId: opId.map { OpCall($0, .adjust, index: index, amount: delta) }) { (s, _) throws(Refusal) -> Change in
             guard index >= 0 && index < s.strategyCount else {
                 throw Refusal(.indexOutOfRange, .adjust, key, index: index, amount: delta, detail: Amount(raw: Int128(s.strategyCount)))
             }
@@ -318,9 +357,9 @@ extension Books {
     // MARK: - metadata
 
     /// Sets the credit limit (≥ 0): what `allocate` may lend beyond the pool.
-    public func setCreditLimit(_ key: BookKey, _ credit: Amount) throws(BooksError) {
+    public func setCreditLimit(_ key: BookKey, _ credit: Amount, opId: OperationId? = nil) throws(BooksError) {
         let rec = try existing(key, for: .setCreditLimit, amount: credit)
-        _ = try mutate(rec, .setCreditLimit, index: -1, amount: credit) { (s, _) throws(Refusal) -> Change in
+        _ = try mutate(rec, .setCreditLimit, index: -1, amount: credit, opId: opId.map { OpCall($0, .setCreditLimit, index: -1, amount: credit) }) { (s, _) throws(Refusal) -> Change in
             guard credit.raw >= 0 else { throw Refusal(.negativeCredit, .setCreditLimit, key, index: -1, amount: credit) }
             guard credit.isStorable else { throw Refusal(.overflow, .setCreditLimit, key, index: -1, amount: credit) }
             let old = s.creditLimit
@@ -330,9 +369,10 @@ extension Books {
     }
 
     /// Sets the number of meaningful slots: it may grow any time, and shrink only over zero slots.
-    public func setStrategyCount(_ key: BookKey, _ count: Int) throws(BooksError) {
+    public func setStrategyCount(_ key: BookKey, _ count: Int, opId: OperationId? = nil) throws(BooksError) {
         let rec = try existing(key, for: .setStrategyCount, amount: Amount(raw: Int128(count)))
-        _ = try mutate(rec, .setStrategyCount, index: -1, amount: Amount(raw: Int128(count))) { (s, _) throws(Refusal) -> Change in
+        let call = opId.map { OpCall($0, .setStrategyCount, index: -1, amount: Amount(raw: Int128(count))) }
+        _ = try mutate(rec, .setStrategyCount, index: -1, amount: Amount(raw: Int128(count)), opId: call) { (s, _) throws(Refusal) -> Change in
             try Books.applyCount(&s, count, key: key, operation: .setStrategyCount)
             return Change(index: -1, detail: Amount(raw: Int128(count)))
         }

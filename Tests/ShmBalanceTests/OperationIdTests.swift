@@ -102,4 +102,38 @@ final class OperationIdTests: XCTestCase {
         XCTAssertEqual(try books.get(usdc).slots[2], Amount("2002"))
         XCTAssertTrue(try books.get(usdc).identityHolds)
     }
+
+    /// Every other mutation: the same call twice applies once; the same id with other arguments is refused.
+    func testEveryMutationKindReplaysAndRefusesReuse() throws {
+        typealias Call = () throws(BooksError) -> Void
+        let cases: [(String, Call, Call)] = [
+            ("allocate", { () throws(BooksError) in try self.books.allocate(self.usdc, index: 3, Amount("100"), opId: self.id("a")) },
+                         { () throws(BooksError) in try self.books.allocate(self.usdc, index: 3, Amount("101"), opId: self.id("a")) }),
+            ("release", { () throws(BooksError) in try self.books.release(self.usdc, index: 2, Amount("100"), opId: self.id("r")) },
+                        { () throws(BooksError) in try self.books.release(self.usdc, index: 3, Amount("100"), opId: self.id("r")) }),
+            ("set", { () throws(BooksError) in try self.books.set(self.usdc, Amount("10500"), opId: self.id("s")) },
+                    { () throws(BooksError) in try self.books.set(self.usdc, Amount("10500"), index: 1, opId: self.id("s")) }),
+            ("adjust", { () throws(BooksError) in try self.books.adjust(self.usdc, Amount("-5"), opId: self.id("j")) },
+                       { () throws(BooksError) in try self.books.adjust(self.usdc, Amount("-6"), opId: self.id("j")) }),
+            ("credit", { () throws(BooksError) in try self.books.setCreditLimit(self.usdc, Amount("50"), opId: self.id("c")) },
+                       { () throws(BooksError) in try self.books.setCreditLimit(self.usdc, Amount("51"), opId: self.id("c")) }),
+            ("count", { () throws(BooksError) in try self.books.setStrategyCount(self.usdc, 6, opId: self.id("n")) },
+                      { () throws(BooksError) in try self.books.setStrategyCount(self.usdc, 7, opId: self.id("n")) }),
+            ("reset", { () throws(BooksError) in try self.books.reset(self.usdc, balance: Amount("9000"), opId: self.id("z")) },
+                      { () throws(BooksError) in try self.books.reset(self.usdc, balance: Amount("9000"), strategyCount: 8, opId: self.id("z")) }),
+        ]
+        for (name, call, other) in cases {
+            try call()
+            let after = try books.get(usdc)
+            try call()
+            XCTAssertEqual(try books.get(usdc).state, after.state, "\(name): a replay applies nothing")
+            assertRefusedUnchanged(books, .opIdReused, name) { () throws(BooksError) in try other() }
+        }
+        // A refused allocate stays the same refusal, even once the headroom would allow it.
+        let first = assertRefused(.insufficientHeadroom) { () throws(BooksError) in try self.books.allocate(self.usdc, index: 4, Amount("100000"), opId: self.id("big")) }
+        try books.adjust(usdc, Amount("1000000"))
+        XCTAssertEqual(assertRefused(.insufficientHeadroom) { () throws(BooksError) in try self.books.allocate(self.usdc, index: 4, Amount("100000"), opId: self.id("big")) }, first)
+        try books.allocate(usdc, index: 4, Amount("100000"), opId: id("big-2"))
+        XCTAssertTrue(try books.get(usdc).identityHolds)
+    }
 }
