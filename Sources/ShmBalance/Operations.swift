@@ -429,9 +429,17 @@ extension Books {
     public func get(_ rec: RecordRef) throws(BooksError) -> BalanceRecord {
         var state = RecordState()
         var names: [ShortName] = []
-        let stored = try rec.readWithNames(into: &state, names: &names)
-        return BalanceRecord(rec.key, state: state, names: Array(names[0..<state.strategyCount]),
-                             slotChangedMicros: Array(rec.slotChangedMicros()[0..<state.strategyCount]), storedStrategyCount: stored)
+        var holds: HoldBooks?
+        let stored = try rec.readWithNames(into: &state, names: &names, holds: &holds)
+        var r = BalanceRecord(rec.key, state: state, names: Array(names[0..<state.strategyCount]),
+                              slotChangedMicros: Array(rec.slotChangedMicros()[0..<state.strategyCount]), storedStrategyCount: stored)
+        if let holds {
+            r.held = (0..<state.strategyCount).map { holds.held[$0] }
+            r.holdCounts = (0..<state.strategyCount).map { Int(holds.counts[$0]) }
+            r.opIdWindow = segment.geometry.opIdWindow
+            r.opIdsRemembered = Int(min(holds.opSeq, UInt64(r.opIdWindow)))
+        }
+        return r
     }
 
     /// One slot (default: the total). Refused when index ≥ strategyCount.
@@ -519,6 +527,15 @@ public struct BalanceRecord: Sendable, Equatable {
     public var headroom: Amount { state.headroom }
     public var identityHolds: Bool { state.identityHolds }
     public var epoch: UInt64 { state.epoch }
+    /// Per meaningful slot: what its open holds keep (layout 3), from the same copy as `slots`.
+    public var held: [Amount] = []
+    /// Per meaningful slot: how many holds are open.
+    public var holdCounts: [Int] = []
+    /// Per meaningful slot: budget − held.
+    public var free: [Amount] { zip(slots, held).map { Amount(raw: $0.raw &- $1.raw) } }
+    /// Operation ids the record remembers (its window, set at init) and how many it holds now.
+    public var opIdWindow = 0
+    public var opIdsRemembered = 0
     /// Everything wrong with it (empty for healthy books).
     public var problems: [RecordProblem] { state.problems(storedCount: storedStrategyCount) }
     /// Broken books: any problem at all (the identity, a negative headroom, damage).

@@ -205,10 +205,22 @@ public struct RecordRef: @unchecked Sendable {
     }
 
     func readWithNames(into out: inout RecordState, names: inout [ShortName], withNames: Bool) throws(BooksError) -> Int {
+        var holds: HoldBooks?
+        return try readWithNames(into: &out, names: &names, withNames: withNames, holds: &holds, withHolds: false)
+    }
+
+    /// The state, the names and the hold books (held sums, counts, op-id sequence), from one copy.
+    func readWithNames(into out: inout RecordState, names: inout [ShortName], holds: inout HoldBooks?) throws(BooksError) -> Int {
+        try readWithNames(into: &out, names: &names, withNames: true, holds: &holds, withHolds: true)
+    }
+
+    func readWithNames(into out: inout RecordState, names: inout [ShortName], withNames: Bool, holds: inout HoldBooks?,
+                       withHolds: Bool) throws(BooksError) -> Int {
         if withNames && names.count != 64 { names = [ShortName](repeating: .empty, count: 64) }
         var stored = 0
         do {
             stored = try stateLatch.read { (s) -> Int in
+                if withHolds { holds = HoldBooks(from: s) }
                 out = RecordState()
                 out.readHead(from: s)
                 let count = out.strategyCount

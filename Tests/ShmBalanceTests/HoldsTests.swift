@@ -54,6 +54,13 @@ final class HoldsTests: XCTestCase {
         XCTAssertEqual(list.first?.amount, Amount("1500"))
         XCTAssertNil(list.first?.expiresMicros)
         XCTAssertEqual(try books.holds(usdc, index: 3), [])
+        // get: held, free and counts from the same copy as the slots; the op-id window.
+        let r = try books.get(usdc)
+        XCTAssertEqual(r.held.map(\.exactText), ["0", "0", "1500", "0", "0"])
+        XCTAssertEqual(r.free.map(\.exactText), ["10000", "7000", "500", "1000", "0"])
+        XCTAssertEqual(r.holdCounts, [0, 0, 1, 0, 0])
+        XCTAssertEqual(r.opIdWindow, Layout.minOpIdWindow)
+        XCTAssertEqual(r.opIdsRemembered, 1, "the hold's id")
         try assertSound()
     }
 
