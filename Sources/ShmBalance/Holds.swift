@@ -204,13 +204,19 @@ extension Books {
     /// The open holds (of slot `index`, or all), consistent with the published state: one latch
     /// read covers the whole pass, and entries are taken by the generation it read.
     public func holds(_ key: BookKey, index: Int? = nil) throws(BooksError) -> [OpenHold] {
-        let rec = try existing(key, for: .get)
+        try readHolds(try existing(key, for: .get), index: index).holds
+    }
+
+    /// The open holds and the hold books of the copy they were read with.
+    func readHolds(_ rec: RecordRef, index: Int? = nil) throws(BooksError) -> (holds: [OpenHold], books: HoldBooks) {
         let table = holdTable(rec)
         let now = shmbal_now_micros()
         var out: [OpenHold] = []
+        var books: HoldBooks?
         do {
-            try rec.stateLatch.read { (_, g) -> Void in
+            try rec.stateLatch.read { (c, g) -> Void in
                 out.removeAll(keepingCapacity: true)
+                books = HoldBooks(from: c)
                 for i in 0..<table.entries where table.isVisible(i, in: g) {
                     let slot = table.slot(i)
                     if let index, index != slot { continue }
@@ -223,7 +229,8 @@ extension Books {
         } catch {
             throw rec.readFailed(error)
         }
-        return out.sorted { ($0.index, $0.createdMicros, $0.id.description) < ($1.index, $1.createdMicros, $1.id.description) }
+        let sorted = out.sorted { ($0.index, $0.createdMicros, $0.id.description) < ($1.index, $1.createdMicros, $1.id.description) }
+        return (sorted, books ?? HoldBooks(from: rec.stateLatch.copy(0)))
     }
 
     // MARK: - the commit

@@ -61,4 +61,41 @@ final class HoldKillTests: XCTestCase {
         XCTAssertGreaterThan(pausedInside, kills / 4, "most kills should land inside a commit")
         XCTAssertGreaterThan(recovered, 0, "some kills must have left the lock held")
     }
+
+    /// A reader lists the holds beside a flat-out writer in another process: every listing agrees
+    /// exactly with the held sums and counts of the copy it was read with, and no id is open twice.
+    func testEveryListingAgreesWithItsSumsBesideAFlatOutWriter() throws {
+        let seg = TempSegment()
+        let books = try seg.books(.readWriteCreating(geometry: Geometry(recordCapacity: 4, quoteCapacity: 16, ringCapacity: 64,
+                                                                         holdCapacity: 64, opIdWindow: 256)))
+        let k = key("USDC")
+        try books.reset(k, balance: Amount("1000000"), strategyCount: 6)
+        for i in 2...4 { try books.allocate(k, index: i, Amount("100000")) }
+        let log = seg.file("writer.log")
+        let writer = try spawnProduct(Product.worker, ["holds", seg.path, log, "USDC", "7", "flat-out"], outputIn: seg.dir, name: "writer")
+        defer { writer.kill() }
+        XCTAssertTrue(poll(within: 20) { readTextFile(log)?.contains("A ") ?? false }, "the writer never started")
+        let rec = try XCTUnwrap(books.record(k))
+        let deadline = Deadline(seconds: 1.5)
+        var listings = 0, nonEmpty = 0
+        let opsBefore = try books.get(k).state.opCount
+        while !deadline.hasPassed {
+            let (holds, sums) = try books.readHolds(rec)
+            var held = [Int128](repeating: 0, count: 64), counts = [Int](repeating: 0, count: 64)
+            for h in holds {
+                held[h.index] += h.amount.raw
+                counts[h.index] += 1
+            }
+            for i in 0..<64 where held[i] != sums.held[i].raw || counts[i] != Int(sums.counts[i]) {
+                return XCTFail("listing \(listings) #\(i): the table gives \(Amount(raw: held[i])) in \(counts[i]), its copy \(sums.held[i]) in \(sums.counts[i])")
+            }
+            XCTAssertEqual(Set(holds.map(\.id)).count, holds.count)
+            listings += 1
+            if !holds.isEmpty { nonEmpty += 1 }
+        }
+        let writes = try books.get(k).state.opCount - opsBefore
+        print("hold listings: \(listings) (\(nonEmpty) with holds) beside \(writes) writes")
+        XCTAssertGreaterThan(writes, 100, "the writer must have been writing meanwhile")
+        XCTAssertGreaterThan(nonEmpty, 10)
+    }
 }

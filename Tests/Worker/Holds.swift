@@ -2,20 +2,24 @@ import Glibc
 import ShmBalance
 import ShmBalanceTestKit
 
-// shmbal-worker holds SEGMENT LOG CURRENCY SEED
+// shmbal-worker holds SEGMENT LOG CURRENCY SEED [flat-out]
 //     Random hold / fill / void / receive operations on slots 2…4 of KRAKEN CURRENCY until killed,
 //     every fault point pausing a random 0–300 µs after logging "P point" (so kills land inside
 //     the lock); "A n" after each operation that returned. Hold ids start with "wSEED-".
+//     `flat-out`: no pauses and no log lines but the first "A 1" (a writer for reader races).
 func runHolds(_ args: [String]) {
     guard args.count >= 4, let seed = UInt64(args[3]) else { fail("usage: holds SEGMENT LOG CURRENCY SEED") }
     let books = openBooks(args[0], .readWrite)
     guard let log = LineLog(args[1]) else { fail("cannot open \(args[1])") }
     let key = bookKey(args[2])
+    let flatOut = args.count > 4 && args[4] == "flat-out"
     #if DEBUG
-    pauseLog = log
-    faultPointHook = { point in
-        pauseLog?.line("P \(point.rawValue)")
-        usleep(UInt32.random(in: 0...300))
+    if !flatOut {
+        pauseLog = log
+        faultPointHook = { point in
+            pauseLog?.line("P \(point.rawValue)")
+            usleep(UInt32.random(in: 0...300))
+        }
     }
     #endif
     var rng = SplitMix64(seed: seed)
@@ -44,6 +48,6 @@ func runHolds(_ args: [String]) {
         } catch {
             // Refusals (a hold beyond free, a full table) are part of the mix.
         }
-        log.line("A \(n)")
+        if !flatOut || n == 1 { log.line("A \(n)") }
     }
 }
