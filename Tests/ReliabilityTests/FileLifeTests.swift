@@ -111,7 +111,8 @@ final class FileLifeTests: XCTestCase {
         XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mount), [])
         // A segment that fits is created, and its pages are all there already.
-        let small = Geometry(recordCapacity: 16, quoteCapacity: 16, ringCapacity: 16)
+        // (Small hold and op-id tables too: with the defaults each record's extension is ~700 KB.)
+        let small = Geometry(recordCapacity: 16, quoteCapacity: 16, ringCapacity: 16, holdCapacity: Layout.minHolds, opIdWindow: Layout.minOpIdWindow)
         let books = Books(try Segment.create(path, geometry: small))
         var st = stat()
         XCTAssertEqual(stat(path, &st), 0)

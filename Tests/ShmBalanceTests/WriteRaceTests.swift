@@ -78,7 +78,8 @@ final class WriteRaceTests: XCTestCase {
     /// on), so each key is asked for by several of them at once.
     func testFirstCreatorsOfOneKeyMakeExactlyOneRecord() throws {
         let seg = TempSegment()
-        let books = try seg.books(.readWriteCreating(geometry: Geometry(recordCapacity: 1024, quoteCapacity: 1, ringCapacity: 1024)))
+        let books = try seg.books(.readWriteCreating(geometry: Geometry(recordCapacity: 1024, quoteCapacity: 1, ringCapacity: 1024,
+                                                                          holdCapacity: Layout.minHolds, opIdWindow: Layout.minOpIdWindow)))
         let count = runningUnderSanitizer ? 100 : 800
         let currencies = (0..<count).map { "NEW\($0)" }
         let go = seg.file("go")
