@@ -121,6 +121,7 @@ extension Books {
                 _ body: (inout RecordState, _ storedCount: Int) throws(Refusal) -> Change) throws(BooksError) -> RecordState {
         try requireWritable()
         try lock(rec)
+        expireIfDue(rec)
         var (s, stored) = lockedStateAsStored(rec)
         if intake == .sound && stored != s.strategyCount {
             unlock(rec)

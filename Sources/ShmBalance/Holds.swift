@@ -251,6 +251,13 @@ extension Books {
         }
     }
 
+    /// `expireDue` for writers that are not hold operations (the caller holds the lock). A damaged
+    /// record (its count out of range) is left to its repair: expiry refuses before writing anything.
+    @usableFromInline @inline(never)
+    func expireIfDue(_ rec: RecordRef) {
+        try? expireDue(rec, now: shmbal_now_micros())
+    }
+
     /// Voids every open hold whose ttl has passed (the caller holds the lock); one publish for all.
     @usableFromInline
     func expireDue(_ rec: RecordRef, now: Int64) throws(BooksError) {

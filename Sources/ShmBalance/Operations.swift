@@ -56,6 +56,8 @@ extension Books {
         -> (published: UnsafeMutableRawPointer, w0: UInt64) {
         try requireWritable()
         try lock(rec)
+        // One load: only a record with a hold that has a ttl ever takes the expiry path.
+        if _slowPath(rec.stateLatch.lockedCurrent.loadRelaxed(Layout.State.earliestExpiry) != 0) { expireIfDue(rec) }
         let cur = rec.stateLatch.lockedCurrent
         let w0 = cur.loadRelaxed(Layout.State.strategyCount)
         let count = HeadWord.count(w0)

@@ -231,6 +231,19 @@ final class HoldsTests: XCTestCase {
         try assertSound()
     }
 
+    /// Any writer of the record expires holds, not only hold operations (the hot pair included).
+    func testEveryWriterExpiresDueHolds() throws {
+        for (name, write) in [("allocate", { () throws(BooksError) in try self.books.allocate(self.usdc, index: 4, Amount("1")) }),
+                              ("set", { () throws(BooksError) in try self.books.set(self.usdc, Amount("10000")) })] as [(String, () throws(BooksError) -> Void)] {
+            try books.hold(usdc, index: 3, Amount("10"), id: id("ttl-\(name)"), ttlMicros: 10_000)
+            usleep(30_000)
+            try write()
+            XCTAssertEqual(try books.holds(usdc), [], name)
+            XCTAssertEqual(try held(3).held, "0", name)
+        }
+        try assertSound()
+    }
+
     /// A writer killed after tagging entries but before the publish: the next lock owner scrubs
     /// the tags, so the next publish does not make the dead writer's hold real.
     func testTagsOfAnUnpublishedCommitAreScrubbedOnRecovery() throws {
