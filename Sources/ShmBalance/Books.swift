@@ -134,8 +134,10 @@ public struct Books: @unchecked Sendable {
     /// Appends complete records (caller holds the table mutex) and publishes them with one store;
     /// nil when they do not fit (nothing written). Used by create, `config apply` and `restore`.
     func appendRecords(_ records: [(key: BookKey, state: RecordState, names: [ShortName])],
-                       slotChanged: [[Int64]]? = nil) throws(BooksError) -> Int? {
-        try recordTable.append(records.count) { (p, i) throws(BooksError) in
+                       slotChanged: [[Int64]]? = nil, holds: [[OpenHold]]? = nil) throws(BooksError) -> Int? {
+        let g = segment.geometry
+        let first = publishedRecordCount
+        return try recordTable.append(records.count) { (p, i) throws(BooksError) in
             let r = records[i]
             p.storeName(r.key.exchange, Layout.Record.exchange)
             p.storeName(r.key.currency, Layout.Record.currency)
@@ -149,6 +151,26 @@ public struct Books: @unchecked Sendable {
                 for (j, micros) in changed.prefix(r.state.strategyCount).enumerated() {
                     p.storeRelaxed(UInt64(bitPattern: micros), Layout.Record.slotChangedMicros + 8 * j)
                 }
+            }
+            // The record's extension: no entry of an append that died before its count was stored
+            // may show through; then a restore's holds, visible from generation 1 (docs/holds.md).
+            let table = HoldTable(base + (g.extensionsOffset + (first + i) * g.extensionSize), capacity: g.holdCapacity)
+            for e in 0..<table.entries { table.entry(e).storeRelaxed(0, Layout.Hold.openGen) }
+            if let hs = holds?[i], !hs.isEmpty {
+                var books = HoldBooks(from: copy0)
+                for (e, h) in hs.enumerated() {
+                    table.open(e, id: h.id, slot: h.index, amount: h.amount, original: h.original, created: h.createdMicros,
+                               expires: h.expiresMicros ?? 0, at: 1)
+                    books.held[h.index] = Amount(raw: books.held[h.index].raw &+ h.amount.raw)
+                    books.counts[h.index] &+= 1
+                    books.holdSerial &+= 1
+                    if let t = h.expiresMicros, books.earliestExpiry == 0 || t < books.earliestExpiry { books.earliestExpiry = t }
+                }
+                books.write(to: copy0)
+                // Both copies alike at generation 1: the entries' tags and the state agree.
+                let copy1 = p + Layout.Record.states + Layout.State.size
+                for w in stride(from: 0, to: Layout.State.size, by: 8) { copy1.storeRelaxed(copy0.loadRelaxed(w), w) }
+                p.storeRelaxed(1, Layout.Record.generation)
             }
         }
     }

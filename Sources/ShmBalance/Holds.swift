@@ -25,6 +25,8 @@ public struct OpenHold: Sendable, Equatable {
     public var index: Int
     /// What the hold still covers.
     public var amount: Amount
+    /// What it was opened with.
+    public var original: Amount
     public var createdMicros: Int64
     /// nil without a ttl.
     public var expiresMicros: Int64?
@@ -208,20 +210,22 @@ extension Books {
     }
 
     /// The open holds and the hold books of the copy they were read with.
-    func readHolds(_ rec: RecordRef, index: Int? = nil) throws(BooksError) -> (holds: [OpenHold], books: HoldBooks) {
+    func readHolds(_ rec: RecordRef, index: Int? = nil) throws(BooksError) -> (holds: [OpenHold], books: HoldBooks, opCount: UInt64) {
         let table = holdTable(rec)
         let now = shmbal_now_micros()
         var out: [OpenHold] = []
         var books: HoldBooks?
+        var opCount: UInt64 = 0
         do {
             try rec.stateLatch.read { (c, g) -> Void in
                 out.removeAll(keepingCapacity: true)
                 books = HoldBooks(from: c)
+                opCount = c.loadRelaxed(Layout.State.opCount)
                 for i in 0..<table.entries where table.isVisible(i, in: g) {
                     let slot = table.slot(i)
                     if let index, index != slot { continue }
                     let expires = table.expiresMicros(i)
-                    out.append(OpenHold(id: HoldId(loadingFrom: table.entry(i) + Layout.Hold.id), index: slot, amount: table.amount(i),
+                    out.append(OpenHold(id: HoldId(loadingFrom: table.entry(i) + Layout.Hold.id), index: slot, amount: table.amount(i), original: table.original(i),
                                         createdMicros: table.createdMicros(i), expiresMicros: expires == 0 ? nil : expires,
                                         expired: expires != 0 && expires <= now))
                 }
@@ -230,7 +234,7 @@ extension Books {
             throw rec.readFailed(error)
         }
         let sorted = out.sorted { ($0.index, $0.createdMicros, $0.id.description) < ($1.index, $1.createdMicros, $1.id.description) }
-        return (sorted, books ?? HoldBooks(from: rec.stateLatch.copy(0)))
+        return (sorted, books ?? HoldBooks(from: rec.stateLatch.copy(0)), opCount)
     }
 
     // MARK: - the commit

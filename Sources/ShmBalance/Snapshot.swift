@@ -32,15 +32,31 @@ extension Books {
             guard let rec = record(key) else { continue }
             var state = RecordState()
             var names: [ShortName] = []
-            // State and names from one published copy: two reads could save a `config apply`'s
-            // new names beside the money of the copy before it.
-            let stored = try rec.readWithNames(into: &state, names: &names)
+            var stored = 0
+            var holds: [OpenHold] = []
+            // State and names from one published copy (two reads could save a `config apply`'s new
+            // names beside the money of the copy before it), and the holds belonging to that state:
+            // read both until they come from the same applied operation (every change of holds bumps
+            // opCount). Bounded: writers would have to apply an operation between the two reads every time.
+            for attempt in 0..<1000 {
+                stored = try rec.readWithNames(into: &state, names: &names)
+                let read = try readHolds(rec)
+                holds = read.holds
+                if read.opCount == state.opCount { break }
+                if attempt == 999 { throw .contended(what: "\(key): record and its holds", attempts: 1000) }
+            }
             let problems = state.problems(storedCount: stored).filter { !$0.isRestorable }
             if !problems.isEmpty {
                 skipped.append(SkippedRecord(key: key, problems: problems))
                 continue
             }
-            records.append(SnapshotRecord(key: key, state: state, names: names, slotChangedMicros: rec.slotChangedMicros()))
+            var r = SnapshotRecord(key: key, state: state, names: names, slotChangedMicros: rec.slotChangedMicros())
+            r.holds = holds.map { h in
+                var h = h
+                h.expired = false
+                return h
+            }
+            records.append(r)
         }
         var quotes: [SnapshotQuote] = []
         let table = quoteTable
@@ -70,6 +86,9 @@ extension Books {
         guard snap.records.count <= g.recordCapacity, snap.quotes.count <= g.quoteCapacity else {
             throw .doesNotFit(segment: segment.path, why: "\(snap.records.count) records and \(snap.quotes.count) quotes; it holds \(g.recordCapacity) and \(g.quoteCapacity)")
         }
+        if let r = snap.records.first(where: { $0.holds.count > g.holdCapacity }) {
+            throw .doesNotFit(segment: segment.path, why: "\(r.key) has \(r.holds.count) open holds; a record here holds \(g.holdCapacity)")
+        }
         // Refuse a segment that holds other books before touching anything, then check again under the locks.
         try restorePlan(snap)
         let table: UnsafeMutablePointer<pthread_mutex_t>
@@ -84,7 +103,7 @@ extension Books {
         if writeRecords {
             let records = snap.records.map { (key: $0.key, state: $0.state, names: $0.names) }
             do {
-                guard try appendRecords(records, slotChanged: snap.records.map(\.slotChangedMicros)) != nil else {
+                guard try appendRecords(records, slotChanged: snap.records.map(\.slotChangedMicros), holds: snap.records.map(\.holds)) != nil else {
                     throw SnapshotError.doesNotFit(segment: segment.path, why: "the record table filled meanwhile")
                 }
             } catch let e as SnapshotError { throw e } catch let e as BooksError { throw .books(e) } catch { throw .books(.corrupt("\(error)")) }

@@ -20,6 +20,7 @@
 //     slot 0 10000 1732569999000000        index, amount, when it last changed (0 = never)
 //     …                                    one line per meaningful slot
 //     name 2 grid-bot                      every non-empty slot name
+//     hold o-17 2 150 200 1732569999 0     open holds: id, slot, amount, original, created, expires (0: no ttl)
 //   end
 //   quotes 1
 //   quote KRAKEN BALANCE USDC 1732569990000000 1732569990000100 40c3880000000000 4121
@@ -38,6 +39,8 @@ public struct SnapshotRecord: Sendable, Equatable {
     public var names: [ShortName]
     /// When each of the 64 slots last changed (µs since the epoch, 0 = never).
     public var slotChangedMicros: [Int64]
+    /// Its open holds (layout 3 snapshots; `expired` is not kept: it follows from the time).
+    public var holds: [OpenHold] = []
 
     public init(key: BookKey, state: RecordState, names: [ShortName], slotChangedMicros: [Int64]) {
         self.key = key
@@ -145,6 +148,9 @@ extension BooksSnapshot {
             line("  last-change \(s.lastChangeMicros) \(s.lastChangePid) \(s.lastIndex)")
             for i in 0..<s.strategyCount { line("  slot \(i) \(s.slots[i].exactText) \(r.slotChangedMicros[i])") }
             for (i, n) in r.names.enumerated() where !n.isEmpty { line("  name \(i) \(n)") }
+            for h in r.holds {
+                line("  hold \(h.id) \(h.index) \(h.amount.exactText) \(h.original.exactText) \(h.createdMicros) \(h.expiresMicros ?? 0)")
+            }
             line("end")
         }
         line("quotes \(quotes.count)")
@@ -317,9 +323,31 @@ struct SnapshotParser {
             guard names[i].isEmpty else { throw fail("\(key): slot \(i) is named twice") }
             names[i] = try name(w[1], .label)
         }
+        var holds: [OpenHold] = []
+        var held = [Int128](repeating: 0, count: Layout.slotCount)
+        var ids = Set<HoldId>()
+        while peek() == "hold" {
+            let w = try next("hold", words: 6)
+            let id: HoldId
+            do { id = try HoldId(w[0]) } catch { throw fail("\(key): \(error)") }
+            let index: Int = try int(w[1], "hold slot")
+            let remaining = try amount(w[2], "\(key) hold amount"), original = try amount(w[3], "\(key) hold original")
+            let created: Int64 = try int(w[4], "hold created"), expires: Int64 = try int(w[5], "hold expires")
+            guard index >= 2 && index < s.strategyCount else { throw fail("\(key): hold \(id) on #\(index), not a sub-strategy") }
+            guard remaining.raw >= 0, original.raw > 0, remaining.raw <= original.raw, expires >= 0 else {
+                throw fail("\(key): hold \(id): amount \(remaining) and original \(original) must be 0 ≤ amount ≤ original, original > 0")
+            }
+            guard ids.insert(id).inserted else { throw fail("\(key): hold \(id) appears twice") }
+            held[index] += remaining.raw
+            guard held[index] <= s.slots[index].raw else { throw fail("\(key): the holds of #\(index) exceed its budget \(s.slots[index])") }
+            holds.append(OpenHold(id: id, index: index, amount: remaining, original: original, createdMicros: created,
+                                  expiresMicros: expires == 0 ? nil : expires, expired: false))
+        }
         _ = try next("end", words: 0)
         // The same rules `check` and `snapshot save` apply (RecordHealth.swift).
         if let problem = s.problems(storedCount: s.strategyCount).first(where: { !$0.isRestorable }) { throw fail("\(key): \(problem)") }
-        return SnapshotRecord(key: key, state: s, names: names, slotChangedMicros: changed)
+        var r = SnapshotRecord(key: key, state: s, names: names, slotChangedMicros: changed)
+        r.holds = holds
+        return r
     }
 }

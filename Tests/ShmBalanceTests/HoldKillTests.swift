@@ -80,7 +80,7 @@ final class HoldKillTests: XCTestCase {
         var listings = 0, nonEmpty = 0
         let opsBefore = try books.get(k).state.opCount
         while !deadline.hasPassed {
-            let (holds, sums) = try books.readHolds(rec)
+            let (holds, sums, _) = try books.readHolds(rec)
             var held = [Int128](repeating: 0, count: 64), counts = [Int](repeating: 0, count: 64)
             for h in holds {
                 held[h.index] += h.amount.raw

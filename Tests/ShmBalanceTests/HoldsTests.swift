@@ -244,6 +244,38 @@ final class HoldsTests: XCTestCase {
         try assertSound()
     }
 
+    /// Snapshots keep open holds: saved with the state they belong to, restored visible and
+    /// consistent with the sums, and usable (a fill of a restored hold).
+    func testASnapshotKeepsOpenHolds() throws {
+        try books.hold(usdc, index: 2, Amount("1500"), id: id("a"), ttlMicros: 600_000_000)
+        try books.hold(usdc, index: 3, Amount("250"), id: id("b"))
+        try books.fill(usdc, id: id("b"), Amount("50"))
+        let file = seg.file("holds.snapshot")
+        let saved = try SnapshotFile.save(books, to: file)
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        XCTAssertTrue(text.contains("\n  hold a 2 1500 1500 "), text)
+        XCTAssertTrue(text.contains("\n  hold b 3 200 250 "), text)
+        XCTAssertEqual(try SnapshotFile.read(file), saved)
+        let target = seg.file("restored")
+        _ = try SnapshotFile.restore(from: file, toSegment: target)
+        let restored = try Books.open(target, .readWrite)
+        XCTAssertEqual(try restored.holds(usdc), try books.holds(usdc))
+        XCTAssertEqual(try restored.slotHolds(usdc), try books.slotHolds(usdc))
+        XCTAssertEqual(try restored.get(usdc).held, try books.get(usdc).held)
+        let out = try restored.fill(usdc, id: id("b"), Amount("200"), final: true)
+        XCTAssertEqual(out.fromHold, Amount("200"))
+        XCTAssertEqual(try restored.holds(usdc).map(\.id.description), ["a"])
+        assertRefused(.exceedsFree) { () throws(BooksError) in try restored.hold(usdc, index: 2, Amount("501"), id: id("c")) }
+        XCTAssertTrue(try restored.get(usdc).identityHolds)
+        // A snapshot whose holds exceed a budget is refused when read.
+        let bad = text.replacingOccurrences(of: "  hold a 2 1500 1500 ", with: "  hold a 2 2500 2500 ")
+        let badFile = seg.file("bad.snapshot")
+        let body = bad.split(separator: "\n").dropLast().joined(separator: "\n") + "\n"
+        let sum = String(BooksSnapshot.checksum(Array(body.utf8)), radix: 16)
+        try (body + "checksum fnv1a64 \(String(repeating: "0", count: 16 - sum.count) + sum)\n").write(toFile: badFile, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try SnapshotFile.read(badFile)) { XCTAssertTrue("\($0)".contains("exceed its budget"), "\($0)") }
+    }
+
     /// A writer killed after tagging entries but before the publish: the next lock owner scrubs
     /// the tags, so the next publish does not make the dead writer's hold real.
     func testTagsOfAnUnpublishedCommitAreScrubbedOnRecovery() throws {
