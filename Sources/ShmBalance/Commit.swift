@@ -38,6 +38,21 @@ extension Books {
         }
     }
 
+    /// Closes every hold visible in generation `g` at `g + 1` and zeroes the held sums and counts of
+    /// `next` (the op-id sequence and the hold serial stay): the closes and the zeroed sums appear
+    /// together with the latch's one release store.
+    @usableFromInline
+    func dropHolds(_ table: HoldTable, from cur: UnsafeMutableRawPointer, to next: UnsafeMutableRawPointer, published g: UInt64) {
+        for i in 0..<table.entries where table.isVisible(i, in: g) { table.close(i, at: g &+ 1) }
+        var hb = HoldBooks(from: cur)
+        for i in 0..<64 {
+            hb.held[i] = .zero
+            hb.counts[i] = 0
+        }
+        hb.earliestExpiry = 0
+        hb.write(to: next)
+    }
+
     /// Copies the names of one state copy into another.
     @inlinable @inline(__always)
     func copyNames(from cur: UnsafeMutableRawPointer, to next: UnsafeMutableRawPointer) {
@@ -95,12 +110,18 @@ extension Books {
         var after: Amount = .zero
         /// False when nothing changed (a reconcile in sync): the entry is logged, nothing is committed.
         var commit = true
+        /// `reset --drop-holds`: every open hold closes in the same publish, the hold books zeroed.
+        var dropsHolds = false
+        /// What an op id remembers, when `detail`/`after` are not what a replay must return (a
+        /// reconcile keeps its outcome's kind and figures).
+        var remembered: OpResult?
 
-        @usableFromInline init(index: Int, detail: Amount = .zero, after: Amount = .zero, commit: Bool = true) {
+        @usableFromInline init(index: Int, detail: Amount = .zero, after: Amount = .zero, commit: Bool = true, dropsHolds: Bool = false) {
             self.index = index
             self.detail = detail
             self.after = after
             self.commit = commit
+            self.dropsHolds = dropsHolds
         }
     }
 
@@ -118,6 +139,7 @@ extension Books {
     /// then publish it. Used by every operation but the hot pair allocate/release.
     @usableFromInline
     func mutate(_ rec: RecordRef, _ operation: Operation, index: Int, amount: Amount, intake: StateIntake = .sound, opId call: OpCall? = nil,
+                replayed: ((OpResult) -> Void)? = nil,
                 _ body: (inout RecordState, _ storedCount: Int) throws(Refusal) -> Change) throws(BooksError) -> RecordState {
         try requireWritable()
         try lock(rec)
@@ -128,7 +150,10 @@ extension Books {
             throw rec.corruptCount(stored)
         }
         // A call seen before: its first result, nothing applied (docs/holds.md "Operation ids").
-        if let call, try replay(rec, call) != nil { return s }
+        if let call, let first = try replay(rec, call) {
+            replayed?(first)
+            return s
+        }
         let old = s
         let change: Change
         do { change = try body(&s, stored) } catch { throw refuse(rec, remembering: call, error) }
@@ -146,16 +171,19 @@ extension Books {
             s.lastIndex = max(0, change.index)
             let published = s
             let log = call.map { _ in opLog(rec) }
-            rec.stateLatch.publish { (next, cur, _) in
+            let table = change.dropsHolds ? holdTable(rec) : nil
+            rec.stateLatch.publish { (next, cur, g) in
                 writeState(published, to: next)
                 copyNames(from: cur, to: next)
                 copyHoldBooks(from: cur, to: next)
+                if let table { dropHolds(table, from: cur, to: next, published: g) }
                 if let call, let log {
-                    let seq = cur.loadRelaxed(Layout.State.opSeq)
-                    log.record(call, OpResult(outcome: 0, detail: change.detail, after: change.after), seq: seq, opSeq: seq)
-                    next.storeRelaxed(seq &+ 1, Layout.State.opSeq)
+                    log.recordNext(call, change.remembered ?? OpResult(outcome: 0, detail: change.detail, after: change.after), from: cur, to: next)
                 }
             }
+        } else if let call {
+            // Applied but nothing changed (a reconcile in sync): remembered all the same.
+            remember(rec, call, change.remembered ?? OpResult(outcome: 0, detail: change.detail, after: change.after))
         }
         appendActivity(operation, rec.key, index: change.index, outcome: 0, epoch: s.epoch,
                        amount: amount, detail: change.detail, after: change.after, now: now)

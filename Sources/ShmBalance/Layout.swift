@@ -223,7 +223,9 @@ public enum Layout {
         /// The result: what a refusal's message shows, and the slot's value after.
         @inlinable public static var detail: Int { argDigest + 8 }
         @inlinable public static var after: Int { detail + amountSize }
-        @inlinable public static var size: Int { aligned(after + amountSize + 8, 2 * cacheLine) }  // 8 reserved bytes
+        /// What kind of result it was, where detail and after are not enough (a reconcile's outcome).
+        @inlinable public static var resultKind: Int { after + amountSize }
+        @inlinable public static var size: Int { aligned(resultKind + 8, 2 * cacheLine) }
     }
 
     /// A record's extension: its hold table, op-id ring and their hash indexes. Its size depends on

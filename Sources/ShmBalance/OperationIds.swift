@@ -51,6 +51,16 @@ struct OpResult {
     @usableFromInline var outcome: UInt8
     @usableFromInline var detail: Amount
     @usableFromInline var after: Amount
+    /// The kind of an applied result where the figures need it (a reconcile: `ReconcileOutcome.Kind`).
+    @usableFromInline var kind: UInt8 = 0
+
+    @usableFromInline
+    init(outcome: UInt8, detail: Amount, after: Amount, kind: UInt8 = 0) {
+        self.outcome = outcome
+        self.detail = detail
+        self.after = after
+        self.kind = kind
+    }
 }
 
 /// A record's op-id ring and its index (the caller holds the record's lock for everything here).
@@ -121,7 +131,8 @@ struct OpLog {
     func result(_ p: Int) -> OpResult {
         let e = entry(p)
         return OpResult(outcome: UInt8(truncatingIfNeeded: e.loadRelaxed(Layout.OpEntry.packed) >> 16),
-                        detail: e.loadAmount(Layout.OpEntry.detail), after: e.loadAmount(Layout.OpEntry.after))
+                        detail: e.loadAmount(Layout.OpEntry.detail), after: e.loadAmount(Layout.OpEntry.after),
+                        kind: UInt8(truncatingIfNeeded: e.loadRelaxed(Layout.OpEntry.resultKind)))
     }
 
     /// The refusal for an id already used for other arguments, naming the first use.
@@ -152,7 +163,17 @@ struct OpLog {
         e.storeRelaxed(call.digest, Layout.OpEntry.argDigest)
         e.storeAmount(result.detail, Layout.OpEntry.detail)
         e.storeAmount(result.after, Layout.OpEntry.after)
+        e.storeRelaxed(UInt64(result.kind), Layout.OpEntry.resultKind)
         insert(call.id, at: p)
+    }
+
+    /// Inside a publish: records `call` as the next sequence of `cur` and makes it live in `next`
+    /// (opSeq + 1), so the entry and the books it belongs to appear with one release store.
+    @usableFromInline
+    func recordNext(_ call: OpCall, _ result: OpResult, from cur: UnsafeMutableRawPointer, to next: UnsafeMutableRawPointer) {
+        let seq = cur.loadRelaxed(Layout.State.opSeq)
+        record(call, result, seq: seq, opSeq: seq)
+        next.storeRelaxed(seq &+ 1, Layout.State.opSeq)
     }
 
     func insert(_ id: OperationId, at p: Int) {
@@ -237,16 +258,20 @@ extension Books {
     /// books otherwise unchanged), so the same call again gets the same refusal. Unlocks.
     @usableFromInline
     func refuse(_ rec: RecordRef, remembering call: OpCall?, _ r: Refusal) -> BooksError {
-        if let call {
-            let log = opLog(rec)
-            rec.stateLatch.publish { (next, cur, _) in
-                for w in stride(from: 0, to: Layout.State.size, by: 8) { next.storeRelaxed(cur.loadRelaxed(w), w) }
-                next.storeRelaxed(0, Layout.State.pairMark)  // not an allocate/release: the next one copies in full
-                let seq = cur.loadRelaxed(Layout.State.opSeq)
-                log.record(call, OpResult(outcome: r.code.rawValue, detail: r.detail, after: .zero), seq: seq, opSeq: seq)
-                next.storeRelaxed(seq &+ 1, Layout.State.opSeq)
-            }
-        }
+        if let call { remember(rec, call, OpResult(outcome: r.code.rawValue, detail: r.detail, after: .zero)) }
         return refuse(rec, r)
+    }
+
+    /// Remembers `call` with `result` in a publish that changes nothing else (only the op-id
+    /// sequence; `opCount` stays): a refusal, or an applied call that changed nothing (a reconcile
+    /// in sync). The caller holds the lock and keeps it.
+    @usableFromInline
+    func remember(_ rec: RecordRef, _ call: OpCall, _ result: OpResult) {
+        let log = opLog(rec)
+        rec.stateLatch.publish { (next, cur, _) in
+            for w in stride(from: 0, to: Layout.State.size, by: 8) { next.storeRelaxed(cur.loadRelaxed(w), w) }
+            next.storeRelaxed(0, Layout.State.pairMark)  // not an allocate/release: the next one copies in full
+            log.recordNext(call, result, from: cur, to: next)
+        }
     }
 }

@@ -183,7 +183,11 @@ extension Books {
     ///
     /// Reset is also the repair of a damaged record: one whose stored count is outside 2…64 gets
     /// `strategyCount`, else the default 8; a credit limit that is negative or not storable becomes 0.
-    public func reset(_ key: BookKey, balance: Amount, strategyCount: Int? = nil, opId: OperationId? = nil) throws(BooksError) {
+    ///
+    /// Open holds are kept (each budget keeps what its holds keep, the pool gets the rest) unless
+    /// `dropHolds`: then every hold closes in the same publish and every budget is 0.
+    public func reset(_ key: BookKey, balance: Amount, strategyCount: Int? = nil, dropHolds: Bool = false,
+                      opId: OperationId? = nil) throws(BooksError) {
         try requireWritable()
         if let c = strategyCount, c < Layout.minStrategyCount || c > Layout.slotCount {
             let r = Refusal(.badCount, .reset, key, index: -1, amount: balance, detail: Amount(raw: Int128(c)))
@@ -192,16 +196,17 @@ extension Books {
         }
         guard balance.isStorable else { throw refuseNoLock(Refusal(.overflow, .reset, key, index: -1, amount: balance)) }
         let (rec, _) = try findOrCreate(key, NewRecord(strategyCount: strategyCount ?? Layout.defaultStrategyCount), operation: .reset)
-        let call = opId.map { OpCall($0, .reset, index: -1, amount: balance, extra: [UInt64(bitPattern: Int64(strategyCount ?? 0))]) }
+        let call = opId.map { OpCall($0, .reset, index: -1, amount: balance,
+                                      extra: [UInt64(bitPattern: Int64(strategyCount ?? 0)), dropHolds ? 1 : 0]) }
         _ = try mutate(rec, .reset, index: -1, amount: balance, intake: .asStored, opId: call) { (s, stored) throws(Refusal) -> Change in
             // Open orders still exist on the exchange: each budget keeps what its holds keep.
-            let held = HoldBooks(from: rec.stateLatch.lockedCurrent).held
+            let held = dropHolds ? InlineArray(repeating: .zero) : HoldBooks(from: rec.stateLatch.lockedCurrent).held
             let count = strategyCount ?? Books.repairedCount(stored) ?? s.strategyCount
             for i in count..<64 where held[i].raw != 0 {
                 throw Refusal(.shrinkOverNonZero, .reset, key, index: i, amount: held[i], detail: Amount(raw: Int128(count)))
             }
             Books.applyReset(&s, balance: balance, strategyCount: strategyCount ?? Books.repairedCount(stored), keeping: held)
-            return Change(index: -1, detail: Amount(raw: Int128(s.strategyCount)), after: balance)
+            return Change(index: -1, detail: Amount(raw: Int128(s.strategyCount)), after: balance, dropsHolds: dropHolds)
         }
     }
 
@@ -307,53 +312,63 @@ extension Books {
     /// whole; if pool + credit would then be below 0, or a budget is itself unusable (negative, out
     /// of range, or the stored count damaged), the record is reset to the exchange's figure instead
     /// and the outcome lists the budgets dropped.
-    public func reconcile(_ key: BookKey, exchangeBalance: Amount) throws(BooksError) -> ReconcileOutcome {
+    public func reconcile(_ key: BookKey, exchangeBalance: Amount, opId: OperationId? = nil) throws(BooksError) -> ReconcileOutcome {
         try requireWritable()
         guard exchangeBalance.isStorable else {
             throw refuseNoLock(Refusal(.overflow, .reconcile, key, index: -1, amount: exchangeBalance))
         }
         let (rec, created) = try findOrCreate(key, NewRecord(), operation: .reconcile)
         var outcome = ReconcileOutcome.inSync
-        _ = try mutate(rec, .reconcile, index: -1, amount: exchangeBalance, intake: .asStored) { (s, stored) throws(Refusal) -> Change in
-            let delta = Amount(raw: exchangeBalance.raw &- s.slots[0].raw)
-            let held = HoldBooks(from: rec.stateLatch.lockedCurrent).held
-            if created {
-                Books.applyReset(&s, balance: exchangeBalance, strategyCount: nil, keeping: held)
-                outcome = .created(balance: exchangeBalance)
-                return Change(index: ReconcileOutcome.Kind.reset.rawValue, detail: delta, after: exchangeBalance)
-            }
-            let soundCount = stored == s.strategyCount
-            var budgets: Int128 = 0
-            var budgetsUsable = soundCount && s.creditLimit.raw >= 0 && s.creditLimit.isStorable
-            for i in 2..<s.strategyCount {
-                let b = s.slots[i].raw
-                if b < 0 || b > Amount.limit { budgetsUsable = false }
-                budgets &+= b  // each ≤ 10^36 in magnitude when usable: no wrap in 62 of them
-            }
-            let identityHeld = soundCount && s.identityHolds && s.slots[0].isStorable && s.slots[1].isStorable
-            if delta.raw == 0 && identityHeld && budgetsUsable {
-                outcome = .inSync
-                return Change(index: ReconcileOutcome.Kind.inSync.rawValue, detail: .zero, after: s.slots[0], commit: false)
-            }
-            let pool = budgetsUsable ? Amount(raw: exchangeBalance.raw &- budgets) : nil
-            if let pool, pool.isStorable, pool.raw &+ s.creditLimit.raw >= 0 {
-                let off = s.identityDifference
-                s.slots[0] = exchangeBalance
-                s.slots[1] = pool
-                outcome = identityHeld ? .repaired(delta: delta, pool: pool) : .identityRepaired(delta: delta, pool: pool, identityWasOffBy: off)
-                return Change(index: ReconcileOutcome.Kind.repaired.rawValue, detail: delta, after: exchangeBalance)
-            }
-            // Holds are kept (their orders are open on the exchange): what is dropped is the free part.
-            var dropped: [DroppedBudget] = []
-            for i in 2..<s.strategyCount where s.slots[i].raw != held[i].raw {
-                dropped.append(DroppedBudget(index: i, amount: Amount(raw: s.slots[i].raw &- held[i].raw)))
-            }
-            let unrepairedPool = pool ?? Amount(raw: s.slots[1].raw &+ delta.raw)
-            Books.applyReset(&s, balance: exchangeBalance, strategyCount: Books.repairedCount(stored), keeping: held)
-            outcome = .reset(delta: delta, unrepairedPool: unrepairedPool, dropped: dropped)
-            return Change(index: ReconcileOutcome.Kind.reset.rawValue, detail: delta, after: exchangeBalance)
+        let call = opId.map { OpCall($0, .reconcile, index: -1, amount: exchangeBalance) }
+        _ = try mutate(rec, .reconcile, index: -1, amount: exchangeBalance, intake: .asStored, opId: call,
+                       replayed: { outcome = ReconcileOutcome(replaying: $0) }) { (s, stored) throws(Refusal) -> Change in
+            var change = try reconcileRule(&s, stored, rec: rec, created: created, exchangeBalance: exchangeBalance, outcome: &outcome)
+            change.remembered = outcome.remembered
+            return change
         }
         return outcome
+    }
+
+    /// reconcile's rule on the locked state (SPEC §3).
+    func reconcileRule(_ s: inout RecordState, _ stored: Int, rec: RecordRef, created: Bool, exchangeBalance: Amount,
+                       outcome: inout ReconcileOutcome) throws(Refusal) -> Change {
+        let delta = Amount(raw: exchangeBalance.raw &- s.slots[0].raw)
+        let held = HoldBooks(from: rec.stateLatch.lockedCurrent).held
+        if created {
+            Books.applyReset(&s, balance: exchangeBalance, strategyCount: nil, keeping: held)
+            outcome = .created(balance: exchangeBalance)
+            return Change(index: ReconcileOutcome.Kind.reset.rawValue, detail: delta, after: exchangeBalance)
+        }
+        let soundCount = stored == s.strategyCount
+        var budgets: Int128 = 0
+        var budgetsUsable = soundCount && s.creditLimit.raw >= 0 && s.creditLimit.isStorable
+        for i in 2..<s.strategyCount {
+            let b = s.slots[i].raw
+            if b < 0 || b > Amount.limit { budgetsUsable = false }
+            budgets &+= b  // each ≤ 10^36 in magnitude when usable: no wrap in 62 of them
+        }
+        let identityHeld = soundCount && s.identityHolds && s.slots[0].isStorable && s.slots[1].isStorable
+        if delta.raw == 0 && identityHeld && budgetsUsable {
+            outcome = .inSync
+            return Change(index: ReconcileOutcome.Kind.inSync.rawValue, detail: .zero, after: s.slots[0], commit: false)
+        }
+        let pool = budgetsUsable ? Amount(raw: exchangeBalance.raw &- budgets) : nil
+        if let pool, pool.isStorable, pool.raw &+ s.creditLimit.raw >= 0 {
+            let off = s.identityDifference
+            s.slots[0] = exchangeBalance
+            s.slots[1] = pool
+            outcome = identityHeld ? .repaired(delta: delta, pool: pool) : .identityRepaired(delta: delta, pool: pool, identityWasOffBy: off)
+            return Change(index: ReconcileOutcome.Kind.repaired.rawValue, detail: delta, after: exchangeBalance)
+        }
+        // Holds are kept (their orders are open on the exchange): what is dropped is the free part.
+        var dropped: [DroppedBudget] = []
+        for i in 2..<s.strategyCount where s.slots[i].raw != held[i].raw {
+            dropped.append(DroppedBudget(index: i, amount: Amount(raw: s.slots[i].raw &- held[i].raw)))
+        }
+        let unrepairedPool = pool ?? Amount(raw: s.slots[1].raw &+ delta.raw)
+        Books.applyReset(&s, balance: exchangeBalance, strategyCount: Books.repairedCount(stored), keeping: held)
+        outcome = .reset(delta: delta, unrepairedPool: unrepairedPool, dropped: dropped)
+        return Change(index: ReconcileOutcome.Kind.reset.rawValue, detail: delta, after: exchangeBalance)
     }
 
     // MARK: - metadata
@@ -392,19 +407,22 @@ extension Books {
     }
 
     /// Names slot `index` (printable ASCII, up to 15 characters; empty clears it).
-    public func setName(_ key: BookKey, index: Int, _ name: ShortName) throws(BooksError) {
+    public func setName(_ key: BookKey, index: Int, _ name: ShortName, opId: OperationId? = nil) throws(BooksError) {
         let rec = try existing(key, for: .setName, index: index)
         try requireWritable()
         try lock(rec)
+        expireIfDue(rec)
         let count: Int
         do { count = try lockedState(rec).strategyCount } catch {
             unlock(rec)
             throw error
         }
+        let call = opId.map { OpCall($0, .setName, index: index, amount: .zero, extra: [name.lo, name.hi]) }
+        if let call, try replay(rec, call) != nil { return }
         guard index >= 0 && index < count else {
-            throw refuse(rec, Refusal(.indexOutOfRange, .setName, key, index: index, amount: .zero, detail: Amount(raw: Int128(count))))
+            throw refuse(rec, remembering: call, Refusal(.indexOutOfRange, .setName, key, index: index, amount: .zero, detail: Amount(raw: Int128(count))))
         }
-        publishNames(rec, [index: name])
+        publishNames(rec, [index: name], remembering: call)
         let now = shmbal_now_micros()
         appendActivity(.setName, key, index: index, outcome: 0, epoch: 0, amount: .zero, detail: .zero, after: .zero, now: now)
         unlock(rec)
@@ -412,11 +430,13 @@ extension Books {
     }
 
     /// Publishes the record's state unchanged but for the names in `changes` (caller holds the lock).
-    func publishNames(_ rec: RecordRef, _ changes: [Int: ShortName]) {
+    func publishNames(_ rec: RecordRef, _ changes: [Int: ShortName], remembering call: OpCall? = nil) {
+        let log = call.map { _ in opLog(rec) }
         rec.stateLatch.publish { (next, cur, _) in
             for w in stride(from: 0, to: Layout.State.size, by: 8) { next.storeRelaxed(cur.loadRelaxed(w), w) }
             next.storeRelaxed(0, Layout.State.pairMark)  // not an allocate/release: the next one copies in full
             Books.writeNames(changes, to: next)
+            if let call, let log { log.recordNext(call, OpResult(outcome: 0, detail: .zero, after: .zero), from: cur, to: next) }
         }
     }
 
@@ -440,6 +460,10 @@ extension Books {
             r.holdCounts = (0..<state.strategyCount).map { Int(holds.counts[$0]) }
             r.opIdWindow = segment.geometry.opIdWindow
             r.opIdsRemembered = Int(min(holds.opSeq, UInt64(r.opIdWindow)))
+            r.expiredHolds = [Int](repeating: 0, count: state.strategyCount)
+            if holds.earliestExpiry != 0 && holds.earliestExpiry <= shmbal_now_micros() {
+                for h in try readHolds(rec).holds where h.expired && h.index < state.strategyCount { r.expiredHolds[h.index] += 1 }
+            }
         }
         return r
     }
@@ -496,6 +520,27 @@ public enum ReconcileOutcome: Sendable, Equatable, CustomStringConvertible {
         case inSync = 0, repaired = 1, reset = 2
     }
 
+    /// What an op id remembers of it (docs/holds.md "Operation ids"): the kind and two figures.
+    /// A replay returns those; a reset's list of dropped budgets and an identity repair's offset
+    /// do not fit in the entry and come back empty and as a plain repair (`shmbal log` has them).
+    var remembered: OpResult {
+        switch self {
+        case .inSync: return OpResult(outcome: 0, detail: .zero, after: .zero, kind: 0)
+        case .repaired(let d, let pool), .identityRepaired(let d, let pool, _): return OpResult(outcome: 0, detail: d, after: pool, kind: 1)
+        case .reset(let d, let pool, _): return OpResult(outcome: 0, detail: d, after: pool, kind: 2)
+        case .created(let b): return OpResult(outcome: 0, detail: .zero, after: b, kind: 3)
+        }
+    }
+
+    init(replaying r: OpResult) {
+        switch r.kind {
+        case 1: self = .repaired(delta: r.detail, pool: r.after)
+        case 2: self = .reset(delta: r.detail, unrepairedPool: r.after, dropped: [])
+        case 3: self = .created(balance: r.after)
+        default: self = .inSync
+        }
+    }
+
     public var description: String {
         switch self {
         case .inSync: return "in sync: nothing to do"
@@ -538,8 +583,13 @@ public struct BalanceRecord: Sendable, Equatable {
     /// Operation ids the record remembers (its window, set at init) and how many it holds now.
     public var opIdWindow = 0
     public var opIdsRemembered = 0
-    /// Everything wrong with it (empty for healthy books).
-    public var problems: [RecordProblem] { state.problems(storedCount: storedStrategyCount) }
-    /// Broken books: any problem at all (the identity, a negative headroom, damage).
-    public var isBroken: Bool { !problems.isEmpty }
+    /// Per meaningful slot: holds whose ttl has passed, not yet voided (counted only when the
+    /// record's earliest expiry has passed, so a record without ttls costs one load).
+    public var expiredHolds: [Int] = []
+    /// Everything wrong with it (empty for healthy books), notices included.
+    public var problems: [RecordProblem] {
+        state.problems(storedCount: storedStrategyCount) + RecordProblem.holdProblems(budgets: slots, held: held, expired: expiredHolds)
+    }
+    /// Broken books: any problem that is not a notice (the identity, a negative headroom, damage).
+    public var isBroken: Bool { problems.contains { !$0.isNotice } }
 }

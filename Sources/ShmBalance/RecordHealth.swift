@@ -16,6 +16,11 @@ public enum RecordProblem: Sendable, Equatable, CustomStringConvertible {
     case negativeCredit(Amount)
     /// pool + credit < 0: the books are broken and need a reconcile or a reset.
     case negativeHeadroom(Amount)
+    /// A slot's open holds keep more than its budget, or a negative amount (SPEC §9: 0 ≤ held ≤ budget).
+    case heldOutOfRange(slot: Int, held: Amount, budget: Amount)
+    /// Holds whose ttl has passed and that no writer has voided yet (the record's next writer
+    /// will). A notice, not damage: the books are right, the money is kept for orders that are gone.
+    case expiredHolds(slot: Int, count: Int)
 
     public var description: String {
         switch self {
@@ -26,7 +31,19 @@ public enum RecordProblem: Sendable, Equatable, CustomStringConvertible {
         case .negativeBudget(let slot, let a): return "sub-strategy #\(slot) has a negative budget \(a)"
         case .negativeCredit(let a): return "the credit limit \(a) is negative"
         case .negativeHeadroom(let h): return "headroom \(h) is negative (pool + credit): reconcile or reset"
+        case .heldOutOfRange(let slot, let held, let budget):
+            return held.raw < 0 ? "sub-strategy #\(slot) holds a negative amount \(held)"
+                                : "sub-strategy #\(slot) holds \(held) in open orders, more than its budget \(budget)"
+        case .expiredHolds(let slot, let n):
+            return "sub-strategy #\(slot) has \(n) expired hold\(n == 1 ? "" : "s") not yet voided (the record's next writer voids \(n == 1 ? "it" : "them"))"
         }
+    }
+
+    /// A notice leaves the books healthy (`check` reports it and still exits 0); every other
+    /// problem makes the record broken.
+    public var isNotice: Bool {
+        if case .expiredHolds = self { return true }
+        return false
     }
 
     /// Whether a snapshot may carry a record with this problem. A negative headroom is a state the
@@ -58,6 +75,19 @@ extension RecordState {
         for i in 2..<count where slots[i].raw < 0 { out.append(.negativeBudget(slot: i, amount: slots[i])) }
         if creditLimit.raw < 0 { out.append(.negativeCredit(creditLimit)) }
         if inRange && headroom.raw < 0 { out.append(.negativeHeadroom(headroom)) }
+        return out
+    }
+}
+
+extension RecordProblem {
+    /// What is wrong with a record's holds, from the held sums of the same copy as `budgets` and the
+    /// number of expired holds per slot (both per meaningful slot).
+    static func holdProblems(budgets: [Amount], held: [Amount], expired: [Int]) -> [RecordProblem] {
+        var out: [RecordProblem] = []
+        for i in 2..<min(budgets.count, held.count) where held[i].raw < 0 || held[i].raw > budgets[i].raw {
+            out.append(.heldOutOfRange(slot: i, held: held[i], budget: budgets[i]))
+        }
+        for (i, n) in expired.enumerated() where n > 0 { out.append(.expiredHolds(slot: i, count: n)) }
         return out
     }
 }
