@@ -17,6 +17,8 @@ public struct Books: @unchecked Sendable {
     /// The mapping's entry in the process's registry (mapping.c): every write checks the file through it.
     @usableFromInline let mappingId: Int32
     public let isReadOnly: Bool
+    /// Where each record's hold table and op-id ring are (layout 3).
+    @usableFromInline let extensions: ExtensionGeometry
 
     public init(_ segment: Segment, lockTimeoutMs: Int = LockTimeout.fromEnvironment()) {
         self.segment = segment
@@ -27,6 +29,7 @@ public struct Books: @unchecked Sendable {
         self.lockTimeoutNs = Int64(lockTimeoutMs) * 1_000_000
         self.isReadOnly = segment.isReadOnly
         self.mappingId = segment.mappingId
+        self.extensions = ExtensionGeometry(segment.base, segment.geometry)
     }
 
     /// Opens the segment at `path` (nil: `$SHMBAL_SEGMENT`, else `/dev/shm/shmbal`).
@@ -135,7 +138,6 @@ public struct Books: @unchecked Sendable {
     /// nil when they do not fit (nothing written). Used by create, `config apply` and `restore`.
     func appendRecords(_ records: [(key: BookKey, state: RecordState, names: [ShortName])],
                        slotChanged: [[Int64]]? = nil, holds: [[OpenHold]]? = nil) throws(BooksError) -> Int? {
-        let g = segment.geometry
         let first = publishedRecordCount
         return try recordTable.append(records.count) { (p, i) throws(BooksError) in
             let r = records[i]
@@ -154,8 +156,11 @@ public struct Books: @unchecked Sendable {
             }
             // The record's extension: no entry of an append that died before its count was stored
             // may show through; then a restore's holds, visible from generation 1 (docs/holds.md).
-            let table = HoldTable(base + (g.extensionsOffset + (first + i) * g.extensionSize), capacity: g.holdCapacity)
+            let ext = extensions.base + (first + i) * extensions.size
+            let table = HoldTable(ext, extensions)
             for e in 0..<table.entries { table.entry(e).storeRelaxed(0, Layout.Hold.openGen) }
+            table.index.clear()
+            OpLog(ext, extensions).index.clear()
             if let hs = holds?[i], !hs.isEmpty {
                 var books = HoldBooks(from: copy0)
                 for (e, h) in hs.enumerated() {
@@ -167,6 +172,7 @@ public struct Books: @unchecked Sendable {
                     if let t = h.expiresMicros, books.earliestExpiry == 0 || t < books.earliestExpiry { books.earliestExpiry = t }
                 }
                 books.write(to: copy0)
+                table.rebuildIndex(published: 1)
                 // Both copies alike at generation 1: the entries' tags and the state agree.
                 let copy1 = p + Layout.Record.states + Layout.State.size
                 for w in stride(from: 0, to: Layout.State.size, by: 8) { copy1.storeRelaxed(copy0.loadRelaxed(w), w) }

@@ -44,6 +44,7 @@ extension Books {
     @usableFromInline
     func dropHolds(_ table: HoldTable, from cur: UnsafeMutableRawPointer, to next: UnsafeMutableRawPointer, published g: UInt64) {
         for i in 0..<table.entries where table.isVisible(i, in: g) { table.close(i, at: g &+ 1) }
+        table.index.clear()
         var hb = HoldBooks(from: cur)
         for i in 0..<64 {
             hb.held[i] = .zero

@@ -113,11 +113,15 @@ struct HoldTable {
     @usableFromInline let base: UnsafeMutableRawPointer
     /// Entries in the table: the capacity + 1 (the spare a partial fill's copy-on-write needs).
     @usableFromInline let entries: Int
+    /// Open entries by id, for writers (`IdIndex`): an entry is in it from the publish that opens it
+    /// to the one that closes it.
+    @usableFromInline let index: IdIndex
 
-    @usableFromInline
-    init(_ base: UnsafeMutableRawPointer, capacity: Int) {
+    @inlinable
+    init(_ base: UnsafeMutableRawPointer, _ x: ExtensionGeometry) {
         self.base = base
-        entries = Layout.Extension.holdEntries(capacity)
+        entries = x.holdEntries
+        index = IdIndex(buckets: base + x.holdIndexOffset, count: x.holdBuckets, entries: base + Layout.Extension.holds, entrySize: Layout.Hold.size)
     }
 
     @inlinable
@@ -134,18 +138,30 @@ struct HoldTable {
         return open != 0 && open <= g && (close == 0 || close > g)
     }
 
-    /// The entry open in `g` under `id` (writer side; a linear scan until the hash index exists).
-    @usableFromInline
+    /// The entry open in `g` under `id` (writer side, through the index).
+    @inlinable
     func find(_ id: HoldId, in g: UInt64) -> Int? {
-        for i in 0..<entries where isVisible(i, in: g) && HoldId(loadingFrom: entry(i) + Layout.Hold.id) == id { return i }
+        index.find(id) { e in e < entries && isVisible(e, in: g) }
+    }
+
+    /// An entry no reader of `g` can see, other than `except` (writer side). The scan starts where
+    /// the hold serial points: holds open in turn, so the entry after the last one opened is
+    /// usually free, and a table with few open holds finds one at once.
+    @inlinable
+    func freeEntry(in g: UInt64, from start: UInt64, except: Int = -1) -> Int? {
+        var i = Int(truncatingIfNeeded: start % UInt64(entries))
+        for _ in 0..<entries {
+            if i != except && !isVisible(i, in: g) { return i }
+            i = i &+ 1 == entries ? 0 : i &+ 1
+        }
         return nil
     }
 
-    /// An entry no reader of `g` can see, other than `except` (writer side).
+    /// Entries open in `g` into the index, which starts empty (after a dead holder, a restore).
     @usableFromInline
-    func freeEntry(in g: UInt64, except: Int = -1) -> Int? {
-        for i in 0..<entries where i != except && !isVisible(i, in: g) { return i }
-        return nil
+    func rebuildIndex(published g: UInt64) {
+        index.clear()
+        for e in 0..<entries where isVisible(e, in: g) { index.insert(index.idAt(e), at: e) }
     }
 
     @usableFromInline func slot(_ i: Int) -> Int { Int(truncatingIfNeeded: entry(i).loadRelaxed(Layout.Hold.packed) & 0xFF) }
@@ -195,10 +211,39 @@ struct HoldTable {
 
 extension Books {
     /// The hold table of `rec`, in the record's extension (records never move, so its index is its place).
-    @usableFromInline
-    func holdTable(_ rec: RecordRef) -> HoldTable {
-        let g = segment.geometry
-        let index = (rec.p - (base + recordsOffset)) / Layout.Record.size
-        return HoldTable(base + (g.extensionsOffset + index * g.extensionSize), capacity: g.holdCapacity)
+    @inlinable
+    func holdTable(_ rec: RecordRef) -> HoldTable { HoldTable(extensionBase(rec), extensions) }
+
+    /// Where `rec`'s extension starts.
+    @inlinable
+    func extensionBase(_ rec: RecordRef) -> UnsafeMutableRawPointer {
+        extensions.base + ((rec.p - (base + recordsOffset)) / Layout.Record.size) &* extensions.size
+    }
+}
+
+/// The extensions' geometry, computed once per open (every hold or op-id operation needs it).
+@usableFromInline
+struct ExtensionGeometry: @unchecked Sendable {
+    @usableFromInline let base: UnsafeMutableRawPointer
+    @usableFromInline let size: Int
+    @usableFromInline let holdEntries: Int
+    @usableFromInline let holdIndexOffset: Int
+    @usableFromInline let holdBuckets: Int
+    @usableFromInline let opsOffset: Int
+    @usableFromInline let opIndexOffset: Int
+    @usableFromInline let opBuckets: Int
+    @usableFromInline let opIdWindow: Int
+
+    init(_ segmentBase: UnsafeMutableRawPointer, _ g: Geometry) {
+        typealias X = Layout.Extension
+        base = segmentBase + g.extensionsOffset
+        size = g.extensionSize
+        holdEntries = X.holdEntries(g.holdCapacity)
+        holdIndexOffset = X.holdIndex(g.holdCapacity)
+        holdBuckets = X.indexBuckets(holdEntries)
+        opsOffset = X.ops(g.holdCapacity)
+        opIndexOffset = X.opIndex(g.holdCapacity, g.opIdWindow)
+        opBuckets = X.indexBuckets(X.opEntries(g.opIdWindow))
+        opIdWindow = g.opIdWindow
     }
 }

@@ -3,7 +3,8 @@ import CShmBalanceSys
 // The operations of SPEC §9 on holds: hold, fill, void, receive, expiry. Each one: the record's
 // lock, every check that can refuse, then one `Latch.publish` that writes the state copy (budgets,
 // held sums, counts) and tags the hold entries it opens or closes with the generation it publishes.
-// Not the hot path yet: holds are found by a linear scan (the hash index is docs/holds.md's next step).
+// hold/fill/void/receive are small commits (SmallCommit.swift: in place, no state copy); holds are
+// found through the writer-only index (IdIndex.swift).
 
 /// What a fill spent, and where the money came from beyond the hold.
 public struct FillOutcome: Sendable, Equatable {
@@ -17,6 +18,14 @@ public struct FillOutcome: Sendable, Equatable {
     public var closed: Bool
 
     public var overrun: Amount { Amount(raw: fromFree.raw &+ fromPool.raw) }
+
+    @inlinable
+    public init(fromHold: Amount, fromFree: Amount, fromPool: Amount, closed: Bool) {
+        self.fromHold = fromHold
+        self.fromFree = fromFree
+        self.fromPool = fromPool
+        self.closed = closed
+    }
 }
 
 /// An open hold as a reader sees it, consistent with the state it was read with.
@@ -46,95 +55,129 @@ extension Books {
     /// Holds `amount` of sub-strategy `index`'s free budget for the order `id`. The same id with the
     /// same slot, amount and ttl while it is open is a replay: nothing changes.
     /// The id is the hold's operation id too: the same call again returns the first result.
+    @inlinable
     public func hold(_ key: BookKey, index: Int, _ amount: Amount, id: HoldId, ttlMicros: Int64? = nil) throws(BooksError) {
+        try hold(try existing(key, for: .hold, index: index, amount: amount), index: index, amount, id: id, ttlMicros: ttlMicros)
+    }
+
+    @inlinable
+    public func hold(_ rec: RecordRef, index: Int, _ amount: Amount, id: HoldId, ttlMicros: Int64? = nil) throws(BooksError) {
         if let ttl = ttlMicros, ttl <= 0 { throw .badInput("a hold's ttl must be above 0 (got \(ttl) µs)") }
-        let rec = try existing(key, for: .hold, index: index, amount: amount)
-        let call = OpCall(id, .hold, index: index, amount: amount, extra: [UInt64(bitPattern: ttlMicros ?? 0)])
-        let (s, hb, now) = try beginHolds(rec)
+        let call = OpCall(id, .hold, index: index, amount: amount, UInt64(bitPattern: ttlMicros ?? 0))
+        let (cur, w0) = try beginSmall(rec)
         if try replay(rec, call) != nil { return }
+        let count = HeadWord.count(w0)
+        guard index >= 2 && index < count else {
+            throw refuse(rec, remembering: call, Refusal(.notASubStrategy, .hold, rec.key, index: index, amount: amount, detail: Amount(raw: Int128(count))))
+        }
+        guard amount.raw > 0 else { throw refuse(rec, remembering: call, Refusal(.nonPositiveAmount, .hold, rec.key, index: index, amount: amount)) }
         let table = holdTable(rec)
         let g = rec.stateLatch.lockedGeneration
-        guard index >= 2 && index < s.strategyCount else {
-            throw refuse(rec, remembering: call, Refusal(.notASubStrategy, .hold, key, index: index, amount: amount, detail: Amount(raw: Int128(s.strategyCount))))
-        }
-        guard amount.raw > 0 else { throw refuse(rec, remembering: call, Refusal(.nonPositiveAmount, .hold, key, index: index, amount: amount)) }
         if let e = table.find(id, in: g) {
-            let ttl = table.expiresMicros(e) == 0 ? nil : table.expiresMicros(e) &- table.createdMicros(e)
-            if table.slot(e) == index && table.original(e) == amount && ttl == ttlMicros {
-                unlock(rec)  // a replay: the hold exists as asked
-                return
-            }
-            // Not remembered under the id: the id belongs to the open hold, which must stay reachable by it.
-            throw refuse(rec, Refusal(.holdIdInUse, .hold, key, index: table.slot(e), amount: amount, detail: table.original(e)))
+            if let refused = holdIdTaken(rec, table, e, call, ttlMicros) { throw refused }
+            return  // a replay: the hold exists as asked
         }
-        let free = s.slots[index].raw &- hb.held[index].raw
+        let budget = cur.loadAmount(Layout.State.slots &+ Layout.amountSize &* index).raw
+        let held = cur.loadAmount(Layout.State.held &+ Layout.amountSize &* index).raw
+        let free = budget &- held
         guard amount.raw <= free else {
-            throw refuse(rec, remembering: call, Refusal(.exceedsFree, .hold, key, index: index, amount: amount, detail: Amount(raw: free)))
+            throw refuse(rec, remembering: call, Refusal(.exceedsFree, .hold, rec.key, index: index, amount: amount, detail: Amount(raw: free)))
         }
-        let capacity = segment.geometry.holdCapacity
-        guard hb.openHolds < capacity, let e = table.freeEntry(in: g) else {
-            throw refuse(rec, remembering: call, Refusal(.holdTableFull, .hold, key, index: index, amount: amount, detail: Amount(raw: Int128(capacity))))
+        // Two free entries: this hold's, and the spare a partial fill's copy needs (so at most
+        // `holdCapacity` holds are open).
+        let serial = cur.loadRelaxed(Layout.State.holdSerial)
+        guard let e = table.freeEntry(in: g, from: serial), table.freeEntry(in: g, from: serial &+ 1, except: e) != nil else {
+            let capacity = Amount(raw: Int128(table.entries - 1))
+            throw refuse(rec, remembering: call, Refusal(.holdTableFull, .hold, rec.key, index: index, amount: amount, detail: capacity))
         }
-        var next = hb
-        next.held[index] = Amount(raw: hb.held[index].raw &+ amount.raw)
-        next.counts[index] &+= 1
-        next.holdSerial &+= 1
+        let now = shmbal_now_micros()
         let expires = ttlMicros.map { now &+ $0 } ?? 0
-        if expires != 0 && (next.earliestExpiry == 0 || expires < next.earliestExpiry) { next.earliestExpiry = expires }
-        commitHolds(rec, .hold, s, next, index: index, amount: amount, detail: Amount(raw: free &- amount.raw), now: now, remembering: call) { g1 in
+        var c = SmallChange(index: index, held: Amount(raw: held &+ amount.raw))
+        c.countDelta = 1
+        c.opensHold = true
+        if expires != 0 {
+            let earliest = Int64(bitPattern: cur.loadRelaxed(Layout.State.earliestExpiry))
+            if earliest == 0 || expires < earliest { c.earliestExpiry = expires }
+        }
+        let left = Amount(raw: free &- amount.raw)
+        commitSmall(rec, cur, w0: w0, c, .hold, amount: amount, detail: left, after: Amount(raw: budget), now: now, call: call,
+                    result: OpResult(outcome: 0, detail: left, after: Amount(raw: budget))) { g1 in
             table.open(e, id: id, slot: index, amount: amount, original: amount, created: now, expires: expires, at: g1)
+            table.index.insert(id, at: e)
         }
         try confirmWritten(now)
+    }
+
+    /// `hold` found `call`'s id open: nil (unlocked) if it is the same hold, else the refusal. Out of line.
+    @usableFromInline @inline(never)
+    func holdIdTaken(_ rec: RecordRef, _ table: HoldTable, _ e: Int, _ call: OpCall, _ ttlMicros: Int64?) -> BooksError? {
+        let ttl = table.expiresMicros(e) == 0 ? nil : table.expiresMicros(e) &- table.createdMicros(e)
+        if table.slot(e) == call.index && table.original(e) == call.amount && ttl == ttlMicros {
+            unlock(rec)
+            return nil
+        }
+        // Not remembered under the id: the id belongs to the open hold, which must stay reachable by it.
+        return refuse(rec, Refusal(.holdIdInUse, .hold, rec.key, index: table.slot(e), amount: call.amount, detail: table.original(e)))
     }
 
     /// The order `id` spent `amount + fee`: the budget and the total fall by it; the hold by as much
     /// as it covers; an overrun comes from the slot's free budget, then from the pool (never refused
     /// for money: the fill happened). `final` closes the hold, what remains returning to free.
-    @discardableResult
+    @discardableResult @inlinable
     public func fill(_ key: BookKey, id: HoldId, _ amount: Amount, fee: Amount = .zero, final: Bool = false,
                      opId: OperationId? = nil) throws(BooksError) -> FillOutcome {
-        let rec = try existing(key, for: .fill, amount: amount)
-        let call = opId.map { OpCall($0, .fill, index: -1, amount: amount, second: fee, extra: [id.w0, id.w1, id.w2, id.w3, final ? 1 : 0]) }
-        let (s0, hb, now) = try beginHolds(rec)
+        try fill(try existing(key, for: .fill, amount: amount), id: id, amount, fee: fee, final: final, opId: opId)
+    }
+
+    @discardableResult @inlinable
+    public func fill(_ rec: RecordRef, id: HoldId, _ amount: Amount, fee: Amount = .zero, final: Bool = false,
+                     opId: OperationId? = nil) throws(BooksError) -> FillOutcome {
+        let call = opId.map { OpCall($0, .fill, index: -1, amount: amount, second: fee, id.w0, id.w1, id.w2, id.w3, final ? 1 : 0) }
+        let (cur, w0) = try beginSmall(rec)
         if let call, let first = try replay(rec, call) {
             let over = first.detail.raw &+ first.after.raw
             return FillOutcome(fromHold: Amount(raw: amount.raw &+ fee.raw &- over), fromFree: first.detail, fromPool: first.after, closed: final)
         }
-        var s = s0
         let table = holdTable(rec)
         let g = rec.stateLatch.lockedGeneration
-        guard amount.raw >= 0 && fee.raw >= 0 else { throw refuse(rec, remembering: call, Refusal(.negativeFill, .fill, key, index: -1, amount: amount, detail: fee)) }
-        guard let e = table.find(id, in: g) else { throw refuse(rec, remembering: call, Refusal(.unknownHold, .fill, key, index: -1, amount: amount)) }
+        guard amount.raw >= 0 && fee.raw >= 0 else {
+            throw refuse(rec, remembering: call, Refusal(.negativeFill, .fill, rec.key, index: -1, amount: amount, detail: fee))
+        }
+        guard let e = table.find(id, in: g) else { throw refuse(rec, remembering: call, Refusal(.unknownHold, .fill, rec.key, index: -1, amount: amount)) }
         let index = table.slot(e)
         let remaining = table.amount(e).raw
         let spent = amount.raw &+ fee.raw
-        guard amount.isStorable && fee.isStorable && Amount(raw: spent).isStorable, index >= 2 && index < s.strategyCount else {
-            throw refuse(rec, remembering: call, Refusal(.overflow, .fill, key, index: index, amount: amount))
+        guard amount.isStorable && fee.isStorable && Amount(raw: spent).isStorable, index >= 2 && index < HeadWord.count(w0) else {
+            throw refuse(rec, remembering: call, Refusal(.overflow, .fill, rec.key, index: index, amount: amount))
         }
+        let budget = cur.loadAmount(Layout.State.slots &+ Layout.amountSize &* index).raw
+        let held = cur.loadAmount(Layout.State.held &+ Layout.amountSize &* index).raw
         let fromHold = min(spent, remaining)
         let over = spent &- fromHold
-        let free = max(0, s.slots[index].raw &- hb.held[index].raw)
-        let fromFree = min(over, free)
+        let fromFree = min(over, max(0, budget &- held))
         let fromPool = over &- fromFree
-        s.slots[index] = Amount(raw: s.slots[index].raw &- fromHold &- fromFree)
-        s.slots[1] = Amount(raw: s.slots[1].raw &- fromPool)
-        s.slots[0] = Amount(raw: s.slots[0].raw &- spent)
-        guard s.slots[0].isStorable && s.slots[1].isStorable else { throw refuse(rec, remembering: call, Refusal(.overflow, .fill, key, index: index, amount: amount)) }
-        var next = hb
+        let total = Amount(raw: cur.loadAmount(Layout.State.slots).raw &- spent)
+        let pool = Amount(raw: cur.loadAmount(Layout.State.slots + Layout.amountSize).raw &- fromPool)
+        guard total.isStorable && pool.isStorable else { throw refuse(rec, remembering: call, Refusal(.overflow, .fill, rec.key, index: index, amount: amount)) }
         let left = remaining &- fromHold
-        next.held[index] = Amount(raw: hb.held[index].raw &- fromHold &- (final ? left : 0))
-        if final { next.counts[index] &-= 1 }
-        let spare = final ? -1 : table.freeEntry(in: g, except: e)
+        var c = SmallChange(index: index, total: total, pool: fromPool != 0 ? pool : nil, slot: Amount(raw: budget &- fromHold &- fromFree),
+                            held: Amount(raw: held &- fromHold &- (final ? left : 0)))
+        if final { c.countDelta = -1 }
+        let spare = final ? -1 : table.freeEntry(in: g, from: cur.loadRelaxed(Layout.State.holdSerial), except: e) ?? -2
         // Never met: the table keeps one entry beyond the capacity for exactly this copy.
-        guard spare != nil else { throw refuse(rec, remembering: call, Refusal(.holdTableFull, .fill, key, index: index, amount: amount)) }
+        guard spare != -2 else { throw refuse(rec, remembering: call, Refusal(.holdTableFull, .fill, rec.key, index: index, amount: amount)) }
         let outcome = FillOutcome(fromHold: Amount(raw: fromHold), fromFree: Amount(raw: fromFree), fromPool: Amount(raw: fromPool), closed: final)
-        commitHolds(rec, .fill, s, next, index: index, amount: amount, detail: outcome.overrun, now: now,
-                    remembering: call, result: (outcome.fromFree, outcome.fromPool)) { g1 in
+        let now = shmbal_now_micros()
+        commitSmall(rec, cur, w0: w0, c, .fill, amount: amount, detail: outcome.overrun, after: c.slot!, now: now, call: call,
+                    result: OpResult(outcome: 0, detail: outcome.fromFree, after: outcome.fromPool)) { g1 in
             table.close(e, at: g1)
-            // A partial fill: the hold goes on with what is left, in a new entry (visible entries never change).
-            if let n = spare.flatMap({ $0 >= 0 ? $0 : nil }) {
-                table.open(n, id: id, slot: index, amount: Amount(raw: left), original: table.original(e),
+            if spare >= 0 {
+                // A partial fill: the hold goes on with what is left, in a new entry (visible entries never change).
+                table.open(spare, id: id, slot: index, amount: Amount(raw: left), original: table.original(e),
                            created: table.createdMicros(e), expires: table.expiresMicros(e), at: g1)
+                table.index.replace(id, e, with: spare)
+            } else {
+                table.index.remove(id, at: e)
             }
         }
         try confirmWritten(now)
@@ -142,43 +185,57 @@ extension Books {
     }
 
     /// Closes the hold `id`: all it still keeps returns to the slot's free budget.
+    @inlinable
     public func void(_ key: BookKey, id: HoldId, opId: OperationId? = nil) throws(BooksError) {
-        let rec = try existing(key, for: .void)
-        let call = opId.map { OpCall($0, .void, index: -1, amount: .zero, extra: [id.w0, id.w1, id.w2, id.w3]) }
-        let (s, hb, now) = try beginHolds(rec)
+        try void(try existing(key, for: .void), id: id, opId: opId)
+    }
+
+    @inlinable
+    public func void(_ rec: RecordRef, id: HoldId, opId: OperationId? = nil) throws(BooksError) {
+        let call = opId.map { OpCall($0, .void, index: -1, amount: .zero, id.w0, id.w1, id.w2, id.w3) }
+        let (cur, w0) = try beginSmall(rec)
         if let call, try replay(rec, call) != nil { return }
         let table = holdTable(rec)
         guard let e = table.find(id, in: rec.stateLatch.lockedGeneration) else {
-            throw refuse(rec, remembering: call, Refusal(.unknownHold, .void, key, index: -1, amount: .zero))
+            throw refuse(rec, remembering: call, Refusal(.unknownHold, .void, rec.key, index: -1, amount: .zero))
         }
         let index = table.slot(e)
         let remaining = table.amount(e)
-        var next = hb
-        next.held[index] = Amount(raw: hb.held[index].raw &- remaining.raw)
-        next.counts[index] &-= 1
-        commitHolds(rec, .void, s, next, index: index, amount: remaining, detail: .zero, now: now, remembering: call) { g1 in
+        var c = SmallChange(index: index, held: Amount(raw: cur.loadAmount(Layout.State.held &+ Layout.amountSize &* index).raw &- remaining.raw))
+        c.countDelta = -1
+        let now = shmbal_now_micros()
+        let budget = cur.loadAmount(Layout.State.slots &+ Layout.amountSize &* index)
+        commitSmall(rec, cur, w0: w0, c, .void, amount: remaining, detail: .zero, after: budget, now: now, call: call,
+                    result: OpResult(outcome: 0, detail: .zero, after: budget)) { g1 in
             table.close(e, at: g1)
+            table.index.remove(id, at: e)
         }
         try confirmWritten(now)
     }
 
     /// The proceeds of a fill: the total and sub-strategy `index`'s budget rise by `amount` (the pool is not touched).
+    @inlinable
     public func receive(_ key: BookKey, index: Int, _ amount: Amount, opId: OperationId? = nil) throws(BooksError) {
-        let rec = try existing(key, for: .receive, index: index, amount: amount)
+        try receive(try existing(key, for: .receive, index: index, amount: amount), index: index, amount, opId: opId)
+    }
+
+    @inlinable
+    public func receive(_ rec: RecordRef, index: Int, _ amount: Amount, opId: OperationId? = nil) throws(BooksError) {
         let call = opId.map { OpCall($0, .receive, index: index, amount: amount) }
-        let (s0, hb, now) = try beginHolds(rec)
+        let (cur, w0) = try beginSmall(rec)
         if let call, try replay(rec, call) != nil { return }
-        var s = s0
-        guard index >= 2 && index < s.strategyCount else {
-            throw refuse(rec, remembering: call, Refusal(.notASubStrategy, .receive, key, index: index, amount: amount, detail: Amount(raw: Int128(s.strategyCount))))
+        let count = HeadWord.count(w0)
+        guard index >= 2 && index < count else {
+            throw refuse(rec, remembering: call, Refusal(.notASubStrategy, .receive, rec.key, index: index, amount: amount, detail: Amount(raw: Int128(count))))
         }
-        guard amount.raw > 0 else { throw refuse(rec, remembering: call, Refusal(.nonPositiveAmount, .receive, key, index: index, amount: amount)) }
-        guard let budget = s.slots[index].adding(amount), let total = s.slots[0].adding(amount) else {
-            throw refuse(rec, remembering: call, Refusal(.overflow, .receive, key, index: index, amount: amount))
+        guard amount.raw > 0 else { throw refuse(rec, remembering: call, Refusal(.nonPositiveAmount, .receive, rec.key, index: index, amount: amount)) }
+        guard let budget = cur.loadAmount(Layout.State.slots &+ Layout.amountSize &* index).adding(amount),
+              let total = cur.loadAmount(Layout.State.slots).adding(amount) else {
+            throw refuse(rec, remembering: call, Refusal(.overflow, .receive, rec.key, index: index, amount: amount))
         }
-        s.slots[index] = budget
-        s.slots[0] = total
-        commitHolds(rec, .receive, s, hb, index: index, amount: amount, detail: .zero, now: now, remembering: call) { _ in }
+        let now = shmbal_now_micros()
+        commitSmall(rec, cur, w0: w0, SmallChange(index: index, total: total, slot: budget), .receive, amount: amount, detail: .zero,
+                    after: budget, now: now, call: call, result: OpResult(outcome: 0, detail: .zero, after: budget)) { _ in }
         try confirmWritten(now)
     }
 
@@ -239,22 +296,6 @@ extension Books {
 
     // MARK: - the commit
 
-    /// Locks `rec`, voids the holds whose ttl passed (a publish of its own), and returns the state
-    /// and hold books the operation starts from.
-    @usableFromInline
-    func beginHolds(_ rec: RecordRef) throws(BooksError) -> (RecordState, HoldBooks, Int64) {
-        try requireWritable()
-        try lock(rec)
-        let now = shmbal_now_micros()
-        do {
-            try expireDue(rec, now: now)
-            return (try lockedState(rec), HoldBooks(from: rec.stateLatch.lockedCurrent), now)
-        } catch {
-            unlock(rec)
-            throw error
-        }
-    }
-
     /// `expireDue` for writers that are not hold operations (the caller holds the lock). A damaged
     /// record (its count out of range) is left to its repair: expiry refuses before writing anything.
     @usableFromInline @inline(never)
@@ -290,7 +331,10 @@ extension Books {
         commitHolds(rec, .expire, s, next, index: -1, amount: Amount(raw: Int128(expired)), detail: .zero, now: now, unlocking: false) { g1 in
             for i in 0..<table.entries where table.isVisible(i, in: g1 &- 1) {
                 let t = table.expiresMicros(i)
-                if t != 0 && t <= now { table.close(i, at: g1) }
+                if t != 0 && t <= now {
+                    table.close(i, at: g1)
+                    table.index.remove(table.index.idAt(i), at: i)
+                }
             }
         }
     }

@@ -280,6 +280,14 @@ public enum Layout {
     @inlinable @inline(__always)
     public static func pairMark(_ generation: UInt64) -> UInt64 { generation ^ 0x5041_4952_4D41_524B }
 
+    /// The value of `State.pairMark` that vouches for a copy a small commit (`Books.commitSmall`:
+    /// a hold, fill, void, receive, or allocate/release with an op id) published at `generation`:
+    /// it differs from the copy before it only in the total, the pool, slot `lastIndex`, that slot's
+    /// held sum and hold-count word, the op-id sequence, the hold serial, the earliest expiry and
+    /// the stamp.
+    @inlinable @inline(__always)
+    public static func deltaMark(_ generation: UInt64) -> UInt64 { generation ^ 0x4445_4C54_414D_524B }
+
     /// Slots per record (the seed's `strategies[64]`).
     public static let slotCount = 64
     public static let minStrategyCount = 2

@@ -16,31 +16,25 @@ struct OpCall {
     @usableFromInline var index: Int
     @usableFromInline var amount: Amount
     @usableFromInline var second: Amount
-    /// FNV-1a over every argument, those above included (a hold's id, its ttl, a fill's `final`).
+    /// A mix of the arguments not compared field by field (a hold's ttl, a fill's hold id and
+    /// `final`, a name): the same id with any other argument is refused.
     @usableFromInline var digest: UInt64
 
-    @usableFromInline
-    init(_ id: OperationId, _ operation: Operation, index: Int, amount: Amount, second: Amount = .zero, extra: [UInt64] = []) {
+    @inlinable
+    init(_ id: OperationId, _ operation: Operation, index: Int, amount: Amount, second: Amount = .zero,
+         _ x0: UInt64 = 0, _ x1: UInt64 = 0, _ x2: UInt64 = 0, _ x3: UInt64 = 0, _ x4: UInt64 = 0) {
         self.id = id
         self.operation = operation
         self.index = index
         self.amount = amount
         self.second = second
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ w: UInt64) {
-            for k in 0..<8 {
-                h ^= (w >> (8 * UInt64(k))) & 0xFF
-                h = h &* 0x0000_0100_0000_01B3
-            }
-        }
-        mix(UInt64(operation.rawValue))
-        mix(UInt64(bitPattern: Int64(index)))
-        for a in [amount, second] {
-            mix(UInt64(truncatingIfNeeded: a.raw))
-            mix(UInt64(truncatingIfNeeded: a.raw >> 64))
-        }
-        for w in extra { mix(w) }
-        digest = h
+        let k: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var h = (x0 ^ 0x4F50_4944) &* k
+        h = (h ^ (h >> 29) ^ x1) &* k
+        h = (h ^ (h >> 29) ^ x2) &* k
+        h = (h ^ (h >> 29) ^ x3) &* k
+        h = (h ^ (h >> 29) ^ x4) &* k
+        digest = h ^ (h >> 32)
     }
 }
 
@@ -67,54 +61,30 @@ struct OpResult {
 @usableFromInline
 struct OpLog {
     @usableFromInline let ring: UnsafeMutableRawPointer
-    @usableFromInline let index: UnsafeMutableRawPointer
     @usableFromInline let window: Int
-    @usableFromInline let mask: Int
+    @usableFromInline let index: IdIndex
 
-    @usableFromInline
-    init(_ ext: UnsafeMutableRawPointer, holdCapacity: Int, window: Int) {
-        ring = ext + Layout.Extension.ops(holdCapacity)
-        index = ext + Layout.Extension.opIndex(holdCapacity, window)
-        self.window = window
-        mask = Layout.Extension.indexBuckets(Layout.Extension.opEntries(window)) - 1
+    @inlinable
+    init(_ ext: UnsafeMutableRawPointer, _ x: ExtensionGeometry) {
+        ring = ext + x.opsOffset
+        window = x.opIdWindow
+        index = IdIndex(buckets: ext + x.opIndexOffset, count: x.opBuckets, entries: ring, entrySize: Layout.OpEntry.size)
     }
 
-    @usableFromInline func entry(_ position: Int) -> UnsafeMutableRawPointer { ring + position &* Layout.OpEntry.size }
-    @usableFromInline func position(_ seq: UInt64) -> Int { Int(seq % UInt64(window + 1)) }
-    func bucket(_ b: Int) -> Int { Int(truncatingIfNeeded: index.loadRelaxed(8 * (b >> 1)) >> (32 * UInt64(b & 1)) & 0xFFFF_FFFF) }
-    func setBucket(_ b: Int, _ v: Int) {
-        let o = 8 * (b >> 1), shift = 32 * UInt64(b & 1)
-        let w = index.loadRelaxed(o) & ~(0xFFFF_FFFF << shift) | UInt64(UInt32(truncatingIfNeeded: v)) << shift
-        index.storeRelaxed(w, o)
-    }
-    func home(_ id: OperationId) -> Int {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for w in [id.w0, id.w1, id.w2, id.w3] {
-            h ^= w
-            h = h &* 0x0000_0100_0000_01B3
-            h ^= h >> 29
-        }
-        return Int(truncatingIfNeeded: h) & mask
-    }
+    @inlinable func entry(_ position: Int) -> UnsafeMutableRawPointer { ring + position &* Layout.OpEntry.size }
+    @inlinable func position(_ seq: UInt64) -> Int { Int(truncatingIfNeeded: seq % UInt64(window &+ 1)) }
 
     /// Live iff its seq is in the window that `opSeq` (published) defines.
+    @inlinable
     func isLive(_ position: Int, opSeq: UInt64) -> Bool {
         let seq = entry(position).loadRelaxed(Layout.OpEntry.seq)
         return seq < opSeq && opSeq &- seq <= UInt64(window) && self.position(seq) == position
     }
 
     /// The live entry for `id`, if any.
-    @usableFromInline
+    @inlinable
     func find(_ id: OperationId, opSeq: UInt64) -> Int? {
-        var b = home(id)
-        for _ in 0...mask {
-            let v = bucket(b)
-            if v == 0 { return nil }
-            let p = v &- 1
-            if p <= window && isLive(p, opSeq: opSeq) && OperationId(loadingFrom: entry(p) + Layout.OpEntry.opId) == id { return p }
-            b = (b &+ 1) & mask
-        }
-        return nil
+        index.find(id) { p in p <= window && isLive(p, opSeq: opSeq) }
     }
 
     /// Does the entry at `p` record exactly `call`?
@@ -152,7 +122,7 @@ struct OpLog {
     @usableFromInline
     func record(_ call: OpCall, _ result: OpResult, seq: UInt64, opSeq: UInt64) {
         let p = position(seq)
-        remove(OperationId(loadingFrom: entry(p) + Layout.OpEntry.opId), at: p)
+        index.remove(index.idAt(p), at: p)
         let e = entry(p)
         call.id.store(to: e + Layout.OpEntry.opId)
         e.storeRelaxed(seq, Layout.OpEntry.seq)
@@ -164,7 +134,7 @@ struct OpLog {
         e.storeAmount(result.detail, Layout.OpEntry.detail)
         e.storeAmount(result.after, Layout.OpEntry.after)
         e.storeRelaxed(UInt64(result.kind), Layout.OpEntry.resultKind)
-        insert(call.id, at: p)
+        index.insert(call.id, at: p)
     }
 
     /// Inside a publish: records `call` as the next sequence of `cur` and makes it live in `next`
@@ -176,62 +146,17 @@ struct OpLog {
         next.storeRelaxed(seq &+ 1, Layout.State.opSeq)
     }
 
-    func insert(_ id: OperationId, at p: Int) {
-        var b = home(id)
-        for _ in 0...mask {
-            let v = bucket(b)
-            if v == 0 || v == p &+ 1 {
-                setBucket(b, p &+ 1)
-                return
-            }
-            b = (b &+ 1) & mask
-        }
-    }
-
-    /// Linear probing's backward-shift delete of the bucket pointing at `p` (no tombstones).
-    func remove(_ id: OperationId, at p: Int) {
-        var b = home(id)
-        var found = -1
-        for _ in 0...mask {
-            let v = bucket(b)
-            if v == 0 { break }
-            if v == p &+ 1 { found = b; break }
-            b = (b &+ 1) & mask
-        }
-        guard found >= 0 else { return }
-        var hole = found
-        var j = (hole &+ 1) & mask
-        for _ in 0...mask {
-            let v = bucket(j)
-            if v == 0 { break }
-            let h = home(OperationId(loadingFrom: entry(v &- 1) + Layout.OpEntry.opId))
-            // Move the entry at j back into the hole unless its home lies cyclically in (hole, j].
-            let inRange = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
-            if !inRange {
-                setBucket(hole, v)
-                hole = j
-            }
-            j = (j &+ 1) & mask
-        }
-        setBucket(hole, 0)
-    }
-
     /// After a holder died: the index from the live entries alone.
     @usableFromInline
     func rebuild(opSeq: UInt64) {
-        for w in stride(from: 0, to: 4 * (mask + 1), by: 8) { index.storeRelaxed(0, w) }
-        for p in 0...window where isLive(p, opSeq: opSeq) {
-            insert(OperationId(loadingFrom: entry(p) + Layout.OpEntry.opId), at: p)
-        }
+        index.clear()
+        for p in 0...window where isLive(p, opSeq: opSeq) { index.insert(index.idAt(p), at: p) }
     }
 }
 
 extension Books {
-    @usableFromInline
-    func opLog(_ rec: RecordRef) -> OpLog {
-        let g = segment.geometry
-        return OpLog(holdTable(rec).base, holdCapacity: g.holdCapacity, window: g.opIdWindow)
-    }
+    @inlinable
+    func opLog(_ rec: RecordRef) -> OpLog { OpLog(extensionBase(rec), extensions) }
 
     /// Under the lock, before any rule runs: nil when `call` is new; else the first call's result
     /// (thrown again if it was a refusal), or a refusal when the id was used for other arguments.

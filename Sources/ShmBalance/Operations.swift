@@ -97,10 +97,13 @@ extension Books {
         let now = shmbal_now_micros()
         let count = HeadWord.count(w0)
         rec.stateLatch.publish { (next, cur, g) in
-            if cur.loadRelaxed(Layout.State.pairMark) == Layout.pairMark(g) {
+            let mark = cur.loadRelaxed(Layout.State.pairMark)
+            if mark == Layout.pairMark(g) {
                 let last = Layout.State.slots &+ Layout.amountSize &* HeadWord.lastIndex(w0)
                 next.storeRelaxed(cur.loadRelaxed(last), last)
                 next.storeRelaxed(cur.loadRelaxed(last &+ 8), last &+ 8)
+            } else if mark == Layout.deltaMark(g) {
+                copySmallChange(from: cur, to: next, lastIndex: HeadWord.lastIndex(w0))
             } else {
                 copyState(from: cur, to: next, slots: count)
             }
@@ -138,41 +141,72 @@ extension Books {
         try release(try existing(key, for: .release, index: index, amount: amount), index: index, amount)
     }
 
-    // MARK: - allocate / release with an op id (the general commit: the hot pair stays without one)
+    // MARK: - allocate / release with an op id (a small commit: the hot pair stays without one)
 
     /// `allocate` that a retry with the same `opId` does not apply again (SPEC §9).
+    @inlinable
     public func allocate(_ key: BookKey, index: Int, _ amount: Amount, opId: OperationId) throws(BooksError) {
-        let rec = try existing(key, for: .allocate, index: index, amount: amount)
-        _ = try mutate(rec, .allocate, index: index, amount: amount, opId: OpCall(opId, .allocate, index: index, amount: amount)) { (s, _) throws(Refusal) -> Change in
-            guard index >= 2 && index < s.strategyCount else {
-                throw Refusal(.notASubStrategy, .allocate, key, index: index, amount: amount, detail: Amount(raw: Int128(s.strategyCount)))
-            }
-            guard amount.raw > 0 else { throw Refusal(.nonPositiveAmount, .allocate, key, index: index, amount: amount) }
-            let headroom = s.slots[1].raw &+ s.creditLimit.raw
-            guard amount.raw <= headroom else { throw Refusal(.insufficientHeadroom, .allocate, key, index: index, amount: amount, detail: Amount(raw: headroom)) }
-            guard s.slots[index].raw &+ amount.raw <= Amount.limit else { throw Refusal(.overflow, .allocate, key, index: index, amount: amount) }
-            s.slots[1] = Amount(raw: s.slots[1].raw &- amount.raw)
-            s.slots[index] = Amount(raw: s.slots[index].raw &+ amount.raw)
-            return Change(index: index, after: s.slots[index])
+        try allocate(try existing(key, for: .allocate, index: index, amount: amount), index: index, amount, opId: opId)
+    }
+
+    @inlinable
+    public func allocate(_ rec: RecordRef, index: Int, _ amount: Amount, opId: OperationId) throws(BooksError) {
+        let call = OpCall(opId, .allocate, index: index, amount: amount)
+        let (cur, w0) = try beginSmall(rec)
+        if try replay(rec, call) != nil { return }
+        try checkPairArguments(rec, call, count: HeadWord.count(w0))
+        let pool = cur.loadAmount(Layout.State.slots + Layout.amountSize).raw
+        let headroom = pool &+ cur.loadAmount(Layout.State.creditLimit).raw
+        guard amount.raw <= headroom else {
+            throw refuse(rec, remembering: call, Refusal(.insufficientHeadroom, .allocate, rec.key, index: index, amount: amount, detail: Amount(raw: headroom)))
         }
+        let slot = cur.loadAmount(Layout.State.slots &+ Layout.amountSize &* index).raw &+ amount.raw
+        guard slot <= Amount.limit else { throw refuse(rec, remembering: call, Refusal(.overflow, .allocate, rec.key, index: index, amount: amount)) }
+        let now = shmbal_now_micros()
+        commitSmall(rec, cur, w0: w0, SmallChange(index: index, pool: Amount(raw: pool &- amount.raw), slot: Amount(raw: slot)), .allocate,
+                    amount: amount, detail: .zero, after: Amount(raw: slot), now: now, call: call,
+                    result: OpResult(outcome: 0, detail: .zero, after: Amount(raw: slot))) { _ in }
+        try confirmWritten(now)
     }
 
     /// `release` that a retry with the same `opId` does not apply again (SPEC §9).
+    @inlinable
     public func release(_ key: BookKey, index: Int, _ amount: Amount, opId: OperationId) throws(BooksError) {
-        let rec = try existing(key, for: .release, index: index, amount: amount)
-        _ = try mutate(rec, .release, index: index, amount: amount, opId: OpCall(opId, .release, index: index, amount: amount)) { (s, _) throws(Refusal) -> Change in
-            guard index >= 2 && index < s.strategyCount else {
-                throw Refusal(.notASubStrategy, .release, key, index: index, amount: amount, detail: Amount(raw: Int128(s.strategyCount)))
-            }
-            guard amount.raw > 0 else { throw Refusal(.nonPositiveAmount, .release, key, index: index, amount: amount) }
-            guard amount.raw <= s.slots[index].raw else { throw Refusal(.exceedsBudget, .release, key, index: index, amount: amount, detail: s.slots[index]) }
-            if let held = Books.heldAbove(rec, index, s.slots[index].raw &- amount.raw) {
-                throw Refusal(.belowHeld, .release, key, index: index, amount: amount, detail: held)
-            }
-            guard s.slots[1].raw &+ amount.raw <= Amount.limit else { throw Refusal(.overflow, .release, key, index: index, amount: amount) }
-            s.slots[1] = Amount(raw: s.slots[1].raw &+ amount.raw)
-            s.slots[index] = Amount(raw: s.slots[index].raw &- amount.raw)
-            return Change(index: index, after: s.slots[index])
+        try release(try existing(key, for: .release, index: index, amount: amount), index: index, amount, opId: opId)
+    }
+
+    @inlinable
+    public func release(_ rec: RecordRef, index: Int, _ amount: Amount, opId: OperationId) throws(BooksError) {
+        let call = OpCall(opId, .release, index: index, amount: amount)
+        let (cur, w0) = try beginSmall(rec)
+        if try replay(rec, call) != nil { return }
+        try checkPairArguments(rec, call, count: HeadWord.count(w0))
+        let budget = cur.loadAmount(Layout.State.slots &+ Layout.amountSize &* index).raw
+        let held = cur.loadAmount(Layout.State.held &+ Layout.amountSize &* index).raw
+        guard amount.raw <= budget &- held else {
+            let beyond = amount.raw > budget
+            throw refuse(rec, remembering: call, Refusal(beyond ? .exceedsBudget : .belowHeld, .release, rec.key, index: index, amount: amount,
+                                                         detail: Amount(raw: beyond ? budget : held)))
+        }
+        let pool = cur.loadAmount(Layout.State.slots + Layout.amountSize).raw &+ amount.raw
+        guard pool <= Amount.limit else { throw refuse(rec, remembering: call, Refusal(.overflow, .release, rec.key, index: index, amount: amount)) }
+        let now = shmbal_now_micros()
+        let slot = Amount(raw: budget &- amount.raw)
+        commitSmall(rec, cur, w0: w0, SmallChange(index: index, pool: Amount(raw: pool), slot: slot), .release,
+                    amount: amount, detail: .zero, after: slot, now: now, call: call, result: OpResult(outcome: 0, detail: .zero, after: slot)) { _ in }
+        try confirmWritten(now)
+    }
+
+    /// allocate/release with an op id: a slot that is a sub-strategy and an amount above 0, else
+    /// the refusal, remembered under the id.
+    @inlinable @inline(__always)
+    func checkPairArguments(_ rec: RecordRef, _ call: OpCall, count: Int) throws(BooksError) {
+        guard call.index >= 2 && call.index < count else {
+            throw refuse(rec, remembering: call, Refusal(.notASubStrategy, call.operation, rec.key, index: call.index, amount: call.amount,
+                                                         detail: Amount(raw: Int128(count))))
+        }
+        guard call.amount.raw > 0 else {
+            throw refuse(rec, remembering: call, Refusal(.nonPositiveAmount, call.operation, rec.key, index: call.index, amount: call.amount))
         }
     }
 
@@ -197,7 +231,7 @@ extension Books {
         guard balance.isStorable else { throw refuseNoLock(Refusal(.overflow, .reset, key, index: -1, amount: balance)) }
         let (rec, _) = try findOrCreate(key, NewRecord(strategyCount: strategyCount ?? Layout.defaultStrategyCount), operation: .reset)
         let call = opId.map { OpCall($0, .reset, index: -1, amount: balance,
-                                      extra: [UInt64(bitPattern: Int64(strategyCount ?? 0)), dropHolds ? 1 : 0]) }
+                                      UInt64(bitPattern: Int64(strategyCount ?? 0)), dropHolds ? 1 : 0) }
         _ = try mutate(rec, .reset, index: -1, amount: balance, intake: .asStored, opId: call) { (s, stored) throws(Refusal) -> Change in
             // Open orders still exist on the exchange: each budget keeps what its holds keep.
             let held = dropHolds ? InlineArray(repeating: .zero) : HoldBooks(from: rec.stateLatch.lockedCurrent).held
@@ -417,7 +451,7 @@ extension Books {
             unlock(rec)
             throw error
         }
-        let call = opId.map { OpCall($0, .setName, index: index, amount: .zero, extra: [name.lo, name.hi]) }
+        let call = opId.map { OpCall($0, .setName, index: index, amount: .zero, name.lo, name.hi) }
         if let call, try replay(rec, call) != nil { return }
         guard index >= 0 && index < count else {
             throw refuse(rec, remembering: call, Refusal(.indexOutOfRange, .setName, key, index: index, amount: .zero, detail: Amount(raw: Int128(count))))

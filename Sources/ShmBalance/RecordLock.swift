@@ -122,7 +122,9 @@ extension Books {
     @usableFromInline @inline(never)
     func recovered(_ rec: RecordRef) {
         rec.stateLatch.refreshUnpublished()
-        _ = holdTable(rec).scrub(published: rec.stateLatch.lockedGeneration)
+        let table = holdTable(rec)
+        _ = table.scrub(published: rec.stateLatch.lockedGeneration)
+        table.rebuildIndex(published: rec.stateLatch.lockedGeneration)
         opLog(rec).rebuild(opSeq: rec.stateLatch.lockedCurrent.loadRelaxed(Layout.State.opSeq))
         appendActivity(.recoverLock, rec.key, index: -1, outcome: 0, epoch: 0, amount: .zero, detail: .zero,
                        after: .zero, now: shmbal_now_micros())

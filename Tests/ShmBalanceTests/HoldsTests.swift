@@ -285,12 +285,22 @@ final class HoldsTests: XCTestCase {
         let g = rec.stateLatch.lockedGeneration
         // What a dead writer leaves: a new entry opened at g + 1 and the open one closed at g + 1.
         let kept = try XCTUnwrap(table.find(id("kept"), in: g))
-        let ghost = try XCTUnwrap(table.freeEntry(in: g))
+        let ghost = try XCTUnwrap(table.freeEntry(in: g, from: 0))
         table.open(ghost, id: id("ghost"), slot: 3, amount: Amount("5"), original: Amount("5"), created: 1, expires: 0, at: g + 1)
         table.close(kept, at: g + 1)
-        XCTAssertEqual(table.scrub(published: g), 2)
+        // … and its writer-only index half-updated.
+        table.index.insert(id("ghost"), at: ghost)
+        table.index.remove(id("kept"), at: kept)
+        XCTAssertNil(table.find(id("kept"), in: g))
+        books.recovered(rec)  // what the next lock owner does on EOWNERDEAD
+        XCTAssertEqual(table.find(id("kept"), in: g), kept, "the index is rebuilt from the entries")
+        XCTAssertNil(table.find(id("ghost"), in: g))
+        XCTAssertEqual(table.scrub(published: g), 0, "recovery scrubbed both tags")
         try books.receive(usdc, index: 3, Amount("1"))  // publishes g + 1
         XCTAssertEqual(try books.holds(usdc).map(\.id.description), ["kept"])
+        try assertSound()
+        try books.void(usdc, id: id("kept"))
+        assertRefused(.unknownHold) { () throws(BooksError) in try self.books.void(self.usdc, id: self.id("ghost")) }
         try assertSound()
     }
 }

@@ -1,0 +1,116 @@
+// A writer-only hash index from a 32-byte id to an entry of a table in a record's extension (the
+// hold table, the op-id ring). Readers never use it. Linear probing with backward-shift delete (no
+// tombstones); a bucket holds entry + 1 (0: empty). It is a hint: every hit is checked against the
+// entry it names, and the next lock owner after a dead holder rebuilds it from the entries
+// (`Books.recovered`), so a writer killed half-way through an update leaves nothing wrong behind.
+
+@usableFromInline
+struct IdIndex {
+    @usableFromInline let buckets: UnsafeMutableRawPointer
+    @usableFromInline let mask: Int
+    /// The table: entry e's id is the 32 bytes at `entries + e × entrySize`.
+    @usableFromInline let entries: UnsafeMutableRawPointer
+    @usableFromInline let entrySize: Int
+
+    @inlinable
+    init(buckets: UnsafeMutableRawPointer, count: Int, entries: UnsafeMutableRawPointer, entrySize: Int) {
+        self.buckets = buckets
+        mask = count - 1
+        self.entries = entries
+        self.entrySize = entrySize
+    }
+
+    @inlinable func bucket(_ b: Int) -> Int { Int(buckets.load(fromByteOffset: 4 &* b, as: UInt32.self)) }
+    @inlinable func setBucket(_ b: Int, _ v: Int) { buckets.storeBytes(of: UInt32(truncatingIfNeeded: v), toByteOffset: 4 &* b, as: UInt32.self) }
+    @inlinable func idAt(_ e: Int) -> HoldId { HoldId(loadingFrom: entries + e &* entrySize) }
+
+    /// Where `id`'s probe starts: a multiply-xorshift of its four words.
+    @inlinable
+    func home(_ id: HoldId) -> Int {
+        let k: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var h = (id.w0 ^ 0x5348_4D42_414C_0001) &* k
+        h = (h ^ (h >> 29) ^ id.w1) &* k
+        h = (h ^ (h >> 29) ^ id.w2) &* k
+        h = (h ^ (h >> 29) ^ id.w3) &* k
+        return Int(truncatingIfNeeded: h ^ (h >> 32)) & mask
+    }
+
+    /// The first entry under `id` that `accept` takes (it checks the entry is live), or nil.
+    @inlinable
+    func find(_ id: HoldId, _ accept: (Int) -> Bool) -> Int? {
+        var b = home(id)
+        for _ in 0...mask {
+            let v = bucket(b)
+            if v == 0 { return nil }
+            if idAt(v &- 1) == id && accept(v &- 1) { return v &- 1 }
+            b = (b &+ 1) & mask
+        }
+        return nil
+    }
+
+    /// Points `id` at entry `e` (in the first empty bucket of its probe, or where `e` already is).
+    @inlinable
+    func insert(_ id: HoldId, at e: Int) {
+        var b = home(id)
+        for _ in 0...mask {
+            let v = bucket(b)
+            if v == 0 || v == e &+ 1 {
+                setBucket(b, e &+ 1)
+                return
+            }
+            b = (b &+ 1) & mask
+        }
+    }
+
+    /// The bucket for `id` that names `old` names `new` instead (a partial fill's new entry).
+    @inlinable
+    func replace(_ id: HoldId, _ old: Int, with new: Int) {
+        var b = home(id)
+        for _ in 0...mask {
+            let v = bucket(b)
+            if v == 0 { break }
+            if v == old &+ 1 {
+                setBucket(b, new &+ 1)
+                return
+            }
+            b = (b &+ 1) & mask
+        }
+        insert(id, at: new)
+    }
+
+    /// Drops the bucket for `id` that names `e`, shifting the probe's later buckets back into the hole.
+    @inlinable
+    func remove(_ id: HoldId, at e: Int) {
+        var b = home(id)
+        var hole = -1
+        for _ in 0...mask {
+            let v = bucket(b)
+            if v == 0 { break }
+            if v == e &+ 1 {
+                hole = b
+                break
+            }
+            b = (b &+ 1) & mask
+        }
+        guard hole >= 0 else { return }
+        var j = (hole &+ 1) & mask
+        for _ in 0...mask {
+            let v = bucket(j)
+            if v == 0 { break }
+            let h = home(idAt(v &- 1))
+            // Move the bucket at j into the hole unless its home lies cyclically in (hole, j].
+            let stays = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
+            if !stays {
+                setBucket(hole, v)
+                hole = j
+            }
+            j = (j &+ 1) & mask
+        }
+        setBucket(hole, 0)
+    }
+
+    /// Every bucket empty.
+    func clear() {
+        for w in stride(from: 0, to: 4 * (mask + 1), by: 8) { buckets.storeRelaxed(0, w) }
+    }
+}
