@@ -116,11 +116,13 @@ struct HoldTable {
     /// Open entries by id, for writers (`IdIndex`): an entry is in it from the publish that opens it
     /// to the one that closes it.
     @usableFromInline let index: IdIndex
+    @usableFromInline let slots: FastModulo
 
     @inlinable
     init(_ base: UnsafeMutableRawPointer, _ x: ExtensionGeometry) {
         self.base = base
         entries = x.holdEntries
+        slots = x.holdSlots
         index = IdIndex(buckets: base + x.holdIndexOffset, count: x.holdBuckets, entries: base + Layout.Extension.holds, entrySize: Layout.Hold.size)
     }
 
@@ -149,7 +151,7 @@ struct HoldTable {
     /// usually free, and a table with few open holds finds one at once.
     @inlinable
     func freeEntry(in g: UInt64, from start: UInt64, except: Int = -1) -> Int? {
-        var i = Int(truncatingIfNeeded: start % UInt64(entries))
+        var i = slots.of(start)
         for _ in 0..<entries {
             if i != except && !isVisible(i, in: g) { return i }
             i = i &+ 1 == entries ? 0 : i &+ 1
@@ -211,11 +213,11 @@ struct HoldTable {
 
 extension Books {
     /// The hold table of `rec`, in the record's extension (records never move, so its index is its place).
-    @inlinable
+    @inlinable @inline(__always)
     func holdTable(_ rec: RecordRef) -> HoldTable { HoldTable(extensionBase(rec), extensions) }
 
     /// Where `rec`'s extension starts.
-    @inlinable
+    @inlinable @inline(__always)
     func extensionBase(_ rec: RecordRef) -> UnsafeMutableRawPointer {
         extensions.base + ((rec.p - (base + recordsOffset)) / Layout.Record.size) &* extensions.size
     }
@@ -233,6 +235,8 @@ struct ExtensionGeometry: @unchecked Sendable {
     @usableFromInline let opIndexOffset: Int
     @usableFromInline let opBuckets: Int
     @usableFromInline let opIdWindow: Int
+    @usableFromInline let holdSlots: FastModulo
+    @usableFromInline let opSlots: FastModulo
 
     init(_ segmentBase: UnsafeMutableRawPointer, _ g: Geometry) {
         typealias X = Layout.Extension
@@ -245,5 +249,27 @@ struct ExtensionGeometry: @unchecked Sendable {
         opIndexOffset = X.opIndex(g.holdCapacity, g.opIdWindow)
         opBuckets = X.indexBuckets(X.opEntries(g.opIdWindow))
         opIdWindow = g.opIdWindow
+        holdSlots = FastModulo(holdEntries)
+        opSlots = FastModulo(X.opEntries(g.opIdWindow))
+    }
+}
+
+/// x mod d for a d fixed at open, without a division on the hot path (Lemire's fastmod for
+/// 32-bit x; a division past 2³²).
+@usableFromInline
+struct FastModulo: Sendable {
+    @usableFromInline let d: UInt64
+    @usableFromInline let m: UInt64
+
+    init(_ d: Int) {
+        precondition(d > 0 && d < 1 << 31)
+        self.d = UInt64(d)
+        m = UInt64.max / UInt64(d) &+ 1
+    }
+
+    @inlinable @inline(__always)
+    func of(_ x: UInt64) -> Int {
+        if _slowPath(x > UInt64(UInt32.max)) { return Int(truncatingIfNeeded: x % d) }
+        return Int(truncatingIfNeeded: (m &* x).multipliedFullWidth(by: d).high)
     }
 }

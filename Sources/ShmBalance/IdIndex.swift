@@ -24,40 +24,42 @@ struct IdIndex {
     @inlinable func setBucket(_ b: Int, _ v: Int) { buckets.storeBytes(of: UInt32(truncatingIfNeeded: v), toByteOffset: 4 &* b, as: UInt32.self) }
     @inlinable func idAt(_ e: Int) -> HoldId { HoldId(loadingFrom: entries + e &* entrySize) }
 
-    /// Where `id`'s probe starts: a multiply-xorshift of its four words.
-    @inlinable
+    /// Where `id`'s probe starts: one multiply of the words folded (ids are short: most of their
+    /// words are zero, and a probe that meets another id's bucket just goes on).
+    @inlinable @inline(__always)
     func home(_ id: HoldId) -> Int {
-        let k: UInt64 = 0x9E37_79B9_7F4A_7C15
-        var h = (id.w0 ^ 0x5348_4D42_414C_0001) &* k
-        h = (h ^ (h >> 29) ^ id.w1) &* k
-        h = (h ^ (h >> 29) ^ id.w2) &* k
-        h = (h ^ (h >> 29) ^ id.w3) &* k
-        return Int(truncatingIfNeeded: h ^ (h >> 32)) & mask
+        let h = (id.w0 ^ (id.w1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (id.w2 &* 0x1656_67B1_9E37_79F9) ^ (id.w3 &* 0x27D4_EB2F_1656_67C5)) &* 0x9E37_79B9_7F4A_7C15
+        return Int(truncatingIfNeeded: h >> 32) & mask
     }
 
     /// The first entry under `id` that `accept` takes (it checks the entry is live), or nil.
-    @inlinable
+    @inlinable @inline(__always)
     func find(_ id: HoldId, _ accept: (Int) -> Bool) -> Int? {
         var b = home(id)
-        for _ in 0...mask {
+        var left = mask
+        while true {
             let v = bucket(b)
             if v == 0 { return nil }
             if idAt(v &- 1) == id && accept(v &- 1) { return v &- 1 }
+            if left == 0 { return nil }
+            left &-= 1
             b = (b &+ 1) & mask
         }
-        return nil
     }
 
     /// Points `id` at entry `e` (in the first empty bucket of its probe, or where `e` already is).
     @inlinable
     func insert(_ id: HoldId, at e: Int) {
         var b = home(id)
-        for _ in 0...mask {
+        var left = mask
+        while true {
             let v = bucket(b)
             if v == 0 || v == e &+ 1 {
                 setBucket(b, e &+ 1)
                 return
             }
+            if left == 0 { return }  // never met: the index has twice the table's entries
+            left &-= 1
             b = (b &+ 1) & mask
         }
     }
@@ -81,20 +83,18 @@ struct IdIndex {
     /// Drops the bucket for `id` that names `e`, shifting the probe's later buckets back into the hole.
     @inlinable
     func remove(_ id: HoldId, at e: Int) {
-        var b = home(id)
-        var hole = -1
-        for _ in 0...mask {
-            let v = bucket(b)
-            if v == 0 { break }
-            if v == e &+ 1 {
-                hole = b
-                break
-            }
-            b = (b &+ 1) & mask
+        var hole = home(id)
+        var left = mask
+        while true {
+            let v = bucket(hole)
+            if v == 0 { return }
+            if v == e &+ 1 { break }
+            if left == 0 { return }
+            left &-= 1
+            hole = (hole &+ 1) & mask
         }
-        guard hole >= 0 else { return }
         var j = (hole &+ 1) & mask
-        for _ in 0...mask {
+        while true {
             let v = bucket(j)
             if v == 0 { break }
             let h = home(idAt(v &- 1))

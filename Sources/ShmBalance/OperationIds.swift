@@ -63,16 +63,19 @@ struct OpLog {
     @usableFromInline let ring: UnsafeMutableRawPointer
     @usableFromInline let window: Int
     @usableFromInline let index: IdIndex
+    /// seq mod (window + 1): the ring's entries.
+    @usableFromInline let slots: FastModulo
 
     @inlinable
     init(_ ext: UnsafeMutableRawPointer, _ x: ExtensionGeometry) {
         ring = ext + x.opsOffset
         window = x.opIdWindow
+        slots = x.opSlots
         index = IdIndex(buckets: ext + x.opIndexOffset, count: x.opBuckets, entries: ring, entrySize: Layout.OpEntry.size)
     }
 
     @inlinable func entry(_ position: Int) -> UnsafeMutableRawPointer { ring + position &* Layout.OpEntry.size }
-    @inlinable func position(_ seq: UInt64) -> Int { Int(truncatingIfNeeded: seq % UInt64(window &+ 1)) }
+    @inlinable func position(_ seq: UInt64) -> Int { slots.of(seq) }
 
     /// Live iff its seq is in the window that `opSeq` (published) defines.
     @inlinable
@@ -155,16 +158,22 @@ struct OpLog {
 }
 
 extension Books {
-    @inlinable
+    @inlinable @inline(__always)
     func opLog(_ rec: RecordRef) -> OpLog { OpLog(extensionBase(rec), extensions) }
 
     /// Under the lock, before any rule runs: nil when `call` is new; else the first call's result
     /// (thrown again if it was a refusal), or a refusal when the id was used for other arguments.
-    @usableFromInline
+    @inlinable @inline(__always)
     func replay(_ rec: RecordRef, _ call: OpCall) throws(BooksError) -> OpResult? {
         let log = opLog(rec)
         let opSeq = rec.stateLatch.lockedCurrent.loadRelaxed(Layout.State.opSeq)
         guard let p = log.find(call.id, opSeq: opSeq) else { return nil }
+        return try replayFound(rec, log, p, call)
+    }
+
+    /// `replay` found the id at `p`: the first result, or the refusal. Unlocks. Out of line.
+    @usableFromInline @inline(never)
+    func replayFound(_ rec: RecordRef, _ log: OpLog, _ p: Int, _ call: OpCall) throws(BooksError) -> OpResult {
         guard log.matches(p, call) else {
             let r = log.reuseRefusal(p, rec.key, asked: call)
             unlock(rec)

@@ -16,7 +16,7 @@ struct SuiteOptions {
     /// `Benchmarks/cabi/cabi_ops`, built by `Benchmarks/run`: its read batches run between the
     /// core's read rounds, so their ratio to the core's read is per round, under the same load.
     var cabiOps: String?
-    /// Sections to run (all when empty): one, read, slow, external, contend, readers, render, scrape.
+    /// Sections to run (all when empty): one, read, holds, slow, external, contend, readers, render, scrape.
     var only: Set<String> = []
     /// The release `shmbal` whose `metrics` exporter the scrape row runs (issue 14).
     var shmbal: String?
@@ -92,6 +92,7 @@ final class Suite {
         func on(_ section: String) -> Bool { o.only.isEmpty || o.only.contains(section) }
         let swiftMedian = on("one") ? try onePass() : .nan
         if on("read") { try readPass() }
+        if on("holds") { try holdsPass() }
         if on("slow") { try slowPeers() }
         if on("external") { externalRows(swiftMedian: swiftMedian) }
         if on("contend") { try contention() }

@@ -9,8 +9,8 @@ import ShmBalance
 //   child-…               the processes the suite spawns (contending writers, readers)
 
 let usage = """
-    usage: shmbal-bench ops (swift|swift-byKey|swift-opid|swift-holdvoid|swift-holdfill|c-safe|c-safe-noclock|c-safe-bare|c-inplace|c-inplace64|floor|swift-read|swift-read-relaxed|c-read) N
-           shmbal-bench suite [--redis-port P] [--instructions FILE] [--external FILE] [--cabi-ops PATH] [--shmbal PATH] [--out FILE] [--quick] [--only one,read,slow,external,contend,readers,render,scrape]
+    usage: shmbal-bench ops (swift|swift-opid|swift-holdvoid|swift-holdfill|c-safe|c-safe-noclock|c-safe-bare|c-inplace|c-inplace64|floor|swift-read|swift-read-relaxed|c-read) N
+           shmbal-bench suite [--redis-port P] [--instructions FILE] [--external FILE] [--cabi-ops PATH] [--shmbal PATH] [--out FILE] [--quick] [--only one,read,holds,slow,external,contend,readers,render,scrape]
     """
 
 func fail(_ message: String) -> Never {
@@ -23,7 +23,7 @@ func scratchPath(_ what: String) -> String { "/dev/shm/shmbal-bench-\(getpid())-
 /// `ops`: the callgrind workload. Set-up is identical for N and 2N, so it cancels out.
 func runOps(_ impl: String, _ n: Int) throws {
     switch impl {
-    case "swift-opid", "swift-byKey", "swift-holdvoid", "swift-holdfill":
+    case "swift-opid", "swift-holdvoid", "swift-holdfill":
         try runHoldOps(impl, n)
     case "swift", "swift-read", "swift-read-relaxed":
         let s = try SwiftSubject(path: scratchPath("ops"))
