@@ -10,17 +10,20 @@ struct Init: ParsableCommand {
     @Option(help: "Balance records it can hold.") var records = Geometry.defaults.recordCapacity
     @Option(help: "Quote entries it can hold.") var quotes = Geometry.defaults.quoteCapacity
     @Option(help: "Activity entries kept (a power of two).") var activity = Geometry.defaults.ringCapacity
+    @Option(help: "Open holds each record can keep (\(Layout.minHolds)…\(Layout.maxHolds)).") var holds = Geometry.defaultHoldCapacity
+    @Option(name: .customLong("op-ids"), help: "Operation ids each record remembers: its last this many mutations carrying one (\(Layout.minOpIdWindow)…\(Layout.maxOpIdWindow)).")
+    var opIds = Geometry.defaultOpIdWindow
     @Option(help: "File mode, octal: 0600 (owner only) or 0660 (a group).") var mode = "0600"
 
     func run() throws {
         // Everything is checked before the file is made.
         let m = try CLIError.mode(mode)
-        let g = Geometry(recordCapacity: records, quoteCapacity: quotes, ringCapacity: activity)
+        let g = Geometry(recordCapacity: records, quoteCapacity: quotes, ringCapacity: activity, holdCapacity: holds, opIdWindow: opIds)
         if let why = g.problem { throw CLIError(.badInput, why) }
         let path = try global.segmentPath()
         do {
             let s = try Segment.create(path, geometry: g, mode: m)
-            print("created \(s.path): \(records) records, \(quotes) quotes, \(activity) activity entries, \(g.segmentSize) bytes, mode \(String(m, radix: 8).leftPadded(4, "0"))")
+            print("created \(s.path): \(records) records, \(quotes) quotes, \(activity) activity entries, \(holds) holds and \(opIds) op ids per record, \(g.segmentSize) bytes, mode \(String(m, radix: 8).leftPadded(4, "0"))")
         } catch {
             throw CLIError(.unusable, error.description)
         }
@@ -33,13 +36,15 @@ struct Reset: BooksCommand {
     @Argument(help: "Currency, e.g. USDC.") var currency: String
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The account's balance.", valueName: "balance")) var rest: [String] = []
     @Option(help: "Slots (2…64); without it an existing record keeps its count, credit and names, a new one gets 8.") var strategies: Int?
+    @OptionGroup var op: OperationIdOption
 
     var access: Segment.AccessMode { .readWriteCreating() }
 
     func prepare() throws -> Work {
         let count = try strategies.map(CLIError.count)
+        let opId = try op.checked()
         return try oneAmount(currency, rest, what: "BALANCE") { (books, key, amount) throws(BooksError) in
-            try books.reset(key, balance: amount, strategyCount: count)
+            try books.reset(key, balance: amount, strategyCount: count, opId: opId)
         }
     }
 }
@@ -52,12 +57,14 @@ struct SetSlot: BooksCommand {
     @Argument(help: "Currency.") var currency: String
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The new value.", valueName: "amount")) var rest: [String] = []
     @Option(help: "Slot: 0 total, 1 pool, 2… a sub-strategy.") var index = 0
+    @OptionGroup var op: OperationIdOption
 
     var access: Segment.AccessMode { .readWrite }
 
     func prepare() throws -> Work {
+        let opId = try op.checked()
         return try oneAmount(currency, rest, what: "AMOUNT") { (books, key, amount) throws(BooksError) in
-            try books.set(key, amount, index: index)
+            try books.set(key, amount, index: index, opId: opId)
         }
     }
 }
@@ -68,12 +75,14 @@ struct Adjust: BooksCommand {
     @Argument(help: "Currency.") var currency: String
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The change, e.g. -1000.", valueName: "delta")) var rest: [String] = []
     @Option(help: "Slot: 0 total, 1 pool, 2… a sub-strategy.") var index = 0
+    @OptionGroup var op: OperationIdOption
 
     var access: Segment.AccessMode { .readWrite }
 
     func prepare() throws -> Work {
+        let opId = try op.checked()
         return try oneAmount(currency, rest, what: "DELTA") { (books, key, amount) throws(BooksError) in
-            try books.adjust(key, amount, index: index)
+            try books.adjust(key, amount, index: index, opId: opId)
         }
     }
 }
@@ -84,12 +93,15 @@ struct Allocate: BooksCommand {
     @Argument(help: "Currency.") var currency: String
     @Argument(help: "Sub-strategy slot (2…).") var index: Int
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Amount (> 0).", valueName: "amount")) var rest: [String] = []
+    @OptionGroup var op: OperationIdOption
 
     var access: Segment.AccessMode { .readWrite }
 
     func prepare() throws -> Work {
+        let opId = try op.checked()
         return try oneAmount(currency, rest, what: "AMOUNT") { (books, key, amount) throws(BooksError) in
-            try books.allocate(key, index: index, amount)
+            // Without an op id the hot pair; with one the general commit (the core has both).
+            if let opId { try books.allocate(key, index: index, amount, opId: opId) } else { try books.allocate(key, index: index, amount) }
         }
     }
 }
@@ -100,12 +112,15 @@ struct Release: BooksCommand {
     @Argument(help: "Currency.") var currency: String
     @Argument(help: "Sub-strategy slot (2…).") var index: Int
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Amount (> 0).", valueName: "amount")) var rest: [String] = []
+    @OptionGroup var op: OperationIdOption
 
     var access: Segment.AccessMode { .readWrite }
 
     func prepare() throws -> Work {
+        let opId = try op.checked()
         return try oneAmount(currency, rest, what: "AMOUNT") { (books, key, amount) throws(BooksError) in
-            try books.release(key, index: index, amount)
+            // Without an op id the hot pair; with one the general commit (the core has both).
+            if let opId { try books.release(key, index: index, amount, opId: opId) } else { try books.release(key, index: index, amount) }
         }
     }
 }
@@ -151,12 +166,14 @@ struct Credit: BooksCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Currency.") var currency: String
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Credit limit (≥ 0).", valueName: "amount")) var rest: [String] = []
+    @OptionGroup var op: OperationIdOption
 
     var access: Segment.AccessMode { .readWrite }
 
     func prepare() throws -> Work {
-        try oneAmount(currency, rest, what: "AMOUNT") { (books, key, amount) throws(BooksError) in
-            try books.setCreditLimit(key, amount)
+        let opId = try op.checked()
+        return try oneAmount(currency, rest, what: "AMOUNT") { (books, key, amount) throws(BooksError) in
+            try books.setCreditLimit(key, amount, opId: opId)
         }
     }
 }
@@ -166,15 +183,17 @@ struct Strategies: BooksCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Currency.") var currency: String
     @Argument(help: "New count.") var count: Int
+    @OptionGroup var op: OperationIdOption
 
     var access: Segment.AccessMode { .readWrite }
 
     func prepare() throws -> Work {
         let currency = try CLIError.name(self.currency)
         let count = try CLIError.count(self.count)
+        let opId = try op.checked()
         return { books, target in
             let key = try target.key(books, currency)
-            try core { () throws(BooksError) in try books.setStrategyCount(key, count) }
+            try core { () throws(BooksError) in try books.setStrategyCount(key, count, opId: opId) }
             try printSummary(books, key)
         }
     }
@@ -202,15 +221,16 @@ struct Name: BooksCommand {
 
 /// The shape of every command that changes one record by one amount: the currency and the
 /// amount (a bare negative too) are checked now; the work resolves the key, applies `body` and
-/// prints the record as it is afterwards.
+/// prints the record as it is afterwards (`report`: by default its one-line summary).
 func oneAmount(_ currency: String, _ rest: [String], what: String,
+               report: @escaping (Books, BookKey, Amount) throws -> Void = { books, key, _ in try printSummary(books, key) },
                _ body: @escaping (Books, BookKey, Amount) throws(BooksError) -> Void) throws -> Work {
     let name = try CLIError.name(currency)
     let amount = try singleAmount(rest, what: what)
     return { books, target in
         let key = try target.key(books, name)
         try core { () throws(BooksError) in try body(books, key, amount) }
-        try printSummary(books, key)
+        try report(books, key, amount)
     }
 }
 

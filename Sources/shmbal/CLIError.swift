@@ -33,8 +33,9 @@ struct CLIError: Error, CustomStringConvertible {
         description = error.description
     }
 
-    static func amount(_ text: String) throws -> Amount {
-        do { return try Amount(parsing: text) } catch { throw CLIError(.badInput, error.message) }
+    /// An amount; the refusal names `option` when the amount is an option's value (`--fee: …`).
+    static func amount(_ text: String, option: String? = nil) throws -> Amount {
+        do { return try Amount(parsing: text) } catch { throw CLIError(.badInput, (option.map { "\($0): " } ?? "") + error.message) }
     }
 
     /// An octal file mode for a new segment (`--mode`), refused unless `Segment.modeProblem` accepts it.

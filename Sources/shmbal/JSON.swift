@@ -70,6 +70,12 @@ extension BalanceRecord {
             ("opCount", .int(Int64(bitPattern: state.opCount))),
             ("lastChangeMicros", .int(state.lastChangeMicros)),
             ("lastChangePid", .int(Int64(state.lastChangePid))),
+            // Layout 3 (SPEC §9): per meaningful slot like `slots`, from the same read.
+            ("held", .array(held.map(JSON.amount))),
+            ("free", .array(free.map(JSON.amount))),
+            ("holdCount", .array(holdCounts.map { .int(Int64($0)) })),
+            ("opIdWindow", .int(Int64(opIdWindow))),
+            ("opIdsRemembered", .int(Int64(opIdsRemembered))),
         ])
     }
 }

@@ -25,12 +25,19 @@ struct Get: BooksCommand {
             let r = try core { () throws(BooksError) in try books.get(key) }
             if json { print(r.json.text); return }
             print("\(key)  \(r.strategyCount) slots  epoch \(r.epoch)  credit \(r.creditLimit)  headroom \(r.headroom)\(r.headroom.raw < 0 ? " (NEGATIVE: reconcile or reset)" : "")")
-            let width = max(8, r.slots.map { $0.description.count }.max() ?? 0)
+            // Sub-strategies also show what their open orders hold and what is free of their budget.
+            let width = max(8, (r.slots + r.held + r.free).map { $0.description.count }.max() ?? 0)
+            print("   #  \("NAME".rightPadded(15))  \("AMOUNT".leftPadded(width))  \("HELD".leftPadded(width))  HOLDS  \("FREE".leftPadded(width))")
             for (i, amount) in r.slots.enumerated() {
-                print("  \(String(i).leftPadded(2))  \(r.names[i].description.rightPadded(15))  \(amount.description.leftPadded(width))")
+                var line = "  \(String(i).leftPadded(2))  \(r.names[i].description.rightPadded(15))  \(amount.description.leftPadded(width))"
+                if i >= 2 && i < r.held.count && i < r.holdCounts.count {
+                    line += "  \(r.held[i].description.leftPadded(width))  \(String(r.holdCounts[i]).leftPadded(5))  \(r.free[i].description.leftPadded(width))"
+                }
+                print(line)
             }
             print(r.identityHolds ? "  identity: \(r.state.total) = \(r.state.pool) + \(r.state.allocated) ok"
                                   : "  identity BROKEN: total \(r.state.total) differs from pool + budgets by \(r.state.identityDifference)")
+            print("  op ids: \(r.opIdsRemembered) remembered, window \(r.opIdWindow) (a retry with the same --op-id within it is applied once)")
         }
     }
 }

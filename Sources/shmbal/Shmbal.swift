@@ -25,6 +25,7 @@ struct Shmbal: ParsableCommand {
             Init.self, Reset.self, SetSlot.self, Adjust.self, Allocate.self, Release.self,
             Get.self, Balance.self, List.self, Reconcile.self, Check.self,
             Credit.self, Strategies.self, Name.self,
+            Hold.self, Fill.self, VoidHold.self, Receive.self, Holds.self,
             Quote.self, Config.self, Log.self,
             SnapshotCommand.self,
             Top.self, Demo.self,

@@ -75,6 +75,17 @@ final class CLIBadInputTests: XCTestCase {
             c += [["init", "--mode", mode], ["snapshot", "restore", snapshot, "--mode", mode]]
         }
         c += [["init", "--activity", "1000"], ["init", "--records", "0"], ["init", "--quotes", "-1"]]
+        // Issue 12: holds, op ids and the tables' capacities.
+        for command in [["hold", "USDC", "2", "1", "--id", "h1"], ["fill", "USDC", "--id", "h1", "1"], ["void", "USDC", "--id", "h1"],
+                        ["receive", "USDC", "2", "1"], ["holds", "USDC"]] {
+            c += [command + ["--exchange", "BAD!"], command + ["--segment", ""], command + ["--bogus"], command.map { $0 == "USDC" ? "US DC" : $0 }]
+        }
+        c += [["hold", "USDC", "2", "1e3", "--id", "h1"], ["fill", "USDC", "--id", "h1", "1,000"], ["fill", "USDC", "--id", "h1", "1", "--fee", "NaN"],
+              ["receive", "USDC", "2", ""], ["hold", "USDC", "two", "1", "--id", "h1"], ["holds", "USDC", "--index", "x"],
+              ["hold", "USDC", "2", "1", "--id", "a b"], ["hold", "USDC", "2", "1"], ["void", "USDC", "--id", String(repeating: "x", count: 33)],
+              ["hold", "USDC", "2", "1", "--id", "h1", "--ttl", "0"], ["hold", "USDC", "2", "1", "--id", "h1", "--ttl", "1e3"],
+              ["reset", "USDC", "1", "--op-id", ""], ["reset", "USDC", "1", "--op-id", "a\u{1B}[2J"], ["allocate", "USDC", "2", "1", "--op-id", "a b"],
+              ["init", "--holds", "15"], ["init", "--op-ids", "0"], ["init", "--holds", "x"]]
         // Issue 14: the exporter's address, the watch's interval and hook.
         c += [["metrics", "--listen", "nope"], ["metrics", "--listen", "127.0.0.1:99999"], ["metrics", "--listen", "::1:80"],
               ["watch", "--interval", "0"], ["watch", "--interval", "x"], ["watch", "--exec", " "]]

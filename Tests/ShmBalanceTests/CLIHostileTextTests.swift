@@ -47,6 +47,10 @@ final class CLIHostileTextTests: XCTestCase {
             (["allocate", "USDC", "2", h], 2),            // an amount
             (["reset", "USDC", "1", "--exchange", h], 2), // an exchange
             (["name", "USDC", "2", h], 2),                // a slot name
+            (["allocate", "USDC", "2", "1", "--op-id", h], 2),  // an op id
+            (["hold", "USDC", "2", "1", "--id", h], 2),   // a hold id, a ttl, a fee
+            (["hold", "USDC", "2", "1", "--id", "h1", "--ttl", h], 2),
+            (["fill", "USDC", "--id", "h1", "1", "--fee", h], 2),
             ([h], 2),                                     // the argument parser's own message: an unknown command
             (["get", "USDC", h], 2),                      // … an unexpected argument
             (["allocate", "USDC", h, "1"], 2),            // … a value that is not a number
