@@ -17,6 +17,7 @@ from .books import Books, ReconcileOutcome, StrategyBalance
 from .codes import OpenMode, ReconcileKind, Refusal, Status
 from .errors import (
     BadInputError,
+    BufferTooSmallError,
     BusyError,
     ClosedError,
     CorruptError,
@@ -36,5 +37,5 @@ __all__ = [
     "SingleQuote", "write_single_quote", "get_single_quote", "writeSingleQuoteCurrency", "getSingleQuoteCurrency",
     "Exchange", "Currency", "DataType",
     "ShmBalanceError", "RefusedError", "BadInputError", "SegmentError", "BusyError", "CorruptError",
-    "ClosedError", "NotFoundError", "Status", "Refusal", "OpenMode", "ReconcileKind", "EXTENSION",
+    "ClosedError", "NotFoundError", "BufferTooSmallError", "Status", "Refusal", "OpenMode", "ReconcileKind", "EXTENSION",
 ]
