@@ -26,6 +26,7 @@ from .errors import (
     SegmentError,
     ShmBalanceError,
 )
+from .holds import FillOutcome, Hold, SlotHolds
 from .manager import AmountLike, StrategyBalanceManager
 from .names import Currency, DataType, Exchange
 from .quotes import SingleQuote, getSingleQuoteCurrency, get_single_quote, writeSingleQuoteCurrency, write_single_quote
@@ -33,7 +34,7 @@ from .quotes import SingleQuote, getSingleQuoteCurrency, get_single_quote, write
 __version__ = "0.2.0"
 
 __all__ = [
-    "StrategyBalanceManager", "StrategyBalance", "ReconcileOutcome", "Books", "AmountLike",
+    "StrategyBalanceManager", "StrategyBalance", "ReconcileOutcome", "Books", "AmountLike", "FillOutcome", "Hold", "SlotHolds",
     "SingleQuote", "write_single_quote", "get_single_quote", "writeSingleQuoteCurrency", "getSingleQuoteCurrency",
     "Exchange", "Currency", "DataType",
     "ShmBalanceError", "RefusedError", "BadInputError", "SegmentError", "BusyError", "CorruptError",
