@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <iostream>
+#include <thread>
 
 using namespace shmbal;
 
@@ -107,6 +108,15 @@ int main() {
     CHECK(list.size() == 1 && list[0].expires_micros && *list[0].expires_micros > list[0].created_micros);
     m.void_hold(usdc, "ord-5", "void-5");
     m.void_hold(usdc, "ord-5", "void-5");
+    CHECK_EQ(m.slot_holds(usdc).held[2], A("0"));
+
+    // An expired hold shows as such until the next writer of the record voids it.
+    m.hold(usdc, 2, 10, "short", std::chrono::microseconds(1000));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    list = m.holds(usdc);
+    CHECK(list.size() == 1 && list[0].expired);
+    m.receive(usdc, 2, 1);
+    CHECK(m.holds(usdc).empty());
     CHECK_EQ(m.slot_holds(usdc).held[2], A("0"));
 
     // Op ids on the operations of SPEC §3: each overload (double, text, exact) once.

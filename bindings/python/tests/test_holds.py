@@ -4,6 +4,7 @@ Run with the C extension and through ctypes (Tests/BindingsTests/PythonBindingTe
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -81,6 +82,17 @@ def test_hold_fill_void_receive(m: StrategyBalanceManager) -> None:
     m.void("USDC", "ord-5", op_id="void-5")
     m.void("USDC", "ord-5", op_id="void-5")  # a replay, not "unknown hold"
     assert m.slot_holds("USDC").held[2] == 0 and m.holds("USDC") == []
+
+
+def test_an_expired_hold_shows_until_the_next_writer(m: StrategyBalanceManager) -> None:
+    m.hold("USDC", 2, 100, "short", ttl=0.001)
+    time.sleep(0.01)
+    [h] = m.holds("USDC")
+    assert h.expired and h.expires_micros is not None
+    assert m.slot_holds("USDC").held[2] == 100     # still held: readers never write
+    m.receive("USDC", 3, 1)                        # any writer of the record voids it first
+    assert m.holds("USDC") == [] and m.slot_holds("USDC").held[2] == 0
+    assert refusal(m.fill, "USDC", "short", 1) == "unknown_hold"
 
 
 def test_the_listing_grows_its_buffer(m: StrategyBalanceManager) -> None:
