@@ -198,6 +198,17 @@ int main(void) {
     CHECK(shmbal_hold(books, EX, CUR, 2, A("1"), long_id, 0) == SHMBAL_OK);
     CHECK(shmbal_holds(books, EX, CUR, -1, list, 4, &count) == SHMBAL_OK && count == 1 && strcmp(list[0].id, long_id) == 0);
 
+    /* A read-only handle lists and reads holds, and every write through it is refused. */
+    shmbal_books ro;
+    CHECK(shmbal_open(NULL, SHMBAL_OPEN_READ_ONLY, &ro) == SHMBAL_OK);
+    CHECK(shmbal_holds(ro, EX, CUR, -1, list, 4, &count) == SHMBAL_OK && count == 1);
+    shmbal_slot_holds ros;
+    CHECK(shmbal_get_slot_holds(ro, EX, CUR, &ros) == SHMBAL_OK && same(ros.held[2], "1") && ros.hold_count[2] == 1);
+    CHECK_FAILS(shmbal_hold(ro, EX, CUR, 2, A("1"), "ord-ro", 0), SHMBAL_SEGMENT, SHMBAL_REFUSAL_NONE);
+    CHECK_FAILS(shmbal_void(ro, EX, CUR, long_id, NULL), SHMBAL_SEGMENT, SHMBAL_REFUSAL_NONE);
+    CHECK_FAILS(shmbal_allocate_op(ro, EX, CUR, 2, 1.0, "ro-1"), SHMBAL_SEGMENT, SHMBAL_REFUSAL_NONE);
+    CHECK(shmbal_close(ro) == SHMBAL_OK);
+
     CHECK(shmbal_close(books) == SHMBAL_OK);
     if (failures) {
         fprintf(stderr, "%d checks failed\n", failures);
