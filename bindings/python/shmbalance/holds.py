@@ -73,12 +73,14 @@ class HoldCalls:
     """The hold operations of ``StrategyBalanceManager``. ``id`` is the order's id (1–32 printable
     ASCII characters): it is also the hold's op id, so the same ``hold`` again is a replay."""
 
+    # The manager's, which this mixin uses.
     _books: "Books"
     _lib: ctypes.CDLL
     _exchange: bytes
+    if TYPE_CHECKING:
 
-    def _index(self, index: object) -> int:  # the manager's
-        raise NotImplementedError
+        @staticmethod
+        def _index(index: object) -> int: ...
 
     def hold(self, currency: str, index: int, amount: "AmountLike", id: str, ttl: Optional[float] = None) -> None:
         """Holds ``amount`` (> 0, ≤ the slot's free budget) of sub-strategy ``index`` for the order
