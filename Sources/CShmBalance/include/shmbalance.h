@@ -22,9 +22,9 @@
  *     are any printable ASCII without spaces.
  *   - Amounts go in as `double` (converted through its shortest decimal form, so 0.1 means
  *     exactly 0.1; NaN and infinities are refused) or as decimal text ("-1000", "0.1",
- *     "10000.00"; no exponent, no separators, at most 18 decimals; never rounded). They come
- *     out as `double` (nearest) and exactly, as shmbal_amount (the stored 128-bit fixed-point
- *     value) or as text.
+ *     "10000.00"; no exponent, no separators, at most 18 decimals; never rounded); the hold
+ *     functions (SPEC §9) take them exact only, as shmbal_amount. They come out as `double`
+ *     (nearest) and exactly, as shmbal_amount (the stored 128-bit fixed-point value) or as text.
  *   - Handles are small values, not pointers. A closed (or never opened) handle is detected and
  *     refused with SHMBAL_CLOSED; it never reaches freed memory.
  *   - Operation ids (SPEC §9): every mutating function `shmbal_X` that the core can replay has
@@ -33,8 +33,9 @@
  *     else is SHMBAL_BAD_INPUT and nothing changes. A second call with the same id and the same
  *     arguments does not apply again: it returns the first call's result (SHMBAL_OK, or the
  *     same refusal). The same id with other arguments is refused (SHMBAL_REFUSAL_OP_ID_REUSED).
- *     Each record remembers the ids of at least its last 4,096 mutations (the segment's window,
- *     shmbal_get_slot_holds). shmbal_reconcile and shmbal_set_name have no `_op` variant yet.
+ *     Each record remembers the ids of its last mutations that carried one, as many as the
+ *     segment's window (set when it was created, 4,096 by default; shmbal_get_slot_holds shows
+ *     it). shmbal_reconcile and shmbal_set_name have no `_op` variant yet.
  *   - Thread safety: every function may be called from any number of threads and processes at
  *     once, on the same handle too; records are locked per operation inside the core. The one
  *     exception: do not close a handle while another thread is still inside a call on it.
