@@ -113,7 +113,10 @@ def test_op_ids_on_the_operations_of_spec_3(m: StrategyBalanceManager) -> None:
     m.allocate("USDC", 3, 2, op_id="alloc-2")             # an int
     m.allocate("USDC", 3, 2, op_id="alloc-2")
     m.allocate("USDC", index=3, amount=1.0)               # no id: applied every time
-    m.allocate("USDC", index=3, amount=1.0)
+    m.allocate("USDC", index=3, amount=1.0, op_id=None)   # (None, spelled out: the same)
+    m.release("USDC", 3, 0.5, op_id=None)
+    m.release("USDC", 3, 0.5)
+    m.allocate("USDC", 3, 1.0)
     assert m.get("USDC").slots[1:] == (Decimal(9236), Decimal(700), Decimal(64))
     before = snapshot(m, ["USDC"])
     assert refusal(m.allocate, "USDC", 3, 101.0, op_id="alloc-1") == "op_id_reused"
