@@ -17,3 +17,7 @@ _Static_assert(offsetof(shmbal_record_state, credit_limit) == 48, "record_state 
 _Static_assert(offsetof(shmbal_record_state, slots) == 64, "record_state slots");
 _Static_assert(sizeof(shmbal_record_state) == 1088 && _Alignof(shmbal_record_state) == 16, "record_state size");
 _Static_assert(sizeof(shmbal_status) == sizeof(int) && sizeof(shmbal_refusal) == sizeof(int), "codes are ints");
+_Static_assert(offsetof(shmbal_fill_result, closed) == 48 && sizeof(shmbal_fill_result) == 56, "fill_result");
+_Static_assert(offsetof(shmbal_hold_info, amount) == 48 && sizeof(shmbal_hold_info) == 96, "hold_info");
+_Static_assert(offsetof(shmbal_slot_holds, budget) == 24 && offsetof(shmbal_slot_holds, hold_count) == 3096, "slot_holds fields");
+_Static_assert(sizeof(shmbal_slot_holds) == 3352, "slot_holds size");

@@ -32,12 +32,13 @@ public func cSegmentPath(_ books: shmbal_books, _ buffer: UnsafeMutablePointer<C
 
 // MARK: - reset, set, adjust
 
-func reset(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, _ cur: UnsafePointer<CChar>?, _ balance: () throws(ABIFailure) -> Amount, _ count: Int32) -> Int32 {
+func reset(_ h: shmbal_books, _ ex: UnsafePointer<CChar>?, _ cur: UnsafePointer<CChar>?, _ balance: () throws(ABIFailure) -> Amount, _ count: Int32,
+           opId: OperationId? = nil) -> Int32 {
     run { () throws(ABIFailure) in
         try handles.withBooks(h.id) { (b) throws(ABIFailure) in
             let key = try bookKey(ex, cur)
             let a = try balance()
-            try core { () throws(BooksError) in try b.reset(key, balance: a, strategyCount: count == 0 ? nil : Int(count)) }
+            try core { () throws(BooksError) in try b.reset(key, balance: a, strategyCount: count == 0 ? nil : Int(count), opId: opId) }
         }
     }
 }

@@ -243,3 +243,16 @@ extension shmbal_reconcile_result {
         }
     }
 }
+
+/// A hold id (an order id) from C, checked by the core's rules (1–32 printable ASCII, no spaces).
+func holdId(_ text: UnsafePointer<CChar>?) throws(ABIFailure) -> HoldId {
+    guard let text else { throw .null("a hold id") }
+    do { return try HoldId(String(cString: text)) } catch { throw ABIFailure(error) }
+}
+
+/// An operation id from C: NULL is none; anything else must be a valid id (same rules as a hold id).
+@inline(__always)
+func operationId(_ text: UnsafePointer<CChar>?) throws(ABIFailure) -> OperationId? {
+    guard let text else { return nil }
+    return try holdId(text)
+}

@@ -60,9 +60,10 @@ final class CodesTests: XCTestCase {
     /// The parser reads what the compiler reads.
     func testTheParserReadsTheHeaderAsTheCompilerDoes() throws {
         let status = try cEnum("shmbal_status").members
-        XCTAssertEqual(status.map(\.name), ["OK", "REFUSED", "BAD_INPUT", "SEGMENT", "BUSY", "CORRUPT", "CLOSED", "NOT_FOUND"])
+        XCTAssertEqual(status.map(\.name), ["OK", "REFUSED", "BAD_INPUT", "SEGMENT", "BUSY", "CORRUPT", "CLOSED", "NOT_FOUND",
+                                              "BUFFER_TOO_SMALL"])
         XCTAssertEqual(status.map(\.value), [SHMBAL_OK, SHMBAL_REFUSED, SHMBAL_BAD_INPUT, SHMBAL_SEGMENT, SHMBAL_BUSY, SHMBAL_CORRUPT,
-                                             SHMBAL_CLOSED, SHMBAL_NOT_FOUND].map { Int($0.rawValue) })
+                                             SHMBAL_CLOSED, SHMBAL_NOT_FOUND, SHMBAL_BUFFER_TOO_SMALL].map { Int($0.rawValue) })
         let refusals = try cEnum("shmbal_refusal").members
         XCTAssertEqual(refusals.first?.name, "NONE")
         XCTAssertEqual(refusals.last?.value, Int(SHMBAL_REFUSAL_OP_ID_REUSED.rawValue))
@@ -111,7 +112,8 @@ final class CodesTests: XCTestCase {
             return !(throws_as<shmbal::Refused>(S::refused) && throws_as<shmbal::BadInput>(S::bad_input) &&
                      throws_as<shmbal::SegmentUnusable>(S::segment) && throws_as<shmbal::Busy>(S::busy) &&
                      throws_as<shmbal::Corrupt>(S::corrupt) && throws_as<shmbal::Closed>(S::closed) &&
-                     throws_as<shmbal::NotFound>(S::not_found) && throws_as<shmbal::Error>(static_cast<S>(99)));
+                     throws_as<shmbal::NotFound>(S::not_found) && throws_as<shmbal::BufferTooSmall>(S::buffer_too_small) &&
+                     throws_as<shmbal::Error>(static_cast<S>(99)));
         }
         """.write(toFile: source, atomically: true, encoding: .utf8)
         let exe = dir.path + "/codes"

@@ -234,6 +234,7 @@ final class InstallTests: XCTestCase {
         let exported = Set(try Self.exportedSymbols(lib))
         let header = try Self.headerFunctions()
         XCTAssertEqual(exported, header, "libshmbalance.so.1 exports the header's functions, nothing else")
+        XCTAssertEqual(exported.count, HoldBindingTests.exportCount, "GLOBAL shmbal_* symbols")
         XCTAssertTrue(exported.contains("shmbal_record_read") && !exported.contains("shmbal_now_micros_slow"), "\(exported)")
         let sections = try tool(["readelf", "-S", "-W", lib])
         XCTAssertFalse(sections.contains(".symtab") || sections.contains(".debug_"), "stripped")

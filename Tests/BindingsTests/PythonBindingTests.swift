@@ -15,6 +15,9 @@ final class PythonBindingTests: XCTestCase {
     func testAPI() throws { try runPytest("test_api.py", .extension) }
     func testAPIThroughCtypes() throws { try runPytest("test_api.py", .ctypes) }
 
+    func testHolds() throws { try runPytest("test_holds.py", .extension) }
+    func testHoldsThroughCtypes() throws { try runPytest("test_holds.py", .ctypes) }
+
     func testHotCalls() throws { try runPytest("test_hot.py", .extension) }
     func testHotCallsThroughCtypes() throws { try runPytest("test_hot.py", .ctypes) }
 

@@ -30,9 +30,12 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 namespace shmbal {
 
@@ -48,6 +51,7 @@ enum class Status : int {
     corrupt = SHMBAL_CORRUPT,
     closed = SHMBAL_CLOSED,
     not_found = SHMBAL_NOT_FOUND,
+    buffer_too_small = SHMBAL_BUFFER_TOO_SMALL,
 };
 
 /// Which rule refused (shmbal_refusal: the core's RefusalCode).
@@ -114,6 +118,8 @@ struct Corrupt : Error { using Error::Error; };
 struct Closed : Error { using Error::Error; };
 /// Nothing there: no quote was written for that key.
 struct NotFound : Error { using Error::Error; };
+/// A caller's array was too small (the header's methods grow theirs and never throw it).
+struct BufferTooSmall : Error { using Error::Error; };
 
 /// Throws the exception for a failed call's status, with this thread's last message from the library.
 [[noreturn]] inline void throw_status(int code) {
@@ -127,6 +133,7 @@ struct NotFound : Error { using Error::Error; };
     case Status::corrupt: throw Corrupt(status, message);
     case Status::closed: throw Closed(status, message);
     case Status::not_found: throw NotFound(status, message);
+    case Status::buffer_too_small: throw BufferTooSmall(status, message);
     case Status::ok: break;
     }
     throw Error(status, message.empty() ? "shmbalance: unknown status " + std::to_string(code) : message);
@@ -194,6 +201,56 @@ inline int64_t now_micros() {
     using namespace std::chrono;
     return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
+
+/// An exact amount for the calls that take one (holds, fills, receipts): a double (its shortest
+/// decimal form), decimal text or a shmbal_amount, converted by the library (BadInput if unusable).
+struct Exact {
+    shmbal_amount value{0, 0};
+    Exact(shmbal_amount a) : value(a) {}
+    Exact(double d) { check(shmbal_amount_from_double(d, &value)); }
+    Exact(int i) : Exact(static_cast<double>(i)) {}
+    Exact(const char *text) { check(shmbal_amount_parse(text, &value)); }
+    Exact(const std::string &text) : Exact(text.c_str()) {}
+};
+
+/// An operation id (SPEC §9): 1–32 printable ASCII characters; std::nullopt for none.
+using OpId = std::optional<std::string_view>;
+
+/// An id (op id or hold id) as C text for one call: nullptr for none. The library checks it; an
+/// id with a NUL inside could not cross the C ABI whole, so it is refused here.
+class CId {
+public:
+    CId(OpId id) {
+        if (!id) return;
+        if (id->find('\0') != std::string_view::npos) throw BadInput(Status::bad_input, "an id must not contain a NUL character");
+        text_.assign(id->data(), id->size());
+        given_ = true;
+    }
+    const char *c_str() const { return given_ ? text_.c_str() : nullptr; }
+
+private:
+    std::string text_;
+    bool given_ = false;
+};
+
+/// What a fill spent and where it came from (exact `from_hold`, `from_free`, `from_pool`; `closed`).
+struct FillResult : shmbal_fill_result {
+    bool is_closed() const { return closed != 0; }
+};
+
+/// One open hold, as listed.
+struct Hold {
+    std::string id;
+    int index;
+    shmbal_amount amount;    // what it still covers
+    shmbal_amount original;  // what it was opened with
+    int64_t created_micros;
+    std::optional<int64_t> expires_micros;  // none without a ttl
+    bool expired;            // the ttl passed; the next writer of the record voids it
+};
+
+/// Per slot `budget`, `held`, `free` (exact) and `hold_count`, with `op_id_window` and `op_ids_remembered`.
+using SlotHolds = shmbal_slot_holds;
 
 // ---- the books ----------------------------------------------------------------------------------
 
@@ -269,47 +326,121 @@ public:
           exchange_(exchange.name ? exchangeName_.c_str() : nullptr) {}
 
     /// total = pool = balance, every budget 0 (sub-strategies must ask again).
-    void reset(Currency currency, double balance) { check(shmbal_reset(h(), exchange_, currency.name, balance, count_for_reset(currency))); }
-    void reset(Currency currency, const std::string &balance) {
-        check(shmbal_reset_text(h(), exchange_, currency.name, balance.c_str(), count_for_reset(currency)));
+    /// Every mutating method takes an optional last `op_id` (SPEC §9): a retry with the same id and
+    /// arguments is not applied again (it returns, or throws, what the first call did).
+    void reset(Currency currency, double balance, OpId op_id = std::nullopt) {
+        check(shmbal_reset_op(h(), exchange_, currency.name, balance, count_for_reset(currency), CId(op_id).c_str()));
+    }
+    void reset(Currency currency, const std::string &balance, OpId op_id = std::nullopt) {
+        check(shmbal_reset_text_op(h(), exchange_, currency.name, balance.c_str(), count_for_reset(currency), CId(op_id).c_str()));
     }
     /// slots[index] = amount, then rebalance through the pool.
-    void set(Currency currency, double amount, int index = 0) { check(shmbal_set(h(), exchange_, currency.name, amount, index)); }
-    void set(Currency currency, const std::string &amount, int index = 0) {
-        check(shmbal_set_text(h(), exchange_, currency.name, amount.c_str(), index));
+    void set(Currency currency, double amount, int index = 0, OpId op_id = std::nullopt) {
+        check(shmbal_set_op(h(), exchange_, currency.name, amount, index, CId(op_id).c_str()));
+    }
+    void set(Currency currency, const std::string &amount, int index = 0, OpId op_id = std::nullopt) {
+        check(shmbal_set_text_op(h(), exchange_, currency.name, amount.c_str(), index, CId(op_id).c_str()));
     }
     /// slots[index] += delta, then rebalance (a fill, a transfer, a deposit).
-    void adjust(Currency currency, double delta, int index = 0) { check(shmbal_adjust(h(), exchange_, currency.name, delta, index)); }
-    void adjust(Currency currency, const std::string &delta, int index = 0) {
-        check(shmbal_adjust_text(h(), exchange_, currency.name, delta.c_str(), index));
+    void adjust(Currency currency, double delta, int index = 0, OpId op_id = std::nullopt) {
+        check(shmbal_adjust_op(h(), exchange_, currency.name, delta, index, CId(op_id).c_str()));
+    }
+    void adjust(Currency currency, const std::string &delta, int index = 0, OpId op_id = std::nullopt) {
+        check(shmbal_adjust_text_op(h(), exchange_, currency.name, delta.c_str(), index, CId(op_id).c_str()));
     }
 
     /// Sub-strategy `index` takes `amount` from the pool; refused beyond the headroom (pool + credit).
     /// A double (its shortest decimal form), exact decimal text, or an exact shmbal_amount.
-    void allocate(Currency currency, int index, double amount) {
+    /// Without an op id these are the hot path (the record handle's allocate/release, unchanged).
+    void allocate(Currency currency, int index, double amount, OpId op_id = std::nullopt) {
+        if (op_id) return allocate_op(currency, index, amount, op_id);
         if (const shmbal_record *r = record(currency)) check(shmbal_record_allocate(*r, index, amount));
         else check(shmbal_allocate(h(), exchange_, currency.name, index, amount));
     }
-    void allocate(Currency currency, int index, const std::string &amount) {
-        if (const shmbal_record *r = record(currency)) check(shmbal_record_allocate_text(*r, index, amount.c_str()));
-        else check(shmbal_allocate_text(h(), exchange_, currency.name, index, amount.c_str()));
+    void allocate(Currency currency, int index, const std::string &amount, OpId op_id = std::nullopt) {
+        CId op(op_id);
+        if (const shmbal_record *r = record(currency)) check(shmbal_record_allocate_text_op(*r, index, amount.c_str(), op.c_str()));
+        else check(shmbal_allocate_text_op(h(), exchange_, currency.name, index, amount.c_str(), op.c_str()));
     }
-    void allocate(Currency currency, int index, const char *amount) { allocate(currency, index, std::string(amount ? amount : "")); }
-    void allocate(Currency currency, int index, shmbal_amount amount) {
-        check(shmbal_record_allocate_exact(existing(currency), index, amount));
+    void allocate(Currency currency, int index, const char *amount, OpId op_id = std::nullopt) {
+        allocate(currency, index, std::string(amount ? amount : ""), op_id);
+    }
+    void allocate(Currency currency, int index, shmbal_amount amount, OpId op_id = std::nullopt) {
+        if (op_id) check(shmbal_record_allocate_exact_op(existing(currency), index, amount, CId(op_id).c_str()));
+        else check(shmbal_record_allocate_exact(existing(currency), index, amount));
     }
     /// Sub-strategy `index` gives `amount` back to the pool; refused beyond its budget.
-    void release(Currency currency, int index, double amount) {
+    void release(Currency currency, int index, double amount, OpId op_id = std::nullopt) {
+        if (op_id) return release_op(currency, index, amount, op_id);
         if (const shmbal_record *r = record(currency)) check(shmbal_record_release(*r, index, amount));
         else check(shmbal_release(h(), exchange_, currency.name, index, amount));
     }
-    void release(Currency currency, int index, const std::string &amount) {
-        if (const shmbal_record *r = record(currency)) check(shmbal_record_release_text(*r, index, amount.c_str()));
-        else check(shmbal_release_text(h(), exchange_, currency.name, index, amount.c_str()));
+    void release(Currency currency, int index, const std::string &amount, OpId op_id = std::nullopt) {
+        CId op(op_id);
+        if (const shmbal_record *r = record(currency)) check(shmbal_record_release_text_op(*r, index, amount.c_str(), op.c_str()));
+        else check(shmbal_release_text_op(h(), exchange_, currency.name, index, amount.c_str(), op.c_str()));
     }
-    void release(Currency currency, int index, const char *amount) { release(currency, index, std::string(amount ? amount : "")); }
-    void release(Currency currency, int index, shmbal_amount amount) {
-        check(shmbal_record_release_exact(existing(currency), index, amount));
+    void release(Currency currency, int index, const char *amount, OpId op_id = std::nullopt) {
+        release(currency, index, std::string(amount ? amount : ""), op_id);
+    }
+    void release(Currency currency, int index, shmbal_amount amount, OpId op_id = std::nullopt) {
+        if (op_id) check(shmbal_record_release_exact_op(existing(currency), index, amount, CId(op_id).c_str()));
+        else check(shmbal_record_release_exact(existing(currency), index, amount));
+    }
+
+    // ---- holds (SPEC §9): the money an open order may spend, kept inside its budget ----
+
+    /// Holds `amount` (> 0, ≤ the slot's free budget) of sub-strategy `index` for the order `id`
+    /// (also the hold's op id: the same hold again is a replay). `ttl`: it expires after that long.
+    void hold(Currency currency, int index, Exact amount, std::string_view id,
+              std::optional<std::chrono::microseconds> ttl = std::nullopt) {
+        int64_t micros = ttl ? static_cast<int64_t>(ttl->count()) : 0;
+        // 0 means "no ttl" in C; a zero ttl is refused like the core refuses a negative one.
+        if (ttl && micros == 0) throw BadInput(Status::bad_input, "a hold's ttl must be above 0 (got 0 µs)");
+        check(shmbal_hold(h(), exchange_, currency.name, index, amount.value, CId(id).c_str(), micros));
+    }
+    /// The order `id` spent `amount + fee`; never refused for money (an overrun comes from the
+    /// slot's free budget, then the pool). `final` closes the hold.
+    FillResult fill(Currency currency, std::string_view id, Exact amount, Exact fee = shmbal_amount{0, 0}, bool final = false,
+                    OpId op_id = std::nullopt) {
+        FillResult r{};
+        check(shmbal_fill(h(), exchange_, currency.name, CId(id).c_str(), amount.value, fee.value, final ? 1 : 0, CId(op_id).c_str(), &r));
+        return r;
+    }
+    /// Closes the hold `id` (C's shmbal_void; `void` is a C++ keyword): what it keeps returns to free.
+    void void_hold(Currency currency, std::string_view id, OpId op_id = std::nullopt) {
+        check(shmbal_void(h(), exchange_, currency.name, CId(id).c_str(), CId(op_id).c_str()));
+    }
+    /// The proceeds of a fill: sub-strategy `index`'s budget and the total rise by `amount`.
+    void receive(Currency currency, int index, Exact amount, OpId op_id = std::nullopt) {
+        check(shmbal_receive(h(), exchange_, currency.name, index, amount.value, CId(op_id).c_str()));
+    }
+    /// The open holds of slot `index` (-1: every slot), consistent with one published state.
+    std::vector<Hold> holds(Currency currency, int index = -1) {
+        std::vector<shmbal_hold_info> buffer(16);
+        size_t count = 0;
+        for (;;) {  // the library says how many it needs; holds opened meanwhile may ask again
+            int rc = shmbal_holds(h(), exchange_, currency.name, index, buffer.data(), buffer.size(), &count);
+            if (rc != SHMBAL_BUFFER_TOO_SMALL) {
+                check(rc);
+                break;
+            }
+            buffer.resize(count + 16);
+        }
+        std::vector<Hold> out;
+        out.reserve(count);
+        for (size_t i = 0; i < count; i++) {
+            const shmbal_hold_info &e = buffer[i];
+            out.push_back(Hold{e.id, e.index, e.amount, e.original, e.created_micros,
+                               e.expires_micros ? std::optional<int64_t>(e.expires_micros) : std::nullopt, e.expired != 0});
+        }
+        return out;
+    }
+    /// Per slot: budget, held, free and hold count, from one consistent copy.
+    SlotHolds slot_holds(Currency currency) {
+        SlotHolds s{};
+        check(shmbal_get_slot_holds(h(), exchange_, currency.name, &s));
+        return s;
     }
 
     /// A consistent copy of the whole record, with names and change times.
@@ -350,11 +481,15 @@ public:
         check(shmbal_reconcile_text(h(), exchange_, currency.name, exchange_balance.c_str(), &r));
         return r;
     }
-    void set_credit_limit(Currency currency, double credit) { check(shmbal_set_credit_limit(h(), exchange_, currency.name, credit)); }
-    void set_credit_limit(Currency currency, const std::string &credit) {
-        check(shmbal_set_credit_limit_text(h(), exchange_, currency.name, credit.c_str()));
+    void set_credit_limit(Currency currency, double credit, OpId op_id = std::nullopt) {
+        check(shmbal_set_credit_limit_op(h(), exchange_, currency.name, credit, CId(op_id).c_str()));
     }
-    void set_strategy_count(Currency currency, int count) { check(shmbal_set_strategy_count(h(), exchange_, currency.name, count)); }
+    void set_credit_limit(Currency currency, const std::string &credit, OpId op_id = std::nullopt) {
+        check(shmbal_set_credit_limit_text_op(h(), exchange_, currency.name, credit.c_str(), CId(op_id).c_str()));
+    }
+    void set_strategy_count(Currency currency, int count, OpId op_id = std::nullopt) {
+        check(shmbal_set_strategy_count_op(h(), exchange_, currency.name, count, CId(op_id).c_str()));
+    }
     void set_name(Currency currency, int index, const std::string &name) {
         check(shmbal_set_name(h(), exchange_, currency.name, index, name.c_str()));
     }
@@ -377,6 +512,18 @@ private:
     }
 
     int count_for_reset(Currency currency) { return record(currency) ? 0 : strategyCount_; }
+
+    // allocate/release of a double with an op id, out of the hot path's way.
+    void allocate_op(Currency currency, int index, double amount, OpId op_id) {
+        CId op(op_id);
+        if (const shmbal_record *r = record(currency)) check(shmbal_record_allocate_op(*r, index, amount, op.c_str()));
+        else check(shmbal_allocate_op(h(), exchange_, currency.name, index, amount, op.c_str()));
+    }
+    void release_op(Currency currency, int index, double amount, OpId op_id) {
+        CId op(op_id);
+        if (const shmbal_record *r = record(currency)) check(shmbal_record_release_op(*r, index, amount, op.c_str()));
+        else check(shmbal_release_op(h(), exchange_, currency.name, index, amount, op.c_str()));
+    }
 
     /// The record handle for `currency`; throws the library's refusal when there is no record yet.
     shmbal_record existing(Currency currency) {

@@ -22,11 +22,20 @@
  *     are any printable ASCII without spaces.
  *   - Amounts go in as `double` (converted through its shortest decimal form, so 0.1 means
  *     exactly 0.1; NaN and infinities are refused) or as decimal text ("-1000", "0.1",
- *     "10000.00"; no exponent, no separators, at most 18 decimals; never rounded). They come
- *     out as `double` (nearest) and exactly, as shmbal_amount (the stored 128-bit fixed-point
- *     value) or as text.
+ *     "10000.00"; no exponent, no separators, at most 18 decimals; never rounded); the hold
+ *     functions (SPEC §9) take them exact only, as shmbal_amount. They come out as `double`
+ *     (nearest) and exactly, as shmbal_amount (the stored 128-bit fixed-point value) or as text.
  *   - Handles are small values, not pointers. A closed (or never opened) handle is detected and
  *     refused with SHMBAL_CLOSED; it never reaches freed memory.
+ *   - Operation ids (SPEC §9): every mutating function `shmbal_X` that the core can replay has
+ *     a variant `shmbal_X_op` with one more, last argument `const char *op_id` (NULL: none, the
+ *     same as `shmbal_X`). An op id is 1–32 printable ASCII characters without spaces; anything
+ *     else is SHMBAL_BAD_INPUT and nothing changes. A second call with the same id and the same
+ *     arguments does not apply again: it returns the first call's result (SHMBAL_OK, or the
+ *     same refusal). The same id with other arguments is refused (SHMBAL_REFUSAL_OP_ID_REUSED).
+ *     Each record remembers the ids of its last mutations that carried one, as many as the
+ *     segment's window (set when it was created, 4,096 by default; shmbal_get_slot_holds shows
+ *     it). shmbal_reconcile and shmbal_set_name have no `_op` variant yet.
  *   - Thread safety: every function may be called from any number of threads and processes at
  *     once, on the same handle too; records are locked per operation inside the core. The one
  *     exception: do not close a handle while another thread is still inside a call on it.
@@ -71,7 +80,10 @@ typedef enum shmbal_status {
     /* The handle was closed, or never came from shmbal_open / shmbal_record_find. */
     SHMBAL_CLOSED = 6,
     /* Nothing there: no quote was ever written for that key. */
-    SHMBAL_NOT_FOUND = 7
+    SHMBAL_NOT_FOUND = 7,
+    /* The caller's array is too small (shmbal_holds): the count out-parameter says how many
+     * entries are needed; nothing was written to the array. Grow it and call again. */
+    SHMBAL_BUFFER_TOO_SMALL = 8
 } shmbal_status;
 
 /* Which rule refused (shmbal_last_refusal after SHMBAL_REFUSED): the core's RefusalCode. */
@@ -297,6 +309,101 @@ int shmbal_record_read(shmbal_record record, shmbal_record_state *out);
 /* The whole record with its names and change times, amounts as doubles and exact (slower: it
  * converts every slot; for names and change times, or for a display). */
 int shmbal_record_get(shmbal_record record, shmbal_record_info *out);
+
+/* ---- operation ids on the operations above (see "Operation ids" at the top) ------------------ */
+
+int shmbal_reset_op(shmbal_books books, const char *exchange, const char *currency, double balance, int strategy_count, const char *op_id);
+int shmbal_reset_text_op(shmbal_books books, const char *exchange, const char *currency, const char *balance, int strategy_count, const char *op_id);
+int shmbal_set_op(shmbal_books books, const char *exchange, const char *currency, double amount, int index, const char *op_id);
+int shmbal_set_text_op(shmbal_books books, const char *exchange, const char *currency, const char *amount, int index, const char *op_id);
+int shmbal_adjust_op(shmbal_books books, const char *exchange, const char *currency, double delta, int index, const char *op_id);
+int shmbal_adjust_text_op(shmbal_books books, const char *exchange, const char *currency, const char *delta, int index, const char *op_id);
+int shmbal_allocate_op(shmbal_books books, const char *exchange, const char *currency, int index, double amount, const char *op_id);
+int shmbal_allocate_text_op(shmbal_books books, const char *exchange, const char *currency, int index, const char *amount, const char *op_id);
+int shmbal_release_op(shmbal_books books, const char *exchange, const char *currency, int index, double amount, const char *op_id);
+int shmbal_release_text_op(shmbal_books books, const char *exchange, const char *currency, int index, const char *amount, const char *op_id);
+int shmbal_set_credit_limit_op(shmbal_books books, const char *exchange, const char *currency, double credit, const char *op_id);
+int shmbal_set_credit_limit_text_op(shmbal_books books, const char *exchange, const char *currency, const char *credit, const char *op_id);
+int shmbal_set_strategy_count_op(shmbal_books books, const char *exchange, const char *currency, int count, const char *op_id);
+/* Through a record handle. With an op id these take the core's general commit, not the hot pair
+ * (a NULL op id keeps the hot path of shmbal_record_allocate / _release). */
+int shmbal_record_allocate_op(shmbal_record record, int index, double amount, const char *op_id);
+int shmbal_record_allocate_text_op(shmbal_record record, int index, const char *amount, const char *op_id);
+int shmbal_record_allocate_exact_op(shmbal_record record, int index, shmbal_amount amount, const char *op_id);
+int shmbal_record_release_op(shmbal_record record, int index, double amount, const char *op_id);
+int shmbal_record_release_text_op(shmbal_record record, int index, const char *amount, const char *op_id);
+int shmbal_record_release_exact_op(shmbal_record record, int index, shmbal_amount amount, const char *op_id);
+
+/* ---- holds, fills and receipts (SPEC §9) ------------------------------------------------------ */
+/* An open order's money is *held* inside its sub-strategy's budget: per slot held = the sum of
+ * its open holds, free = budget − held, 0 ≤ held ≤ budget always. Amounts here are exact
+ * (shmbal_amount; shmbal_amount_from_double / shmbal_amount_parse convert). A hold id (an order
+ * id) follows the op-id rules and is the hold's own op id: the same hold again is a replay. */
+
+/* Holds `amount` (> 0, ≤ free) of sub-strategy `index`'s budget for the order `id`.
+ * `ttl_micros` > 0: the hold expires that many µs from now (the next writer of the record voids
+ * it); 0: no ttl; < 0: SHMBAL_BAD_INPUT. */
+int shmbal_hold(shmbal_books books, const char *exchange, const char *currency, int index, shmbal_amount amount,
+                const char *id, int64_t ttl_micros);
+
+/* What a fill spent (amount + fee) and where it came from. */
+typedef struct shmbal_fill_result {
+    shmbal_amount from_hold;       /* the part the hold covered */
+    shmbal_amount from_free;       /* an overrun taken from the slot's free budget */
+    shmbal_amount from_pool;       /* the rest of an overrun, from the pool (the fill happened) */
+    int32_t closed;                /* 1: the hold is closed (a final fill) */
+    int32_t reserved;              /* 0 */
+} shmbal_fill_result;
+
+/* The order `id` spent `amount + fee` (both ≥ 0): the budget and the total fall by it, the hold
+ * by as much as it covers; never refused for money. `final` (non-zero) closes the hold, what is
+ * left returning to free. `op_id` (NULL: none; a fill without one is never replayed). `out` may
+ * be NULL. */
+int shmbal_fill(shmbal_books books, const char *exchange, const char *currency, const char *id, shmbal_amount amount,
+                shmbal_amount fee, int final, const char *op_id, shmbal_fill_result *out);
+
+/* Closes the hold `id`: all it still keeps returns to the slot's free budget. */
+int shmbal_void(shmbal_books books, const char *exchange, const char *currency, const char *id, const char *op_id);
+
+/* The proceeds of a fill: the total and sub-strategy `index`'s budget rise by `amount` (> 0);
+ * the pool is not touched. */
+int shmbal_receive(shmbal_books books, const char *exchange, const char *currency, int index, shmbal_amount amount,
+                   const char *op_id);
+
+/* One open hold as listed. */
+typedef struct shmbal_hold_info {
+    char id[40];                   /* NUL-terminated, 1–32 characters */
+    int32_t index;                 /* the sub-strategy's slot */
+    int32_t expired;               /* 1: its ttl passed; the next writer of the record voids it */
+    shmbal_amount amount;          /* what it still covers */
+    shmbal_amount original;        /* what it was opened with */
+    int64_t created_micros;        /* µs since the Unix epoch */
+    int64_t expires_micros;        /* 0: no ttl */
+} shmbal_hold_info;
+
+/* The open holds of slot `index` (-1: of every slot), consistent with one published state.
+ * Buffer rule: `*count` (required) is always set to the number of open holds; when it is at most
+ * `capacity`, they are written to `out[0..*count)` and SHMBAL_OK is returned; otherwise nothing
+ * is written and SHMBAL_BUFFER_TOO_SMALL is returned ("… need N"): grow to *count and call
+ * again (holds opened meanwhile can make it happen again). `out` may be NULL when `capacity` is 0. */
+int shmbal_holds(shmbal_books books, const char *exchange, const char *currency, int index, shmbal_hold_info *out,
+                 size_t capacity, size_t *count);
+
+/* Per slot: budget, held, free and the number of open holds, from one consistent copy, and the
+ * record's op-id window. (A struct of its own: shmbal_record_info is not versioned.) */
+typedef struct shmbal_slot_holds {
+    int32_t strategy_count;        /* 2…64: entries [0, strategy_count) are meaningful, the rest 0 */
+    int32_t op_id_window;          /* op ids each record remembers (the segment's capacity) */
+    int32_t op_ids_remembered;     /* how many this record remembers now (≤ the window) */
+    int32_t reserved;              /* 0 */
+    uint64_t op_count;             /* applied mutations (the state the figures belong to) */
+    shmbal_amount budget[64];      /* = shmbal_record_info.exact_slots */
+    shmbal_amount held[64];        /* Σ open holds of each slot (0 for the total and the pool) */
+    shmbal_amount free[64];        /* budget − held */
+    int32_t hold_count[64];        /* open holds of each slot */
+} shmbal_slot_holds;
+
+int shmbal_get_slot_holds(shmbal_books books, const char *exchange, const char *currency, shmbal_slot_holds *out);
 
 /* ---- quotes (the seed's ShareMemorySingleQuote) ---------------------------------------------- */
 

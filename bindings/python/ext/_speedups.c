@@ -13,8 +13,10 @@
  * The type `Hot` is the base class of StrategyBalanceManager. Its methods take the fast path only
  * when everything is plain: a currency whose record handle the manager cached (_cache_record), an
  * int index 0…63, a float (or int) amount; anything else (the first call for a currency, text or
- * Decimal amounts, keyword mistakes, bad input) calls the Python method `_allocate_slow` (…) with
- * the same arguments, which does what the ctypes path does and words every error.
+ * Decimal amounts, an `op_id=` keyword, keyword mistakes, bad input) calls the Python method
+ * `_allocate_slow` (…) with the same arguments, which does what the ctypes path does and words
+ * every error. `op_id` is deliberately not among the names `spread` knows: a call without it
+ * costs exactly what it did, and one with it goes to the general commit anyway.
  *
  * The calls hold the GIL: they take a few tens of nanoseconds. A record whose lock a stopped
  * process holds makes one wait up to the lock timeout ($SHMBAL_LOCK_TIMEOUT_MS, 1 s) with it.
@@ -263,10 +265,10 @@ static void hot_dealloc(PyObject *op) {
 
 static PyMethodDef hot_methods[] = {
     {"allocate", (PyCFunction)(void (*)(void))hot_allocate, METH_FASTCALL | METH_KEYWORDS,
-     "allocate($self, currency, index, amount)\n--\n\nSub-strategy `index` (2 <= index < count) takes `amount` from the pool;\n"
-     "refused (RefusedError) beyond the headroom (pool + credit)."},
+     "allocate($self, currency, index, amount, *, op_id=None)\n--\n\nSub-strategy `index` (2 <= index < count) takes `amount` from the pool;\n"
+     "refused (RefusedError) beyond the headroom (pool + credit). op_id: applied once (the slow path takes it)."},
     {"release", (PyCFunction)(void (*)(void))hot_release, METH_FASTCALL | METH_KEYWORDS,
-     "release($self, currency, index, amount)\n--\n\nSub-strategy `index` gives `amount` back to the pool; refused beyond its budget."},
+     "release($self, currency, index, amount, *, op_id=None)\n--\n\nSub-strategy `index` gives `amount` back to the pool; refused beyond its budget."},
     {"get_balance", (PyCFunction)(void (*)(void))hot_get_balance, METH_FASTCALL | METH_KEYWORDS,
      "get_balance($self, currency, index=0, exact=False)\n--\n\nOne slot (default: the total) as a float, as in the seed;\n"
      "exact=True gives the stored value as a Decimal."},

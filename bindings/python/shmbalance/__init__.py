@@ -17,6 +17,7 @@ from .books import Books, ReconcileOutcome, StrategyBalance
 from .codes import OpenMode, ReconcileKind, Refusal, Status
 from .errors import (
     BadInputError,
+    BufferTooSmallError,
     BusyError,
     ClosedError,
     CorruptError,
@@ -25,6 +26,7 @@ from .errors import (
     SegmentError,
     ShmBalanceError,
 )
+from .holds import FillOutcome, Hold, SlotHolds
 from .manager import AmountLike, StrategyBalanceManager
 from .names import Currency, DataType, Exchange
 from .quotes import SingleQuote, getSingleQuoteCurrency, get_single_quote, writeSingleQuoteCurrency, write_single_quote
@@ -32,9 +34,9 @@ from .quotes import SingleQuote, getSingleQuoteCurrency, get_single_quote, write
 __version__ = "0.2.0"
 
 __all__ = [
-    "StrategyBalanceManager", "StrategyBalance", "ReconcileOutcome", "Books", "AmountLike",
+    "StrategyBalanceManager", "StrategyBalance", "ReconcileOutcome", "Books", "AmountLike", "FillOutcome", "Hold", "SlotHolds",
     "SingleQuote", "write_single_quote", "get_single_quote", "writeSingleQuoteCurrency", "getSingleQuoteCurrency",
     "Exchange", "Currency", "DataType",
     "ShmBalanceError", "RefusedError", "BadInputError", "SegmentError", "BusyError", "CorruptError",
-    "ClosedError", "NotFoundError", "Status", "Refusal", "OpenMode", "ReconcileKind", "EXTENSION",
+    "ClosedError", "NotFoundError", "BufferTooSmallError", "Status", "Refusal", "OpenMode", "ReconcileKind", "EXTENSION",
 ]

@@ -2,8 +2,10 @@
 the C extension ``_speedups`` when it is there (the wheel ships it), else these, through ctypes.
 
 Both take the fast path only for plain calls (a currency whose record is cached, an int index
-0…63, a float amount; ``_speedups`` also an int amount) and hand everything else to the
-manager's ``_allocate_slow`` / ``_release_slow`` / ``_get_balance_slow``, which word every error.
+0…63, a float amount; ``_speedups`` also an int amount; no ``op_id``) and hand everything else to
+the manager's ``_allocate_slow`` / ``_release_slow`` / ``_get_balance_slow``, which word every
+error. An ``op_id=`` keyword is one of those (``_speedups`` does not know the keyword, so it
+takes the slow path without parsing anything more: the plain call's cost is unchanged).
 ``$SHMBAL_PY_EXTENSION=0`` chooses ctypes even where the extension is installed (to compare them).
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 import ctypes
 import os
 from decimal import Decimal
-from typing import Dict, Union
+from typing import Dict, Optional, Union
 
 from . import _native as n
 
@@ -32,26 +34,26 @@ class CtypesHot:
     def _forget_records(self) -> None:
         """Nothing to do (see ``_cache_record``)."""
 
-    def allocate(self, currency: str, index: int, amount: AmountLike) -> None:
+    def allocate(self, currency: str, index: int, amount: AmountLike, *, op_id: Optional[str] = None) -> None:
         """Sub-strategy ``index`` (2 ≤ index < count) takes ``amount`` from the pool; refused
-        (``RefusedError``) beyond the headroom (pool + credit)."""
+        (``RefusedError``) beyond the headroom (pool + credit). ``op_id``: applied once (SPEC §9)."""
         rec = self._records.get(currency)
-        if rec is not None and type(amount) is float and type(index) is int and 0 <= index < 64:
+        if op_id is None and rec is not None and type(amount) is float and type(index) is int and 0 <= index < 64:
             rc = _calls.allocate(rec, index, ctypes.c_double(amount))
             if rc:
                 raise n.error(rc)
             return
-        self._allocate_slow(currency, index, amount)
+        self._allocate_slow(currency, index, amount, op_id=op_id)
 
-    def release(self, currency: str, index: int, amount: AmountLike) -> None:
+    def release(self, currency: str, index: int, amount: AmountLike, *, op_id: Optional[str] = None) -> None:
         """Sub-strategy ``index`` gives ``amount`` back to the pool; refused beyond its budget."""
         rec = self._records.get(currency)
-        if rec is not None and type(amount) is float and type(index) is int and 0 <= index < 64:
+        if op_id is None and rec is not None and type(amount) is float and type(index) is int and 0 <= index < 64:
             rc = _calls.release(rec, index, ctypes.c_double(amount))
             if rc:
                 raise n.error(rc)
             return
-        self._release_slow(currency, index, amount)
+        self._release_slow(currency, index, amount, op_id=op_id)
 
     def get_balance(self, currency: str, index: int = 0, exact: bool = False) -> Union[float, Decimal]:
         """One slot (default: the total) as a ``float``, as in the seed; ``exact=True`` gives the

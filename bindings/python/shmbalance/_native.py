@@ -86,12 +86,43 @@ class ReconcileResult(Structure):
     ]
 
 
+class FillResult(Structure):
+    _fields_ = [("from_hold", Amount), ("from_free", Amount), ("from_pool", Amount), ("closed", c_int32), ("reserved", c_int32)]
+
+
+class HoldInfo(Structure):
+    _fields_ = [
+        ("id", c_char * 40),
+        ("index", c_int32),
+        ("expired", c_int32),
+        ("amount", Amount),
+        ("original", Amount),
+        ("created_micros", c_int64),
+        ("expires_micros", c_int64),
+    ]
+
+
+class SlotHolds(Structure):
+    _fields_ = [
+        ("strategy_count", c_int32),
+        ("op_id_window", c_int32),
+        ("op_ids_remembered", c_int32),
+        ("reserved", c_int32),
+        ("op_count", c_uint64),
+        ("budget", Amount * 64),
+        ("held", Amount * 64),
+        ("free", Amount * 64),
+        ("hold_count", c_int32 * 64),
+    ]
+
+
 class Quote(Structure):
     _fields_ = [("timestamp", c_int64), ("local_timestamp", c_int64), ("mid", c_double)]
 
 
 # The header's layout, checked once at load (the C side checks it at compile time).
 assert ctypes.sizeof(RecordInfo) == 3192 and ctypes.sizeof(ReconcileResult) == 1536
+assert ctypes.sizeof(FillResult) == 56 and ctypes.sizeof(HoldInfo) == 96 and ctypes.sizeof(SlotHolds) == 3352
 
 _B, _R, _S, _I, _D, _P = BooksHandle, RecordHandle, c_char_p, c_int, c_double, POINTER
 
@@ -136,9 +167,21 @@ _SIGNATURES = {
     "shmbal_record_release_exact": ([_R, _I, Amount], c_int),
     "shmbal_record_balance": ([_R, _I, _P(c_double), _P(Amount)], c_int),
     "shmbal_record_get": ([_R, _P(RecordInfo)], c_int),
+    "shmbal_hold": ([_B, _S, _S, _I, Amount, _S, c_int64], c_int),
+    "shmbal_fill": ([_B, _S, _S, _S, Amount, Amount, _I, _S, _P(FillResult)], c_int),
+    "shmbal_void": ([_B, _S, _S, _S, _S], c_int),
+    "shmbal_receive": ([_B, _S, _S, _I, Amount, _S], c_int),
+    "shmbal_holds": ([_B, _S, _S, _I, _P(HoldInfo), c_size_t, _P(c_size_t)], c_int),
+    "shmbal_get_slot_holds": ([_B, _S, _S, _P(SlotHolds)], c_int),
     "shmbal_quote_write": ([_B, _S, _S, _S, _P(Quote)], c_int),
     "shmbal_quote_get": ([_B, _S, _S, _S, _P(Quote)], c_int),
 }
+
+# The `_op` variants: the same arguments and one more, the op id (NULL: none).
+for _name in ("reset", "reset_text", "set", "set_text", "adjust", "adjust_text", "allocate", "allocate_text", "release",
+              "release_text", "set_credit_limit", "set_credit_limit_text", "set_strategy_count", "record_allocate",
+              "record_allocate_text", "record_allocate_exact", "record_release", "record_release_text", "record_release_exact"):
+    _SIGNATURES[f"shmbal_{_name}_op"] = (_SIGNATURES[f"shmbal_{_name}"][0] + [_S], c_int)
 
 _lock = threading.Lock()
 _library: Optional[ctypes.CDLL] = None
@@ -272,6 +315,34 @@ def amount_arg(value: object):
     raise BadInputError(f"an amount must be a float, int, Decimal or decimal text, got {type(value).__name__}")
 
 
+def exact(lib: ctypes.CDLL, value: object) -> Amount:
+    """An amount argument as the exact ``shmbal_amount`` the library makes of it (the same
+    conversion as ``amount_arg``'s: a float through its shortest decimal form, the rest as text)."""
+    is_text, arg = amount_arg(value)
+    out = Amount()
+    rc = (lib.shmbal_amount_parse if is_text else lib.shmbal_amount_from_double)(arg, ctypes.byref(out))
+    if rc:
+        raise fail(lib, rc)
+    return out
+
+
+def id_arg(value: object, what: str) -> bytes:
+    """A hold id or an op id as C text; the library checks the rules (1–32 printable ASCII). Any
+    other character stays in (as UTF-8) so that the library refuses it rather than seeing a '?'."""
+    if isinstance(value, str):
+        value = value.encode("utf-8", "surrogateescape")
+    elif not isinstance(value, bytes):
+        raise BadInputError(f"{what} must be a str, got {type(value).__name__}")
+    if b"\0" in value:  # C would see only the text before it
+        raise BadInputError(f"{what} {value!r} contains a NUL character")
+    return value
+
+
+def op_id_arg(value: object) -> Optional[bytes]:
+    """An ``op_id=`` keyword: None (no op id) or an id."""
+    return None if value is None else id_arg(value, "an op id")
+
+
 def decimal_from_raw(raw: int) -> Decimal:
     """The exact value with the fewest digits, as the core's ``exactText`` ("1500", "0.1", "-30")."""
     whole, frac = divmod(abs(raw), SCALE)
@@ -290,7 +361,8 @@ def env_segment(segment: Optional[str]) -> Optional[bytes]:
 
 
 __all__ = [
-    "Amount", "BooksHandle", "RecordHandle", "RecordInfo", "ReconcileResult", "Quote",
-    "library", "loaded_path", "fail", "error", "name", "amount_arg", "decimal_from_raw", "text", "env_segment",
+    "Amount", "BooksHandle", "RecordHandle", "RecordInfo", "ReconcileResult", "Quote", "FillResult", "HoldInfo", "SlotHolds",
+    "library", "loaded_path", "fail", "error", "name", "amount_arg", "exact", "id_arg", "op_id_arg", "decimal_from_raw", "text",
+    "env_segment",
     "SCALE", "OK", "OPEN_CREATE", "OPEN_READ_WRITE", "OPEN_READ_ONLY", "c_char_p", "c_double",
 ]

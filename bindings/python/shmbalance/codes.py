@@ -19,6 +19,7 @@ class Status(enum.IntEnum):
     CORRUPT = 5
     CLOSED = 6
     NOT_FOUND = 7
+    BUFFER_TOO_SMALL = 8
 
 
 class Refusal(enum.IntEnum):

@@ -71,9 +71,16 @@ class NotFoundError(ShmBalanceError):
     status = Status.NOT_FOUND
 
 
+class BufferTooSmallError(ShmBalanceError):
+    """A caller's array was too small for a listing (the package sizes its own and never raises it)."""
+
+    status = Status.BUFFER_TOO_SMALL
+
+
 #: The exception class for each status but OK (CodesTests checks that every status has one).
 BY_STATUS: Dict[Status, Type[ShmBalanceError]] = {
-    c.status: c for c in (RefusedError, BadInputError, SegmentError, BusyError, CorruptError, ClosedError, NotFoundError)
+    c.status: c for c in (RefusedError, BadInputError, SegmentError, BusyError, CorruptError, ClosedError, NotFoundError,
+              BufferTooSmallError)
 }
 
 

@@ -15,8 +15,10 @@ else:
     from ._hot import Hot
 from .books import Books, ReconcileOutcome, StrategyBalance, check_count
 from .errors import BadInputError, RefusedError
+from .holds import HoldCalls
 
-class StrategyBalanceManager(Hot):
+
+class StrategyBalanceManager(Hot, HoldCalls):
     """Strategy balances of one exchange account, shared by every process attached to ``segment``.
 
     ``slots[0]`` is the account's total in a currency, ``slots[1]`` the pool (money no
@@ -28,7 +30,9 @@ class StrategyBalanceManager(Hot):
     existing record keeps its count). ``segment``: else ``$SHMBAL_SEGMENT``, else ``/dev/shm/shmbal``.
 
     ``allocate``, ``release`` and ``get_balance`` come from the base class ``Hot``: the C
-    extension when installed (the wheel's), else ctypes (``shmbalance.EXTENSION`` says which).
+    extension when installed (the wheel's), else ctypes (``shmbalance.EXTENSION`` says which);
+    holds, fills and receipts from ``HoldCalls``. Every mutating method takes ``op_id=`` (SPEC §9):
+    a retry with the same id and arguments is not applied again.
     """
 
     def __init__(self, exchange: str, strategy_count: int = 8, segment: Optional[str] = None, *, read_only: bool = False) -> None:
@@ -43,31 +47,31 @@ class StrategyBalanceManager(Hot):
 
     # ---- the seed's methods -------------------------------------------------------------------
 
-    def reset(self, currency: str, balance: AmountLike) -> None:
-        """total = pool = balance, every budget 0 (the sub-strategies must ask again); creates the
-        record with ``strategy_count`` slots when missing."""
+    def reset(self, currency: str, balance: AmountLike, *, op_id: Optional[str] = None) -> None:
+        """total = pool = balance, every budget 0 (the sub-strategies must ask again; open holds
+        are kept); creates the record with ``strategy_count`` slots when missing."""
         cur = n.name(currency, "a currency")
         count = 0 if self._record(currency) is not None else self.strategy_count
-        self._call_amount("shmbal_reset", cur, balance, count)
+        self._call_amount("shmbal_reset", cur, balance, count, op_id=op_id)
 
-    def set(self, currency: str, amount: AmountLike, index: int = 0) -> None:
+    def set(self, currency: str, amount: AmountLike, index: int = 0, *, op_id: Optional[str] = None) -> None:
         """slots[index] = amount, then rebalance: a change to the total or a budget is absorbed by
         the pool; a change to the pool moves the total with it."""
-        self._call_amount("shmbal_set", n.name(currency, "a currency"), amount, self._index(index))
+        self._call_amount("shmbal_set", n.name(currency, "a currency"), amount, self._index(index), op_id=op_id)
 
-    def adjust(self, currency: str, delta: AmountLike, index: int = 0) -> None:
+    def adjust(self, currency: str, delta: AmountLike, index: int = 0, *, op_id: Optional[str] = None) -> None:
         """slots[index] += delta, then rebalance as ``set`` does (a fill, a transfer, a deposit)."""
-        self._call_amount("shmbal_adjust", n.name(currency, "a currency"), delta, self._index(index))
+        self._call_amount("shmbal_adjust", n.name(currency, "a currency"), delta, self._index(index), op_id=op_id)
 
     # allocate(currency, index, amount), release(currency, index, amount) and
     # get_balance(currency, index=0, exact=False) are the base class's (`Hot`); what they do not
     # take fast comes here:
 
-    def _allocate_slow(self, currency: str, index: int, amount: AmountLike) -> None:
-        self._move("allocate", currency, index, amount)
+    def _allocate_slow(self, currency: str, index: int, amount: AmountLike, *, op_id: Optional[str] = None) -> None:
+        self._move("allocate", currency, index, amount, op_id)
 
-    def _release_slow(self, currency: str, index: int, amount: AmountLike) -> None:
-        self._move("release", currency, index, amount)
+    def _release_slow(self, currency: str, index: int, amount: AmountLike, *, op_id: Optional[str] = None) -> None:
+        self._move("release", currency, index, amount, op_id)
 
     def get(self, currency: str) -> StrategyBalance:
         """A consistent copy of the whole record, amounts as exact ``Decimal``."""
@@ -103,13 +107,17 @@ class StrategyBalanceManager(Hot):
         self._call_amount("shmbal_reconcile", n.name(currency, "a currency"), exchange_balance, ctypes.byref(result))
         return ReconcileOutcome.from_result(result)
 
-    def set_credit_limit(self, currency: str, credit: AmountLike) -> None:
+    def set_credit_limit(self, currency: str, credit: AmountLike, *, op_id: Optional[str] = None) -> None:
         """What ``allocate`` may lend beyond the pool (≥ 0)."""
-        self._call_amount("shmbal_set_credit_limit", n.name(currency, "a currency"), credit)
+        self._call_amount("shmbal_set_credit_limit", n.name(currency, "a currency"), credit, op_id=op_id)
 
-    def set_strategy_count(self, currency: str, count: int) -> None:
+    def set_strategy_count(self, currency: str, count: int, *, op_id: Optional[str] = None) -> None:
         """The number of meaningful slots: grows any time, shrinks only over zero slots."""
-        self._books.call("shmbal_set_strategy_count", self._exchange, n.name(currency, "a currency"), self._index(count))
+        args = (self._exchange, n.name(currency, "a currency"), self._index(count))
+        if op_id is None:
+            self._books.call("shmbal_set_strategy_count", *args)
+        else:
+            self._books.call("shmbal_set_strategy_count_op", *args, n.op_id_arg(op_id))
 
     def set_name(self, currency: str, index: int, name: str) -> None:
         """Names slot ``index`` (printable ASCII without spaces, ≤ 15 characters; "" clears it)."""
@@ -157,21 +165,27 @@ class StrategyBalanceManager(Hot):
             self._cache_record(currency, rec.books, rec.slot)
         return rec
 
-    def _move(self, op: str, currency: str, index: int, amount: AmountLike) -> None:
+    def _move(self, op: str, currency: str, index: int, amount: AmountLike, op_id: Optional[str] = None) -> None:
         index = self._index(index)
         is_text, value = n.amount_arg(amount)
+        # With an op id: the `_op` variant of the same function, the id as its last argument.
+        suffix, extra = ("", ()) if op_id is None else ("_op", (n.op_id_arg(op_id),))
         rec = self._record(currency)
         if rec is not None:
-            rc = getattr(self._lib, f"shmbal_record_{op}{'_text' if is_text else ''}")(rec, index, value)
+            rc = getattr(self._lib, f"shmbal_record_{op}{'_text' if is_text else ''}{suffix}")(rec, index, value, *extra)
             if rc:
                 raise n.fail(self._lib, rc)
         else:
-            self._books.call(f"shmbal_{op}{'_text' if is_text else ''}", self._exchange,
-                             n.name(currency, "a currency"), index, value)
+            self._books.call(f"shmbal_{op}{'_text' if is_text else ''}{suffix}", self._exchange,
+                             n.name(currency, "a currency"), index, value, *extra)
 
-    def _call_amount(self, function: str, currency: bytes, amount: AmountLike, *rest: object) -> None:
+    def _call_amount(self, function: str, currency: bytes, amount: AmountLike, *rest: object, op_id: Optional[str] = None) -> None:
         is_text, value = n.amount_arg(amount)
-        self._books.call(function + ("_text" if is_text else ""), self._exchange, currency, value, *rest)
+        function += "_text" if is_text else ""
+        if op_id is None:
+            self._books.call(function, self._exchange, currency, value, *rest)
+        else:
+            self._books.call(function + "_op", self._exchange, currency, value, *rest, n.op_id_arg(op_id))
 
     @staticmethod
     def _index(index: object) -> int:

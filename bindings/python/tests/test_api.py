@@ -131,7 +131,8 @@ def test_type_hints_are_present() -> None:
         assert shape(getattr(StrategyBalanceManager, name)) == shape(typed), name
         hints = typing.get_type_hints(typed)
         assert set(hints) == set(inspect.signature(typed).parameters) - {"self"} | {"return"}, name
-    assert typing.get_type_hints(StrategyBalanceManager.reset) == {"currency": str, "balance": hft.AmountLike, "return": type(None)}
+    assert typing.get_type_hints(StrategyBalanceManager.reset) == {"currency": str, "balance": hft.AmountLike,
+                                                                   "op_id": typing.Optional[str], "return": type(None)}
     assert (PACKAGE / "py.typed").exists()
 
 
