@@ -106,7 +106,7 @@ extension Canvas {
     mutating func help(readOnly: Bool) {
         let w = min(width - 4, 84)
         let keyWidth = 7
-        var lines: [(String, Style)] = [("KEYS", .columnHeader)]
+        var lines: [(String, Style)] = []
         var keyCaps: [(line: Int, length: Int)] = []
         for b in Keys.documented {
             let keys = glyphs.fold(b.keyText(glyphs))
@@ -118,16 +118,24 @@ extension Canvas {
                               readOnly && b.writes ? .dim : .normal))
             }
         }
-        let colours = "green healthy \(glyphs.dot) yellow headroom under 10% of the total, or drift from the exchange "
-            + "\(glyphs.dot) red broken: identity \(glyphs.broken) or headroom below 0"
+        // What `health` and the drift cell really do: a drift never changes a currency's colour.
+        let colours = "green healthy \(glyphs.dot) yellow headroom under 10% of the total \(glyphs.dot) red broken: identity "
+            + "\(glyphs.broken) or headroom below 0. A drift from the exchange's BALANCE quote only highlights its "
+            + "\(glyphs.driftHeader) cell (yellow; green when equal) and counts as off the exchange in the status line."
         let colourLines = wrap(glyphs.fold(colours), width: w - 4)
-        // Every key first: on a short terminal (80×24) the colours give way, not the keys.
-        if lines.count + colourLines.count + 4 <= height - 4 {
+        // Every key first: on a short terminal (80×24) the colours give way, not the keys, and
+        // then the KEYS heading (alone, the list needs none).
+        let room = height - 4
+        if lines.count + colourLines.count + 5 <= room || lines.count + 2 <= room {
+            lines.insert(("KEYS", .columnHeader), at: 0)
+            keyCaps = keyCaps.map { ($0.line + 1, $0.length) }
+        }
+        if lines.count + colourLines.count + 4 <= room {
             lines.append(("", .normal))
             lines.append(("COLOURS", .columnHeader))
             for l in colourLines { lines.append((l, .normal)) }
         }
-        if lines.count + 2 <= height - 4 { lines.append(("", .normal)) }
+        if lines.count + 2 <= room { lines.append(("", .normal)) }
         lines.append(("Esc or ? closes this help.", .dim))
         let (x, y) = dialog(title: "Help", lines: lines, width: w)
         // Key names stand out as they do on the key line.
