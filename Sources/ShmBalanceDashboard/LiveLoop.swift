@@ -34,6 +34,7 @@ public func runLive(_ controller: inout Controller, color: Bool) throws(Terminal
         }
         // A page is what this frame shows of the currency list.
         controller.currencyPage = Render.currencyRows(controller.world, controller.ui, size)
+        controller.holdsPage = Render.holdRows(size)
         controller.handle(key)
         if controller.redrawRequested {
             controller.redrawRequested = false

@@ -100,6 +100,19 @@ extension Canvas {
                     [("Slot #\(i) is \(r.flatMap { i < $0.names.count && !$0.names[i].isEmpty ? "named \($0.names[i])" : nil } ?? "unnamed").", .normal),
                      ("Printable ASCII without spaces, up to 15 characters; empty clears it.", .dim)],
                     "name", "name")
+        case .voidHold(let id, let i, let amount):
+            // The id as the holds view shows it (terminal-safe): what the operator must type.
+            let shown = TerminalText.safe(id.description)
+            let hold = world.holds.flatMap { $0.key == p.key ? $0.holds.first { $0.id == id } : nil }
+            let opened = hold.map { ageText(micros: $0.createdMicros, now: world.nowMicros) } ?? "?"
+            let expiry = hold.map { h in
+                h.isExpired(at: world.nowMicros) ? ", EXPIRED" : h.expiresMicros.map { ", expires \(timeLeftText(until: $0, now: world.nowMicros))" } ?? ", no ttl"
+            } ?? ""
+            return ("Void hold \(d) \(p.key) \(slotName(i))",
+                    [("Hold \(shown) keeps \(money(amount)) of \(slotName(i))'s budget (opened \(opened)\(expiry)).", .normal),
+                     ("Voiding returns it to the slot's free budget: only for an order no longer open on the exchange.", .warning),
+                     ("Type the hold's id to confirm; anything else cancels.", .normal)],
+                    "hold id", "void")
         }
     }
 
@@ -121,7 +134,8 @@ extension Canvas {
         // What `health` and the drift cell really do: a drift never changes a currency's colour.
         let colours = "green healthy \(glyphs.dot) yellow headroom under 10% of the total \(glyphs.dot) red broken: identity "
             + "\(glyphs.broken) or headroom below 0. A drift from the exchange's BALANCE quote only highlights its "
-            + "\(glyphs.driftHeader) cell (yellow; green when equal) and counts as off the exchange in the status line."
+            + "\(glyphs.driftHeader) cell (yellow; green when equal) and counts as off the exchange in the status line. "
+            + "! after a slot's HOLDS count: a hold's ttl has passed (the next writer voids it; h lists them)."
         let colourLines = wrap(glyphs.fold(colours), width: w - 4)
         // Every key first: on a short terminal (80×24) the colours give way, not the keys, and
         // then the KEYS heading (alone, the list needs none).
@@ -132,7 +146,7 @@ extension Canvas {
         }
         if lines.count + colourLines.count + 4 <= room {
             lines.append(("", .normal))
-            lines.append(("COLOURS", .columnHeader))
+            lines.append(("COLOURS AND MARKS", .columnHeader))
             for l in colourLines { lines.append((l, .normal)) }
         }
         if lines.count + 2 <= room { lines.append(("", .normal)) }
