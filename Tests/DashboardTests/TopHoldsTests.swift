@@ -77,4 +77,32 @@ final class TopHoldsTests: SeededTopTestCase {
         try t.keys("q")
         XCTAssertEqual(t.waitForExit(), 0)
     }
+
+    /// A hold id with an SGR sequence, a newline and a C1 control in the segment (a corrupt or
+    /// hostile writer: the core refuses such ids, so the bytes are patched into the file). The
+    /// view and the prompt show it as `?`s, nothing reaches the terminal, and typing what is shown
+    /// still voids that stuck hold.
+    func testAHostileHoldIdIsShownSafelyAndCanStillBeVoided() throws {
+        try books.hold(usdc, index: 3, Amount("700"), id: try HoldId("HHHHHHHHHHHHHHHH"))
+        try patchFile(segment.path, Array("HHHHHHHHHHHHHHHH".utf8), [0x1B] + Array("[31m".utf8) + [0x0A] + Array("X".utf8) + [0xC2, 0x9B] + Array("2J".utf8))
+        let shown = "?[31m?X??2J"
+        XCTAssertEqual(try ids(), [shown], "the core shows the stored bytes as ? (not printable ASCII)")
+        let t = try TmuxSession(["top", "--segment", segment.path, "--currency", "USDC"], width: 120, height: 35)
+        tmux = t
+        t.waitFor("USDC · 5 slots", "HOLDS")
+        try t.keys("j")
+        try t.keys("h")
+        var screen = t.waitFor("Holds · KRAKEN USDC #3 arb · 1 open", shown)
+        XCTAssertFalse(screen.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" || (0x7F...0x9F).contains($0.value) }, screen)
+        try t.keys("v")
+        t.waitFor("Hold \(shown) keeps 700.00")
+        try t.type(shown)
+        try t.keys("Enter")
+        screen = t.waitFor("voided hold \(shown) (700.00) on KRAKEN USDC #3: free now 3,000.00", "no open holds on this slot")
+        XCTAssertNotEqual(t.display("#{pane_title}"), "pwned", "no escape sequence reached the terminal")
+        XCTAssertEqual(try ids(), [])
+        XCTAssertEqual(try books.slotHolds(usdc)[3].free, Amount("3000"))
+        try t.keys("q")
+        XCTAssertEqual(t.waitForExit(), 0)
+    }
 }
