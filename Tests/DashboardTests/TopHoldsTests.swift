@@ -105,4 +105,21 @@ final class TopHoldsTests: SeededTopTestCase {
         try t.keys("q")
         XCTAssertEqual(t.waitForExit(), 0)
     }
+
+    /// `top --once --currency USDC`: the currency chosen after the first read still brings its own
+    /// holds (the expired mark needs the list, read for the selected currency only).
+    func testTopOnceShowsHoldsAndMarksAnExpiredOne() throws {
+        try books.hold(usdc, index: 2, Amount("1200"), id: try HoldId("ord-7f3a"))
+        try books.hold(usdc, index: 3, Amount("500"), id: try HoldId("arb-991"), ttlMicros: 1_000)
+        usleep(5_000)
+        let r = try shmbal(["top", "--once", "--width", "120", "--height", "35", "--segment", segment.path, "--currency", "USDC"],
+                           env: ["LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let rows = r.out.split(separator: "\n").map(String.init)
+        XCTAssert(r.out.contains("HELD") && r.out.contains("! 1 hold expired"), r.out)
+        XCTAssert(rows.contains { $0.contains("grid-bot") && $0.contains("1,200.00") && $0.contains("800.00") }, r.out)
+        XCTAssert(rows.contains { $0.contains(" arb ") && $0.contains("1 !") }, r.out)
+        XCTAssertEqual(try ids(), ["ord-7f3a", "arb-991"], "watching voids nothing: the next writer does")
+    }
 }
+
