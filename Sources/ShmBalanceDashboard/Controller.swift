@@ -209,7 +209,9 @@ public struct Controller {
             }
             act(closing: true) { () throws(BooksError) in
                 try books.reset(key, balance: balance)
-                return "\(key) reset to \(money(balance)): every budget dropped"
+                let after = try books.get(key)
+                return after.hasHolds ? "\(key) reset to \(money(balance)): budgets dropped but \(money(after.heldTotal)) kept by open holds"
+                                      : "\(key) reset to \(money(balance)): every budget dropped"
             }
             return
         }

@@ -52,7 +52,7 @@ public enum Keys {
         Binding(keys: [.char("r")], keyText: "r", asciiKeyText: "r", label: "release",
                 help: "release from the selected slot back to the pool (asks the amount)", action: .release, writes: true, keyLineRank: 2),
         Binding(keys: [.char("R")], keyText: "R", asciiKeyText: "R", label: "reset",
-                help: "reset the currency to a balance: every budget dropped (asks the balance, then the currency's name to confirm)",
+                help: "reset the currency to a balance: every budget dropped but what open holds keep (asks the balance, then its name to confirm)",
                 action: .reset, writes: true, keyLineRank: 6),
         Binding(keys: [.char("c")], keyText: "c", asciiKeyText: "c", label: "reconcile",
                 help: "reconcile with the exchange's balance (offers its BALANCE quote)", action: .reconcile, writes: true, keyLineRank: 5),

@@ -72,13 +72,20 @@ extension Canvas {
         case .resetBalance:
             var info: [(String, Style)] = [
                 ("Now: total \(s.map { money($0.total) } ?? "?") \(d) pool \(s.map { money($0.pool) } ?? "?") \(d) budgets \(s.map { money($0.allocated) } ?? "?").", .normal),
-                ("A reset sets total = pool = the balance and drops every budget; strategies must ask again.", .warning),
+                // Holds are kept (their orders are still open on the exchange, SPEC §9).
+                r.map { $0.hasHolds } ?? false
+                    ? ("A reset sets total = the balance and each budget to what its open holds keep (\(r.map { money($0.heldTotal) } ?? "?") in all); "
+                       + "the rest is dropped and the pool gets the balance minus the holds.", .warning)
+                    : ("A reset sets total = pool = the balance and drops every budget; strategies must ask again.", .warning),
             ]
             if let e = world.exchangeBalance(p.key) { info.append(("The exchange's BALANCE quote says \(money(e)).", .dim)) }
             return ("Reset \(d) \(p.key)", info, "balance", "next")
         case .resetConfirm(let balance):
             return ("Reset \(d) \(p.key) \(d) confirm",
-                    [("Reset \(p.key) to \(money(balance)): total = pool = \(money(balance)), every budget (\(s.map { money($0.allocated) } ?? "?")) dropped.", .warning),
+                    [r.map { $0.hasHolds } ?? false
+                        ? ("Reset \(p.key) to \(money(balance)): total = \(money(balance)), the budgets (\(s.map { money($0.allocated) } ?? "?")) dropped "
+                           + "to what their open holds keep (\(r.map { money($0.heldTotal) } ?? "?")), the pool gets the rest.", .warning)
+                        : ("Reset \(p.key) to \(money(balance)): total = pool = \(money(balance)), every budget (\(s.map { money($0.allocated) } ?? "?")) dropped.", .warning),
                      ("Type \(p.key.currency) to confirm.", .normal)],
                     "type \(p.key.currency)", "reset")
         case .reconcile:

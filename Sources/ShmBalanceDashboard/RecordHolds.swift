@@ -44,4 +44,7 @@ extension OpenHold {
 extension BalanceRecord {
     /// Any hold open on any slot (the held sums and counts come with the record's own read).
     var hasHolds: Bool { holdCounts.contains { $0 > 0 } || held.contains { $0.raw != 0 } }
+
+    /// What every open hold keeps, together (display only: wraps rather than trap on a damaged record).
+    var heldTotal: Amount { Amount(raw: held.reduce(Int128(0)) { $0 &+ $1.raw }) }
 }

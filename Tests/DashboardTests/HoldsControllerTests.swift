@@ -148,6 +148,23 @@ final class HoldsControllerTests: SeededTopTestCase {
         XCTAssertNil(c.ui.holdsView, "h closes it too")
     }
 
+    /// A reset keeps holds (SPEC §9): the prompt and the result say so instead of "every budget dropped".
+    func testAResetSaysItKeepsTheHolds() throws {
+        var c = try controller()
+        c.handle(.char("R"))
+        let size = Size(width: 120, height: 35)
+        XCTAssert(dialogText(Render.frame(c.world, c.ui, size), "Reset").contains("each budget to what its open holds keep (4,000.00 in all)"))
+        type(&c, "12000")
+        c.handle(.enter)
+        let confirm = dialogText(Render.frame(c.world, c.ui, size), "Reset")
+        XCTAssert(confirm.contains("the budgets (6,000.00) dropped to what their open holds keep (4,000.00), the pool gets the rest."), confirm)
+        type(&c, "USDC")
+        c.handle(.enter)
+        XCTAssertEqual(c.ui.status?.text, "KRAKEN USDC reset to 12,000.00: budgets dropped but 4,000.00 kept by open holds")
+        XCTAssertEqual(try books.get(usdc).slots, [Amount("12000"), Amount("8000"), Amount("1500"), Amount("2500"), .zero])
+        XCTAssertEqual(try books.holds(usdc).count, 3)
+    }
+
     /// A fill takes money out of the budget: the slot's history (Enter) shows it, with the holds and voids.
     func testTheSlotsHistoryShowsItsHoldsFillsAndVoids() throws {
         try books.fill(usdc, id: try HoldId("ord-7f3a"), Amount("100"))
