@@ -67,7 +67,11 @@ extension Canvas {
         case .release(let i):
             return ("Release \(d) \(p.key) \(slotName(i))",
                     [("From \(slotName(i)) back to the pool.", .normal),
-                     ("Its budget is \(s.map { money($0.slots[i]) } ?? "?"): the most it can release.", .dim)],
+                     // Open orders keep theirs: a release never takes a budget below its held part (SPEC §9).
+                     r.flatMap { r in i < r.held.count && i < r.holdCounts.count && r.held[i].raw != 0 ? r : nil }.map { r in
+                         ("Its budget is \(money(r.slots[i])), \(money(r.held[i])) of it held by \(r.holdCounts[i]) open "
+                          + "\(r.holdCounts[i] == 1 ? "hold" : "holds"): the most it can release is its free \(money(r.free[i])).", .dim)
+                     } ?? ("Its budget is \(s.map { money($0.slots[i]) } ?? "?"): the most it can release.", .dim)],
                     "amount", "release")
         case .resetBalance:
             var info: [(String, Style)] = [

@@ -148,6 +148,14 @@ final class HoldsControllerTests: SeededTopTestCase {
         XCTAssertNil(c.ui.holdsView, "h closes it too")
     }
 
+    /// A release cannot take a budget below what its holds keep: the prompt says how much it can.
+    func testTheReleasePromptSaysWhatIsFree() throws {
+        var c = try controller()
+        c.handle(.char("r"))
+        let text = dialogText(Render.frame(c.world, c.ui, Size(width: 120, height: 35)), "Release")
+        XCTAssert(text.contains("Its budget is 2,000.00, 1,500.00 of it held by 2 open holds: the most it can release is its free 500.00."), text)
+    }
+
     /// A reset keeps holds (SPEC §9): the prompt and the result say so instead of "every budget dropped".
     func testAResetSaysItKeepsTheHolds() throws {
         var c = try controller()
