@@ -89,8 +89,8 @@ extension Canvas {
         let shown = count > rows ? " (\(first)–\(first + rows - 1) shown)" : ""
         let keyText = world.records.contains { $0.key.exchange != r.key.exchange } ? r.key.description : r.key.currency.description
         box(x: 0, y: y, width: width, height: height,
-            title: "\(keyText) \(glyphs.dot) \(count) slots\(shown) \(glyphs.dot) credit \(money(r.creditLimit)) \(glyphs.dot) epoch \(r.epoch)"
-                + expiredNote(r, world))
+            // The expired mark's note before the credit: on a narrow terminal the title's end is cut.
+            title: "\(keyText) \(glyphs.dot) \(count) slots\(shown)\(expiredNote(r, world)) \(glyphs.dot) credit \(money(r.creditLimit)) \(glyphs.dot) epoch \(r.epoch)")
         let total = r.state.total
         var index: [TableCell] = [], name: [TableCell] = [], amount: [TableCell] = [], share: [TableCell] = []
         var age: [TableCell] = []

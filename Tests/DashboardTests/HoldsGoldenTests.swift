@@ -106,6 +106,22 @@ final class HoldsGoldenTests: XCTestCase {
         XCTAssert(grid.text.contains("ord-7f_"), "the typed text and the cursor")
     }
 
+    /// At the smallest size the hold columns stay (the bar, the ages and the share go first), and
+    /// an ASCII-only terminal gets the view and the mark in ASCII.
+    func testNarrowAndASCII() {
+        let narrow = frame(Fixture.expiredHold, Fixture.healthyUI, 60, 20)
+        let row3 = slotRow(narrow, 3)
+        XCTAssert(row3.contains("2,500.00") && row3.contains("500.00") && row3.contains("1 !"), narrow.text)
+        XCTAssert(narrow.text.contains("! 1 hold expired"), "the title keeps its note:\n\(narrow.text)")
+        var ui = Fixture.healthyUI
+        ui.glyphs = .ascii
+        ui.selectedSlot = 3
+        ui.holdsView = HoldsViewState(key: key("USDC"), slot: 3)
+        let ascii = frame(Fixture.expiredHold, ui, 80, 24)
+        XCTAssert(ascii.text.unicodeScalars.allSatisfy(\.isASCII), ascii.text)
+        XCTAssert(ascii.text.contains(">arb-991") && ascii.text.contains("EXPIRED") && ascii.text.contains("Holds - KRAKEN USDC #3 arb"), ascii.text)
+    }
+
     /// Every size with the holds view and the void prompt: no trap, the grid exactly its size.
     func testEverySizeRendersTheHoldsView() {
         var ui = Fixture.healthyUI
