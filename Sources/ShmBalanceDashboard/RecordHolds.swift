@@ -41,6 +41,11 @@ extension OpenHold {
     }
 }
 
+extension World {
+    /// Whether `r`'s slot panel shows the hold columns (and the key line offers `h`).
+    func showsHolds(_ r: BalanceRecord) -> Bool { r.hasHolds || seenWithHolds.contains(r.key) }
+}
+
 extension BalanceRecord {
     /// Any hold open on any slot (the held sums and counts come with the record's own read).
     var hasHolds: Bool { holdCounts.contains { $0 > 0 } || held.contains { $0.raw != 0 } }

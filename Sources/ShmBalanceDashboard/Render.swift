@@ -33,8 +33,8 @@ public enum Render {
             c.statusLine(world, ui, y: size.height - 2)
         }
         // The holds view has keys of its own: the key line shows them while it is open.
-        c.keyLine(ui.holdsView == nil ? Keys.table : Keys.holdsView, readOnly: world.readOnly, holds: record?.hasHolds ?? false,
-                  y: size.height - 1)
+        c.keyLine(ui.holdsView == nil ? Keys.table : Keys.holdsView, readOnly: world.readOnly,
+                  holds: record.map(world.showsHolds) ?? false, y: size.height - 1)
         if ui.showHelp { c.help(readOnly: world.readOnly) }
         if ui.showHistory, let h = world.history { c.history(h, world) }
         if let v = ui.holdsView { c.holdsView(v, world) }

@@ -1,14 +1,15 @@
 import ShmBalance
 
 // The slot panel's HELD, FREE and HOLDS columns (SPEC §9: held = Σ open holds, free = budget −
-// held). Drawn only for a currency with open holds: books without holds keep the panel they had,
-// and a narrow terminal keeps its share bar and ages for them.
+// held). Drawn only for a currency with open holds (or seen with some since the dashboard
+// started): books without holds keep the panel they had, and a narrow terminal keeps its share
+// bar and ages for them.
 
 extension Canvas {
-    /// The three columns for `r`, beside AMOUNT; none when no slot holds anything. `!` after a
+    /// The three columns for `r`, beside AMOUNT; none for a currency never seen holding anything. `!` after a
     /// count marks a slot with a hold past its ttl (the help's legend says so).
     func holdColumns(_ r: BalanceRecord, _ world: World, selected: Int) -> [Column] {
-        guard r.hasHolds else { return [] }
+        guard world.showsHolds(r) else { return [] }
         let holds = world.holds.flatMap { $0.key == r.key ? $0 : nil }
         var held: [TableCell] = [], free: [TableCell] = [], count: [TableCell] = []
         let anyExpired = (holds?.expiredCount(at: world.nowMicros) ?? 0) > 0

@@ -37,6 +37,9 @@ public struct World: Equatable, Sendable {
     public var history: SlotHistory?
     /// The selected currency's open holds (the controller fills it; nil before the first read).
     public var holds: RecordHolds?
+    /// The currencies seen with open holds since the dashboard started: their slot panel keeps
+    /// its hold columns when the last order closes, rather than jumping between two layouts.
+    public var seenWithHolds: Set<BookKey> = []
 
     /// The numbers are not this tick's: the header says STALE instead of showing them as live.
     public var isStale: Bool { readFailure != nil }
@@ -89,6 +92,8 @@ public struct World: Equatable, Sendable {
         world.fileState = books.segment.fileState
         world.history = previous?.history
         world.holds = previous?.holds
+        world.seenWithHolds = previous?.seenWithHolds ?? []
+        for r in records where r.hasHolds { world.seenWithHolds.insert(r.key) }
         return world
     }
 
@@ -98,7 +103,8 @@ public struct World: Equatable, Sendable {
         // Add a new field here too: `WorldDiffTests` changes each one.
         if shownPath != other.shownPath || readOnly != other.readOnly || activityHead != other.activityHead
             || defaultExchange != other.defaultExchange || fileState != other.fileState || readFailure != other.readFailure
-            || balanceQuotes != other.balanceQuotes || history != other.history || holds != other.holds || activity != other.activity {
+            || balanceQuotes != other.balanceQuotes || history != other.history || holds != other.holds || seenWithHolds != other.seenWithHolds
+            || activity != other.activity {
             return true
         }
         return !World.sameRecords(records, other.records)

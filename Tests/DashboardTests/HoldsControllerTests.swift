@@ -201,6 +201,18 @@ final class HoldsControllerTests: SeededTopTestCase {
         }
     }
 
+    /// The hold columns stay once a currency had holds: the panel does not jump as the last one closes.
+    func testTheHoldColumnsStayWhenTheLastHoldCloses() throws {
+        var c = try controller()
+        let size = Size(width: 120, height: 35)
+        XCTAssert(Render.frame(c.world, c.ui, size).text.contains("HELD"))
+        for id in ["ord-7f3a", "ord-7f3b", "arb-991"] { try books.void(usdc, id: try HoldId(id)) }
+        c.refresh()
+        let after = Render.frame(c.world, c.ui, size)
+        XCTAssert(after.text.contains("HELD") && after.line(34).contains("h holds"), after.text)
+        XCTAssertFalse(Render.frame(try controller().world, c.ui, size).text.contains("HELD"), "a new session starts without them")
+    }
+
     /// A hold past its ttl is marked until a writer voids it, with nobody writing to the record.
     func testAnExpiredHoldIsMarkedFromTheSegment() throws {
         try books.hold(usdc, index: 4, Amount("5"), id: try HoldId("mm-ttl"), ttlMicros: 1_000)

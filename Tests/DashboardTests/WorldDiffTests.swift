@@ -44,6 +44,7 @@ final class WorldDiffTests: XCTestCase {
         change("a held sum") { $0.records[2].held = [.zero, .zero, Amount("1"), .zero, .zero] }
         change("a hold count") { $0.records[2].holdCounts = [0, 0, 1, 0, 0] }
         change("the open holds") { $0.holds = Fixture.withHolds().holds }
+        change("a currency seen with holds") { $0.seenWithHolds.insert(key("USD")) }
         for (what, w) in changes {
             XCTAssert(w.booksDiffer(from: base), "\(what) is a difference")
             XCTAssert(base.booksDiffer(from: w), "\(what) is a difference, either way")
