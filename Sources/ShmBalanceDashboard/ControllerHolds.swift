@@ -9,11 +9,26 @@ public struct HoldsViewState: Equatable, Sendable {
     public var slot: Int
     /// A position in the slot's list (clamped to it when used: holds come and go under it).
     public var selected: Int = 0
+    /// The selected hold: the selection stays on it while others open and close around it.
+    public var selectedId: HoldId?
 
     public init(key: BookKey, slot: Int, selected: Int = 0) {
         self.key = key
         self.slot = slot
         self.selected = selected
+    }
+
+    /// Where the selection is in `list`: on its hold while that is listed, else at its position
+    /// (clamped); nil for an empty list.
+    public func position(in list: [OpenHold]) -> Int? {
+        guard !list.isEmpty else { return nil }
+        if let id = selectedId, let i = list.firstIndex(where: { $0.id == id }) { return i }
+        return min(max(0, selected), list.count - 1)
+    }
+
+    mutating func select(_ i: Int, in list: [OpenHold]) {
+        selected = i
+        selectedId = i < list.count ? list[i].id : nil
     }
 }
 
@@ -42,7 +57,7 @@ extension Controller {
     var shownHolds: (holds: [OpenHold], selected: Int?) {
         guard let v = ui.holdsView, let h = world.holds, h.key == v.key else { return ([], nil) }
         let list = h.of(slot: v.slot)
-        return (list, list.isEmpty ? nil : min(max(0, v.selected), list.count - 1))
+        return (list, v.position(in: list))
     }
 
     mutating func openHolds(_ r: BalanceRecord, slot: Int) {
@@ -71,12 +86,12 @@ extension Controller {
             quit = true
         case .closeHolds:
             ui.holdsView = nil
-        case .holdUp: view.selected = max(0, current - 1)
-        case .holdDown: view.selected = min(last, current + 1)
-        case .holdPageUp: view.selected = max(0, current - page)
-        case .holdPageDown: view.selected = min(last, current + page)
-        case .firstHold: view.selected = 0
-        case .lastHold: view.selected = last
+        case .holdUp: view.select(max(0, current - 1), in: list)
+        case .holdDown: view.select(min(last, current + 1), in: list)
+        case .holdPageUp: view.select(max(0, current - page), in: list)
+        case .holdPageDown: view.select(min(last, current + page), in: list)
+        case .firstHold: view.select(0, in: list)
+        case .lastHold: view.select(last, in: list)
         case .voidHold:
             guard let i = selected else {
                 ui.status = Status(.error, "no open hold on \(view.key) #\(view.slot) to void")

@@ -19,7 +19,7 @@ extension Canvas {
         let r = world.record(v.key)
         let list = world.holds.flatMap { $0.key == v.key ? $0.of(slot: v.slot) : nil } ?? []
         let rows = Render.holdRows(grid.size)
-        let selected = list.isEmpty ? nil : min(max(0, v.selected), list.count - 1)
+        let selected = v.position(in: list)
         let first = scrollStart(selected: selected ?? 0, count: list.count, visible: rows)
         let visible = Array(first..<min(list.count, first + rows))
 

@@ -173,6 +173,19 @@ final class HoldsControllerTests: SeededTopTestCase {
         XCTAssertEqual(try books.holds(usdc).count, 3)
     }
 
+    /// The selection stays on its hold when one listed before it closes.
+    func testTheSelectionFollowsItsHold() throws {
+        try books.hold(usdc, index: 2, Amount("100"), id: try HoldId("ord-7f3c"))
+        var c = try controller()
+        c.handle(.char("h"))
+        c.handle(.down)
+        XCTAssertEqual(c.ui.holdsView?.selectedId, try HoldId("ord-7f3b"))
+        try books.void(usdc, id: try HoldId("ord-7f3a"))
+        c.refresh()
+        c.handle(.char("v"))
+        XCTAssertEqual(c.ui.prompt?.kind, .voidHold(id: try HoldId("ord-7f3b"), index: 2, amount: Amount("300")))
+    }
+
     /// A fill takes money out of the budget: the slot's history (Enter) shows it, with the holds and voids.
     func testTheSlotsHistoryShowsItsHoldsFillsAndVoids() throws {
         try books.fill(usdc, id: try HoldId("ord-7f3a"), Amount("100"))
