@@ -84,8 +84,10 @@ extension Controller {
         switch binding.action {
         case .quit:
             quit = true
+            return
         case .closeHolds:
             ui.holdsView = nil
+            return
         case .holdUp: view.select(max(0, current - 1), in: list)
         case .holdDown: view.select(min(last, current + 1), in: list)
         case .holdPageUp: view.select(max(0, current - page), in: list)
@@ -104,7 +106,7 @@ extension Controller {
         default:
             return
         }
-        if ui.holdsView != nil && binding.action != .closeHolds { ui.holdsView = view }
+        ui.holdsView = view
     }
 
     /// Enter in the void prompt: only the hold's exact id, as the view shows it, voids it;
