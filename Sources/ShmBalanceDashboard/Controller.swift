@@ -7,18 +7,23 @@ public struct Controller {
     public let books: Books
     public let exchange: ShortName?
     public internal(set) var world: World
-    public var ui: UIState
+    /// Whatever changes it (a key, or the caller choosing a currency before `top --once` draws)
+    /// brings the selected currency's holds along, so the frame never shows another's.
+    public var ui: UIState { didSet { readHolds(into: &world) } }
     public internal(set) var quit = false
     /// Set when the screen must be repainted from scratch (Ctrl-L).
     public var redrawRequested = false
     /// How many currency rows a page is (PgUp/PgDn): the live loop sets it from the frame's plan.
     public var currencyPage = 10
+    /// How many holds a page is in the holds view: the live loop sets it from the frame.
+    public var holdsPage = 10
 
     public init(books: Books, exchange: ShortName? = nil, ui: UIState) throws(BooksError) {
         self.books = books
         self.exchange = exchange
         self.ui = ui
         self.world = try World.capture(books, exchange: exchange, nowMicros: wallClockMicros())
+        readHolds(into: &world)
     }
 
     /// Re-reads the books (unless paused, or `force`). Returns whether anything shown changed.
@@ -32,6 +37,7 @@ public struct Controller {
         do {
             var next = try World.capture(books, exchange: exchange, previous: world, nowMicros: now)
             readHistory(into: &next)
+            readHolds(into: &next)
             let changed = next.booksDiffer(from: world)
             world = next
             return changed
@@ -63,6 +69,7 @@ public struct Controller {
             }
             return
         }
+        if ui.holdsView != nil { return holdsKey(key) }
         if ui.editingFilter && filterKey(key) { return }
         // Esc does nothing on the main screen (SPEC §7): it only ever closes something, here the
         // filter still applied after its prompt was closed with Enter.
@@ -101,6 +108,11 @@ public struct Controller {
             guard let r = record else { return noRecord() }
             ui.selectedKey = r.key
             openHistory(r.key, slot: ui.slot(of: r))
+        case .holds:
+            guard let r = record else { return noRecord() }
+            openHolds(r, slot: ui.slot(of: r))
+        case .holdUp, .holdDown, .holdPageUp, .holdPageDown, .firstHold, .lastHold, .voidHold, .closeHolds:
+            break  // the holds view's own keys (`holdsKey`)
         case .slotUp, .slotDown:
             guard let r = record else { return }
             let current = ui.slot(of: r)
@@ -186,6 +198,9 @@ public struct Controller {
             }
             return
         }
+        if case .voidHold(let id, let index, let amount) = prompt.kind {
+            return submitVoid(prompt, id: id, index: index, amount: amount)
+        }
         if case .resetConfirm(let balance) = prompt.kind {
             guard text == key.currency.description else {
                 ui.prompt = nil
@@ -194,7 +209,9 @@ public struct Controller {
             }
             act(closing: true) { () throws(BooksError) in
                 try books.reset(key, balance: balance)
-                return "\(key) reset to \(money(balance)): every budget dropped"
+                let after = try books.get(key)
+                return after.hasHolds ? "\(key) reset to \(money(balance)): budgets dropped but \(money(after.heldTotal)) kept by open holds"
+                                      : "\(key) reset to \(money(balance)): every budget dropped"
             }
             return
         }
@@ -229,7 +246,7 @@ public struct Controller {
                 try books.set(key, amount, index: 0)
                 return "\(key) total set to \(money(amount))"
             }
-        case .name, .resetConfirm:
+        case .name, .resetConfirm, .voidHold:
             break
         }
     }

@@ -52,6 +52,7 @@ public final class DemoSegment {
 
     /// The seed's example: KRAKEN; USDC 10,000 with credit 5,000 and slots grid-bot, arb, mm
     /// holding 2,000, 3,000 and 1,000; USD 5,000; BTC 2.5 with the exchange's BALANCE quotes.
+    /// Two open orders keep part of USDC's budgets (holds, SPEC §9), so the hold columns show.
     public func seed() throws(BooksError) {
         let ex = DemoSegment.exchange
         func key(_ c: String) -> BookKey { BookKey(exchange: ex, currency: try! ShortName(c)) }
@@ -70,6 +71,8 @@ public final class DemoSegment {
         try books.reset(key("USD"), balance: amount("5000"))
         try books.reset(key("BTC"), balance: amount("2.5"))
         try books.allocate(key("BTC"), index: 2, amount("0.75"))
+        try books.hold(key("USDC"), index: 2, amount("600"), id: try HoldId("grid-0001"))
+        try books.hold(key("USDC"), index: 3, amount("1200"), id: try HoldId("arb-0001"), ttlMicros: 3_600_000_000)
         for (c, v) in [("USDC", 10000.0), ("USD", 5000.0), ("BTC", 2.5)] {
             try writeBalanceQuote(c, v)
         }

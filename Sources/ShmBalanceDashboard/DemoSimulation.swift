@@ -4,8 +4,9 @@ import Synchronization
 
 /// Simulated strategies for `shmbal demo`, on a background thread of the demo's process, through
 /// the same `Books` calls a strategy makes: allocations and releases, buys and sells that move
-/// two totals, now and then a request the books refuse, and an exchange balance (BTC) that
-/// drifts away from the books until someone reconciles.
+/// two totals, orders that hold part of a budget until they fill or are cancelled, now and then a
+/// request the books refuse, and an exchange balance (BTC) that drifts away from the books until
+/// someone reconciles.
 public final class DemoSimulation: @unchecked Sendable {
     // @unchecked: `thread` is touched only by the owner's start()/stop(); the worker thread
     // reads only the immutable fields and the atomic flag.
@@ -75,9 +76,11 @@ public final class DemoSimulation: @unchecked Sendable {
             // Each call may be refused (the books' rules, or a person acting at the same time):
             // a refusal is part of the show and is logged in the activity ring by the core.
             switch roll {
-            case 0..<34: allocate(usdc, &rng, wholeUnits: 100...1500)
-            case 34..<62: release(usdc, &rng)
-            case 62..<65: overreach(usdc, &rng)
+            case 0..<26: allocate(usdc, &rng, wholeUnits: 100...1500)
+            case 26..<48: release(usdc, &rng)
+            case 48..<51: overreach(usdc, &rng)
+            case 51..<58: placeOrder(usdc, step: step, &rng)
+            case 58..<65: settleOrder(usdc, proceeds: usd, &exchange, &rng)
             case 65..<80: trade(usdc, usd, &exchange, &rng)
             case 80..<88: allocate(btc, &rng, wholeUnits: 0...0)
             case 88..<94: release(btc, &rng)
@@ -100,9 +103,11 @@ public final class DemoSimulation: @unchecked Sendable {
 
     private func release(_ key: BookKey, _ rng: inout SplitMix64) {
         guard let r = try? books.get(key), r.strategyCount > 2 else { return }
-        let funded = (2..<r.strategyCount).filter { r.state.slots[$0].raw > 0 }
+        // What open orders keep cannot be released: a strategy gives back only from its free part.
+        let free = (0..<r.strategyCount).map { $0 < r.free.count ? r.free[$0].raw : r.state.slots[$0].raw }
+        let funded = (2..<r.strategyCount).filter { free[$0] > 0 }
         guard let index = funded.randomElement(using: &rng) else { return }
-        let budget = r.state.slots[index].raw
+        let budget = free[index]
         // A part of the budget, in whole cents (or satoshis) so the numbers stay readable.
         let unit = key.currency.description == "BTC" ? Amount.scale / 100_000_000 : Amount.scale / 100
         let part = max(unit, (budget / unit * Int128(20 + rng.next() % 80) / 100) * unit)
@@ -116,6 +121,36 @@ public final class DemoSimulation: @unchecked Sendable {
         let extra = Amount(raw: Int128(500 + rng.next() % 2000) * Amount.scale)
         guard let ask = r.headroom.adding(extra), ask.raw > 0 else { return }
         try? books.allocate(key, index: index, ask)
+    }
+
+    /// A strategy places an order: a hold on part of its free budget, now and then with a ttl.
+    private func placeOrder(_ key: BookKey, step: Int, _ rng: inout SplitMix64) {
+        guard let r = try? books.get(key), r.strategyCount > 2, r.holdCounts.reduce(0, +) < 8 else { return }
+        let index = 2 + Int(rng.next() % UInt64(r.strategyCount - 2))
+        guard index < r.free.count, r.free[index].raw >= 10 * Amount.scale else { return }
+        let units = r.free[index].raw / Amount.scale
+        let amount = Amount(raw: max(1, units * Int128(10 + rng.next() % 50) / 100) * Amount.scale)
+        let name = index < r.names.count && !r.names[index].isEmpty ? r.names[index].description : "s\(index)"
+        guard let id = try? HoldId("\(name)-\(String(step, radix: 16))") else { return }
+        try? books.hold(key, index: index, amount, id: id, ttlMicros: rng.next() % 4 == 0 ? 20_000_000 : nil)
+    }
+
+    /// An open order ends: mostly it fills (USDC spent, its proceeds received in USD at 1:1, both
+    /// totals and the exchange's balances move), else it is cancelled (voided).
+    private func settleOrder(_ key: BookKey, proceeds: BookKey, _ exchange: inout [BookKey: Amount], _ rng: inout SplitMix64) {
+        guard let open = try? books.holds(key), let h = open.randomElement(using: &rng) else { return }
+        guard rng.next() % 10 < 7 else {
+            try? books.void(key, id: h.id)
+            return
+        }
+        guard (try? books.fill(key, id: h.id, h.amount, final: true)) != nil else { return }
+        var moved = [(key, Amount(raw: -h.amount.raw))]
+        if (try? books.receive(proceeds, index: 2, h.amount)) != nil { moved.append((proceeds, h.amount)) }
+        for (k, d) in moved {
+            guard let v = exchange[k]?.adding(d) else { continue }
+            exchange[k] = v
+            writeQuote(k, v)
+        }
     }
 
     /// A fill: buy or sell USDC for USD at 1:1, moving both totals (the pools absorb it).

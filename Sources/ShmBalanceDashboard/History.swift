@@ -29,11 +29,13 @@ public struct SlotHistory: Equatable, Sendable {
 
     /// Whether `e` is about this slot: an operation on its index (refusals included), a reset
     /// (every slot), or an applied reconcile (the total). A sub-strategy's allocate moves the pool
-    /// too, but its entry carries only the sub-strategy's value, so it is not in the pool's history.
+    /// too, but its entry carries only the sub-strategy's value, so it is not in the pool's history;
+    /// so do a fill and a receipt for the total (SPEC §9). A hold's and a void's entries carry the
+    /// budget they leave unchanged: they show when its money was kept and given back.
     public static func touches(_ e: ActivityEntry, key: BookKey, slot: Int) -> Bool {
         guard e.key == key, let op = e.operation else { return false }
         switch op {
-        case .set, .adjust, .allocate, .release: return e.index == slot
+        case .set, .adjust, .allocate, .release, .hold, .fill, .void, .receive: return e.index == slot
         case .reset: return true
         case .reconcile: return slot == 0 && e.applied
         default: return false

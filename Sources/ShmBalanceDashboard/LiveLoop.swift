@@ -21,9 +21,12 @@ public func runLive(_ controller: inout Controller, color: Bool) throws(Terminal
         let now = monotonicMs()
         if now >= nextTick {
             controller.refresh()
-            // Ticks stay on a steady grid; after a stall the next one is a full period away.
+            // Ticks stay on a steady grid; after a stall the next one is a full period away,
+            // counted from the end of this refresh: a refresh slower than the period (a loaded
+            // machine, 500 currencies in a debug build) must still leave time to read keys.
             nextTick += Int64(controller.ui.refreshMs)
-            if nextTick <= now { nextTick = now + Int64(controller.ui.refreshMs) }
+            let after = monotonicMs()
+            if nextTick <= after { nextTick = after + Int64(controller.ui.refreshMs) }
             continue
         }
         guard let key = terminal.readKey(timeoutMs: Int(nextTick - now)) else { continue }
@@ -34,6 +37,7 @@ public func runLive(_ controller: inout Controller, color: Bool) throws(Terminal
         }
         // A page is what this frame shows of the currency list.
         controller.currencyPage = Render.currencyRows(controller.world, controller.ui, size)
+        controller.holdsPage = Render.holdRows(size)
         controller.handle(key)
         if controller.redrawRequested {
             controller.redrawRequested = false

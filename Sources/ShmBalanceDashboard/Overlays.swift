@@ -67,18 +67,29 @@ extension Canvas {
         case .release(let i):
             return ("Release \(d) \(p.key) \(slotName(i))",
                     [("From \(slotName(i)) back to the pool.", .normal),
-                     ("Its budget is \(s.map { money($0.slots[i]) } ?? "?"): the most it can release.", .dim)],
+                     // Open orders keep theirs: a release never takes a budget below its held part (SPEC §9).
+                     r.flatMap { r in i < r.held.count && i < r.holdCounts.count && r.held[i].raw != 0 ? r : nil }.map { r in
+                         ("Its budget is \(money(r.slots[i])), \(money(r.held[i])) of it held by \(r.holdCounts[i]) open "
+                          + "\(r.holdCounts[i] == 1 ? "hold" : "holds"): the most it can release is its free \(money(r.free[i])).", .dim)
+                     } ?? ("Its budget is \(s.map { money($0.slots[i]) } ?? "?"): the most it can release.", .dim)],
                     "amount", "release")
         case .resetBalance:
             var info: [(String, Style)] = [
                 ("Now: total \(s.map { money($0.total) } ?? "?") \(d) pool \(s.map { money($0.pool) } ?? "?") \(d) budgets \(s.map { money($0.allocated) } ?? "?").", .normal),
-                ("A reset sets total = pool = the balance and drops every budget; strategies must ask again.", .warning),
+                // Holds are kept (their orders are still open on the exchange, SPEC §9).
+                r.map { $0.hasHolds } ?? false
+                    ? ("A reset sets total = the balance and each budget to what its open holds keep (\(r.map { money($0.heldTotal) } ?? "?") in all); "
+                       + "the rest is dropped and the pool gets the balance minus the holds.", .warning)
+                    : ("A reset sets total = pool = the balance and drops every budget; strategies must ask again.", .warning),
             ]
             if let e = world.exchangeBalance(p.key) { info.append(("The exchange's BALANCE quote says \(money(e)).", .dim)) }
             return ("Reset \(d) \(p.key)", info, "balance", "next")
         case .resetConfirm(let balance):
             return ("Reset \(d) \(p.key) \(d) confirm",
-                    [("Reset \(p.key) to \(money(balance)): total = pool = \(money(balance)), every budget (\(s.map { money($0.allocated) } ?? "?")) dropped.", .warning),
+                    [r.map { $0.hasHolds } ?? false
+                        ? ("Reset \(p.key) to \(money(balance)): total = \(money(balance)), the budgets (\(s.map { money($0.allocated) } ?? "?")) dropped "
+                           + "to what their open holds keep (\(r.map { money($0.heldTotal) } ?? "?")), the pool gets the rest.", .warning)
+                        : ("Reset \(p.key) to \(money(balance)): total = pool = \(money(balance)), every budget (\(s.map { money($0.allocated) } ?? "?")) dropped.", .warning),
                      ("Type \(p.key.currency) to confirm.", .normal)],
                     "type \(p.key.currency)", "reset")
         case .reconcile:
@@ -100,13 +111,26 @@ extension Canvas {
                     [("Slot #\(i) is \(r.flatMap { i < $0.names.count && !$0.names[i].isEmpty ? "named \($0.names[i])" : nil } ?? "unnamed").", .normal),
                      ("Printable ASCII without spaces, up to 15 characters; empty clears it.", .dim)],
                     "name", "name")
+        case .voidHold(let id, let i, let amount):
+            // The id as the holds view shows it (terminal-safe): what the operator must type.
+            let shown = TerminalText.safe(id.description)
+            let hold = world.holds.flatMap { $0.key == p.key ? $0.holds.first { $0.id == id } : nil }
+            let opened = hold.map { ageText(micros: $0.createdMicros, now: world.nowMicros) } ?? "?"
+            let expiry = hold.map { h in
+                h.isExpired(at: world.nowMicros) ? ", EXPIRED" : h.expiresMicros.map { ", expires \(timeLeftText(until: $0, now: world.nowMicros))" } ?? ", no ttl"
+            } ?? ""
+            return ("Void hold \(d) \(p.key) \(slotName(i))",
+                    [("Hold \(shown) keeps \(money(amount)) of \(slotName(i))'s budget (opened \(opened)\(expiry)).", .normal),
+                     ("Voiding returns it to the slot's free budget: only for an order no longer open on the exchange.", .warning),
+                     ("Type the hold's id to confirm; anything else cancels.", .normal)],
+                    "hold id", "void")
         }
     }
 
     mutating func help(readOnly: Bool) {
         let w = min(width - 4, 84)
         let keyWidth = 7
-        var lines: [(String, Style)] = [("KEYS", .columnHeader)]
+        var lines: [(String, Style)] = []
         var keyCaps: [(line: Int, length: Int)] = []
         for b in Keys.documented {
             let keys = glyphs.fold(b.keyText(glyphs))
@@ -118,16 +142,25 @@ extension Canvas {
                               readOnly && b.writes ? .dim : .normal))
             }
         }
-        let colours = "green healthy \(glyphs.dot) yellow headroom under 10% of the total, or drift from the exchange "
-            + "\(glyphs.dot) red broken: identity \(glyphs.broken) or headroom below 0"
+        // What `health` and the drift cell really do: a drift never changes a currency's colour.
+        let colours = "green healthy \(glyphs.dot) yellow headroom under 10% of the total \(glyphs.dot) red broken: identity "
+            + "\(glyphs.broken) or headroom below 0. A drift from the exchange's BALANCE quote only highlights its "
+            + "\(glyphs.driftHeader) cell (yellow; green when equal) and counts as off the exchange in the status line. "
+            + "! after a slot's HOLDS count: a hold's ttl has passed (the next writer voids it; h lists them)."
         let colourLines = wrap(glyphs.fold(colours), width: w - 4)
-        // Every key first: on a short terminal (80×24) the colours give way, not the keys.
-        if lines.count + colourLines.count + 4 <= height - 4 {
+        // Every key first: on a short terminal (80×24) the colours give way, not the keys, and
+        // then the KEYS heading (alone, the list needs none).
+        let room = height - 4
+        if lines.count + colourLines.count + 5 <= room || lines.count + 2 <= room {
+            lines.insert(("KEYS", .columnHeader), at: 0)
+            keyCaps = keyCaps.map { ($0.line + 1, $0.length) }
+        }
+        if lines.count + colourLines.count + 4 <= room {
             lines.append(("", .normal))
-            lines.append(("COLOURS", .columnHeader))
+            lines.append(("COLOURS AND MARKS", .columnHeader))
             for l in colourLines { lines.append((l, .normal)) }
         }
-        if lines.count + 2 <= height - 4 { lines.append(("", .normal)) }
+        if lines.count + 2 <= room { lines.append(("", .normal)) }
         lines.append(("Esc or ? closes this help.", .dim))
         let (x, y) = dialog(title: "Help", lines: lines, width: w)
         // Key names stand out as they do on the key line.

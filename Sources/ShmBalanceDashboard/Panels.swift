@@ -89,7 +89,8 @@ extension Canvas {
         let shown = count > rows ? " (\(first)–\(first + rows - 1) shown)" : ""
         let keyText = world.records.contains { $0.key.exchange != r.key.exchange } ? r.key.description : r.key.currency.description
         box(x: 0, y: y, width: width, height: height,
-            title: "\(keyText) \(glyphs.dot) \(count) slots\(shown) \(glyphs.dot) credit \(money(r.creditLimit)) \(glyphs.dot) epoch \(r.epoch)")
+            // The expired mark's note before the credit: on a narrow terminal the title's end is cut.
+            title: "\(keyText) \(glyphs.dot) \(count) slots\(shown)\(expiredNote(r, world)) \(glyphs.dot) credit \(money(r.creditLimit)) \(glyphs.dot) epoch \(r.epoch)")
         let total = r.state.total
         var index: [TableCell] = [], name: [TableCell] = [], amount: [TableCell] = [], share: [TableCell] = []
         var age: [TableCell] = []
@@ -105,6 +106,7 @@ extension Canvas {
             Column(header: "#", align: .right, rank: 0, cells: index, minimumWidth: 2),
             Column(header: "NAME", align: .left, rank: 1, cells: name, minimumWidth: 8),
             Column(header: "AMOUNT", align: .right, rank: 0, cells: amount),
+        ] + holdColumns(r, world, selected: selected) + [
             Column(header: "SHARE", align: .right, rank: 2, cells: share),
             Column(header: "", align: .left, rank: 4, cells: [], flexible: true, minimumWidth: 10, maximumWidth: 60),
             Column(header: "LAST CHANGE", align: .left, rank: 3, cells: age),

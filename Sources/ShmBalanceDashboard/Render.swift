@@ -32,9 +32,12 @@ public enum Render {
         } else {
             c.statusLine(world, ui, y: size.height - 2)
         }
-        c.keyLine(readOnly: world.readOnly, y: size.height - 1)
+        // The holds view has keys of its own: the key line shows them while it is open.
+        c.keyLine(ui.holdsView == nil ? Keys.table : Keys.holdsView, readOnly: world.readOnly,
+                  holds: record.map(world.showsHolds) ?? false, y: size.height - 1)
         if ui.showHelp { c.help(readOnly: world.readOnly) }
         if ui.showHistory, let h = world.history { c.history(h, world) }
+        if let v = ui.holdsView { c.holdsView(v, world) }
         if let prompt = ui.prompt { c.prompt(prompt, world) }
         return c.grid
     }
@@ -165,9 +168,9 @@ struct Canvas {
         put(left.0, x: 1, y: y, left.1, limit: max(0, x - 2))
     }
 
-    mutating func keyLine(readOnly: Bool, y: Int) {
+    mutating func keyLine(_ bindings: [Binding], readOnly: Bool, holds: Bool, y: Int) {
         var x = 1
-        for (i, item) in Keys.keyLine(width: width - 1, glyphs: glyphs, readOnly: readOnly).enumerated() {
+        for (i, item) in Keys.keyLine(bindings, width: width - 1, glyphs: glyphs, readOnly: readOnly, holds: holds).enumerated() {
             if i > 0 { x += 2 }
             x = put(item.key, x: x, y: y, .keyCap)
             x = put(" " + item.label, x: x, y: y)

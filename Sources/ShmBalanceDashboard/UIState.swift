@@ -20,6 +20,8 @@ public struct UIState: Equatable, Sendable {
     public var sort: SortKey = .name
     /// The selected slot's recent history (Enter) is open.
     public var showHistory = false
+    /// The holds view (`h`) is open: which slot's holds, and which one is selected.
+    public var holdsView: HoldsViewState?
 
     public init(selectedKey: BookKey? = nil, selectedSlot: Int = 2, refreshMs: Int = 100, glyphs: Glyphs = .unicode) {
         self.selectedKey = selectedKey
@@ -72,6 +74,8 @@ public struct Prompt: Equatable, Sendable {
         case reconcile
         case setTotal
         case name(index: Int)
+        /// Void a hold: the operator types its id (as the holds view shows it) to confirm.
+        case voidHold(id: HoldId, index: Int, amount: Amount)
     }
 
     public var kind: Kind

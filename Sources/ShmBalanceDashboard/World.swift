@@ -35,6 +35,11 @@ public struct World: Equatable, Sendable {
     public private(set) var readFailure: String?
     /// The selected slot's history while its view is open (the controller fills it).
     public var history: SlotHistory?
+    /// The selected currency's open holds (the controller fills it; nil before the first read).
+    public var holds: RecordHolds?
+    /// The currencies seen with open holds since the dashboard started: their slot panel keeps
+    /// its hold columns when the last order closes, rather than jumping between two layouts.
+    public var seenWithHolds: Set<BookKey> = []
 
     /// The numbers are not this tick's: the header says STALE instead of showing them as live.
     public var isStale: Bool { readFailure != nil }
@@ -86,6 +91,9 @@ public struct World: Equatable, Sendable {
                           balanceQuotes: quotes, activity: activity, activityHead: head, defaultExchange: try books.defaultExchange)
         world.fileState = books.segment.fileState
         world.history = previous?.history
+        world.holds = previous?.holds
+        world.seenWithHolds = previous?.seenWithHolds ?? []
+        for r in records where r.hasHolds { world.seenWithHolds.insert(r.key) }
         return world
     }
 
@@ -95,7 +103,8 @@ public struct World: Equatable, Sendable {
         // Add a new field here too: `WorldDiffTests` changes each one.
         if shownPath != other.shownPath || readOnly != other.readOnly || activityHead != other.activityHead
             || defaultExchange != other.defaultExchange || fileState != other.fileState || readFailure != other.readFailure
-            || balanceQuotes != other.balanceQuotes || history != other.history || activity != other.activity {
+            || balanceQuotes != other.balanceQuotes || history != other.history || holds != other.holds || seenWithHolds != other.seenWithHolds
+            || activity != other.activity {
             return true
         }
         return !World.sameRecords(records, other.records)
@@ -111,7 +120,8 @@ public struct World: Equatable, Sendable {
                   a[i].state.strategyCount == b[i].state.strategyCount, a[i].state.lastIndex == b[i].state.lastIndex,
                   a[i].state.epoch == b[i].state.epoch, a[i].state.opCount == b[i].state.opCount,
                   a[i].state.lastChangeMicros == b[i].state.lastChangeMicros, a[i].state.lastChangePid == b[i].state.lastChangePid,
-                  a[i].state.creditLimit == b[i].state.creditLimit else { return false }
+                  a[i].state.creditLimit == b[i].state.creditLimit,
+                  a[i].held == b[i].held, a[i].holdCounts == b[i].holdCounts else { return false }
             // Spans borrow the slots in place; subscripting the InlineArray through the array copied it.
             let sa = a[i].state.slots.span, sb = b[i].state.slots.span
             for k in 0..<sa.count where sa[k] != sb[k] { return false }

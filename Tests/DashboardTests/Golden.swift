@@ -72,3 +72,17 @@ func frameDiff(expected: String, actual: String, maxLines: Int = 12) -> String? 
     if e.count != a.count { out.append("(expected \(e.count) lines, got \(a.count))") }
     return out.joined(separator: "\n")
 }
+
+/// The text inside the dialog titled `title`, its lines joined with spaces (wrapped sentences read whole).
+func dialogText(_ grid: Grid, _ title: String) -> String {
+    let lines = (0..<grid.height).map { Array(grid.line($0)) }
+    guard let top = lines.firstIndex(where: { String($0).contains("┌ \(title)") }) else { return "" }
+    let x = lines[top].firstIndex(of: "┌")!
+    let right = lines[top][(x + 1)...].firstIndex(of: "┐")!
+    var out: [String] = []
+    for line in lines[(top + 1)...] {
+        guard line[x] != "└" else { break }
+        out.append(String(line[(x + 2)..<(right - 1)]).trimmingCharacters(in: .whitespaces))
+    }
+    return out.filter { !$0.isEmpty }.joined(separator: " ")
+}

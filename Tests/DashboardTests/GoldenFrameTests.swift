@@ -72,6 +72,17 @@ final class GoldenFrameTests: XCTestCase {
         for b in Keys.documented { XCTAssert(grid.text.contains(b.help.prefix(40)), "help lists '\(b.help)'") }
     }
 
+    /// The help's legend says what the code does: a drift highlights its own cell, never the currency; ! marks an expired hold.
+    func testTheLegendSaysWhatTheColoursMean() {
+        var ui = Fixture.healthyUI
+        ui.showHelp = true
+        let text = dialogText(frame(Fixture.healthy, ui), "Help")
+        XCTAssertFalse(text.contains("or drift from the exchange"), "drift never makes a currency yellow")
+        XCTAssert(text.contains("A drift from the exchange's BALANCE quote only highlights its EXCHANGE Δ cell"), text)
+        XCTAssertEqual(health(Fixture.drift.records[2]), .healthy, "USDC is 50.00 off the exchange and still healthy")
+        XCTAssert(text.contains("! after a slot's HOLDS count: a hold's ttl has passed"), text)
+    }
+
     func testClassicTerminal80x24() {
         assertGolden(frame(Fixture.healthy, Fixture.healthyUI, 80, 24), "healthy-80x24")
     }

@@ -39,8 +39,13 @@ func eventually(_ what: @autoclosure () -> String, within seconds: Double = 10, 
     return false
 }
 
-/// A test of the real dashboard on the seeded example books: a fresh segment per test, and the
-/// test's tmux session (if it started one) closed after it.
+/// A segment's geometry for tests: a few records, the smallest hold and op-id tables (the default
+/// is ~720 KB of them per record).
+let smallGeometry = Geometry(recordCapacity: 16, quoteCapacity: Geometry.defaults.quoteCapacity, ringCapacity: Geometry.defaults.ringCapacity,
+                             holdCapacity: Layout.minHolds, opIdWindow: Layout.minOpIdWindow)
+
+/// A test of the real dashboard on the seeded example books: a fresh segment per test (small
+/// tables), and the test's tmux session (if it started one) closed after it.
 class SeededTopTestCase: XCTestCase {
     var segment: TempSegment!
     var books: Books!
@@ -49,7 +54,7 @@ class SeededTopTestCase: XCTestCase {
     override func setUp() {
         super.setUp()
         segment = TempSegment()
-        books = try! segment.books()
+        books = try! segment.books(.readWriteCreating(geometry: smallGeometry))
         try! seedExample(books)
     }
 

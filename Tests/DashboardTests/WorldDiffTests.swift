@@ -41,6 +41,10 @@ final class WorldDiffTests: XCTestCase {
         change("the file's state") { $0.fileState = .removed }
         change("a failed read") { $0.markStale("busy", now: Fixture.now) }
         change("the history") { $0.history = Fixture.usdcHistory }
+        change("a held sum") { $0.records[2].held = [.zero, .zero, Amount("1"), .zero, .zero] }
+        change("a hold count") { $0.records[2].holdCounts = [0, 0, 1, 0, 0] }
+        change("the open holds") { $0.holds = Fixture.withHolds().holds }
+        change("a currency seen with holds") { $0.seenWithHolds.insert(key("USD")) }
         for (what, w) in changes {
             XCTAssert(w.booksDiffer(from: base), "\(what) is a difference")
             XCTAssert(base.booksDiffer(from: w), "\(what) is a difference, either way")
