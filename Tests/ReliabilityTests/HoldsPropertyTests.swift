@@ -269,3 +269,40 @@ extension ReferenceModel.ModelStats {
         openHoldReplays += o.openHoldReplays; holdIdInUse += o.holdIdInUse
     }
 }
+
+/// CORE BUG (found by HoldsPropertyTests, seed 0x3F56A3943, sequence 5, before its index generator left 64 out):
+/// a call carrying an op id whose index is 64 or above is refused (notASubStrategy /
+/// indexOutOfRange) and remembered, but the same call again is refused `opIdReused` instead of
+/// getting the same refusal back (SPEC §9: "returns the first call's result (an applied result or
+/// the same refusal)"). `OpLog.record` stores such an index as 0xFF while `OpLog.matches` compares
+/// it with `index & 0xFF` (64 → 64), so the stored call never matches itself. Index −1 works
+/// (−1 & 0xFF = 0xFF). Fails until the core is fixed; nothing is applied either way.
+final class OperationIdBugTests: XCTestCase {
+    func testKnownCoreBug_ReplayOfARefusalWithAnIndexAbove63IsRefusedAsReused() throws {
+        let dir = TempDir()
+        let books = try Books.open(dir.file("seg"), .readWriteCreating(geometry: Geometry(recordCapacity: 2, quoteCapacity: 1, ringCapacity: 16)))
+        let k = key("USDC")
+        try books.reset(k, balance: Amount("1000"), strategyCount: 6)
+        func code(_ body: () throws(BooksError) -> Void) -> RefusalCode? {
+            do throws(BooksError) { try body(); return nil } catch {
+                if case .refused(let r) = error { return r.code }
+                return nil
+            }
+        }
+        for index in [64, 65, 100] {
+            let calls: [(String, RefusalCode, () throws(BooksError) -> Void)] = [
+                ("allocate", .notASubStrategy, { () throws(BooksError) in try books.allocate(k, index: index, Amount("1"), opId: try OperationId("a\(index)")) }),
+                ("release", .notASubStrategy, { () throws(BooksError) in try books.release(k, index: index, Amount("1"), opId: try OperationId("r\(index)")) }),
+                ("receive", .notASubStrategy, { () throws(BooksError) in try books.receive(k, index: index, Amount("1"), opId: try OperationId("v\(index)")) }),
+                ("hold", .notASubStrategy, { () throws(BooksError) in try books.hold(k, index: index, Amount("1"), id: try HoldId("h\(index)")) }),
+                ("set", .indexOutOfRange, { () throws(BooksError) in try books.set(k, Amount("1"), index: index, opId: try OperationId("s\(index)")) }),
+            ]
+            for (name, expected, call) in calls {
+                XCTAssertEqual(code(call), expected, "\(name) #\(index): the first call")
+                XCTAssertEqual(code(call), expected, "\(name) #\(index): the same call with the same op id must get the same refusal back")
+            }
+        }
+        let r = try books.get(k)
+        XCTAssertEqual(r.slots.map(\.exactText), ["1000", "1000", "0", "0", "0", "0"], "nothing applied")
+    }
+}
