@@ -187,6 +187,11 @@ final class PropertyTests: XCTestCase {
             let want = m.holds.map { "\($0.key) #\($0.value.slot) \(Amount(raw: $0.value.amount).exactText)/\(Amount(raw: $0.value.original).exactText) \($0.value.ttl != nil ? "ttl" : "-")" }.sorted()
             if got != want { return "\(k): holds \(got) vs model \(want)" }
         }
+        // slotHolds: budget, held and count of every meaningful slot from one copy, as `get` has them.
+        guard let sums = try? books.slotHolds(k) else { return "\(k): cannot read slotHolds" }
+        if sums.map({ "\($0.budget.raw) \($0.held.raw) \($0.count)" }) != (0..<m.count).map({ "\(m.slots[$0]) \(held[$0]) \(counts[$0])" }) {
+            return "\(k): slotHolds \(sums) vs model budgets \(m.slots[0..<m.count]), held \(held), counts \(counts)"
+        }
         if r.opIdWindow > 0 {
             let remembered = min(m.opSeq, r.opIdWindow)
             if r.opIdsRemembered != remembered { return "\(k): \(r.opIdsRemembered) op ids remembered vs model \(remembered)" }
