@@ -91,7 +91,9 @@ final class HoldsPropertyTests: XCTestCase {
                 id = holdIds.filter { r?.holds[$0] == nil }.randomElement(using: &g) ?? holdIds[0]
             }
             let amount = Int.random(in: 0..<3, using: &g) == 0 ? edge(&g, r, i) : units(&g, 400)
-            return .hold(k, i, amount, id, Int.random(in: 0..<4, using: &g) == 0 ? ttl : nil)
+            // A ttl now and then: an hour (never passes), or 1 µs (passed by the record's next writer: expiry).
+            let t: Int64? = [nil, nil, nil, nil, nil, nil, ttl, ttl, ReferenceModel.passedTtl].randomElement(using: &g)!
+            return .hold(k, i, amount, id, t)
         case 24..<42:
             let id = holdRef(&g, r)
             let remaining = r?.holds[id]?.amount ?? units(&g)
@@ -243,7 +245,7 @@ final class HoldsPropertyTests: XCTestCase {
         print("""
             holds property: \(seeds.count) seeds × \(runsPerSeed) sequences, \(steps) operations, books identical to the model after each
               outcomes: \(outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-              replays \(t.replays) (\(t.replayedRefusals) of refusals), ids reused with other arguments \(t.reuses), ids the window had forgotten \(t.forgotten), hold table full \(t.tableFull), open hold asked again \(t.openHoldReplays), hold id in use \(t.holdIdInUse), fills overrunning into free \(t.overrunFromFree) / into the pool \(t.overrunFromPool)
+              replays \(t.replays) (\(t.replayedRefusals) of refusals), ids reused with other arguments \(t.reuses), ids the window had forgotten \(t.forgotten), hold table full \(t.tableFull), open hold asked again \(t.openHoldReplays), hold id in use \(t.holdIdInUse), fills overrunning into free \(t.overrunFromFree) / into the pool \(t.overrunFromPool), holds expired \(t.expired)
               by seed: \(reaching.joined(separator: "; "))
             """)
         guard env["SHMBAL_HOLDS_PROPERTY_SEED"] == nil else { return }
@@ -257,6 +259,7 @@ final class HoldsPropertyTests: XCTestCase {
         XCTAssertGreaterThan(t.holdIdInUse, 0)
         XCTAssertGreaterThan(t.overrunFromFree, 5)
         XCTAssertGreaterThan(t.overrunFromPool, 0)
+        XCTAssertGreaterThan(t.expired, 10, "holds must expire")
         for code: RefusalCode in [.exceedsFree, .belowHeld, .unknownHold, .negativeFill, .opIdReused, .notASubStrategy] {
             XCTAssertGreaterThan(outcomes["\(code)"] ?? 0, 0, "no \(code) refusal was drawn")
         }
@@ -267,7 +270,7 @@ extension ReferenceModel.ModelStats {
     mutating func add(_ o: Self) {
         replays += o.replays; replayedRefusals += o.replayedRefusals; reuses += o.reuses; forgotten += o.forgotten
         tableFull += o.tableFull; overrunFromFree += o.overrunFromFree; overrunFromPool += o.overrunFromPool
-        openHoldReplays += o.openHoldReplays; holdIdInUse += o.holdIdInUse
+        openHoldReplays += o.openHoldReplays; holdIdInUse += o.holdIdInUse; expired += o.expired
     }
 }
 

@@ -159,7 +159,23 @@ struct ReferenceModel {
 
     struct ModelStats {
         var replays = 0, replayedRefusals = 0, reuses = 0, forgotten = 0, tableFull = 0, overrunFromFree = 0, overrunFromPool = 0
-        var openHoldReplays = 0, holdIdInUse = 0
+        var openHoldReplays = 0, holdIdInUse = 0, expired = 0
+    }
+
+    /// A hold's ttl that has passed by the record's next writer (1 µs): the model's stand-in for
+    /// time. Longer ttls never pass inside a test.
+    static let passedTtl: Int64 = 1
+
+    /// Expiry (SPEC §9): the next writer of the record, under its lock and before anything else
+    /// (the replay included), voids every hold whose ttl has passed, in one publish of its own.
+    mutating func expire(_ k: BookKey) {
+        guard var r = records[k] else { return }
+        let due = r.holds.filter { $0.value.ttl == ReferenceModel.passedTtl }
+        guard !due.isEmpty else { return }
+        for id in due.keys { r.holds[id] = nil }
+        r.ops += 1
+        stats.expired += due.count
+        records[k] = r
     }
 
     static func fits(_ v: Int128) -> Bool { v >= -limit && v <= limit }
@@ -215,6 +231,7 @@ struct ReferenceModel {
             if let c = count, !(2...64).contains(c) { return .refused(.badCount) }
             guard ReferenceModel.fits(balance) else { return .refused(.overflow) }
             if records[k] == nil { records[k] = ModelRecord(count: count ?? 8) }
+            expire(k)
             if let first = replay(k, opId, op) { return first }
             var r = records[k]!
             if case .resetDropping = op { r.holds = [:] }
@@ -227,7 +244,9 @@ struct ReferenceModel {
         case .withOpId(let id, let inner):
             return apply(inner, opId: id)
         case .hold(let k, let i, let amount, let id, let ttl):
-            guard var r = records[k] else { return .refused(.noRecord) }
+            guard records[k] != nil else { return .refused(.noRecord) }
+            expire(k)
+            var r = records[k]!
             if let first = replay(k, opId, op) { return first }
             guard i >= 2 && i < r.count else { return remember(k, opId, op, .refused(.notASubStrategy)) }
             guard amount > 0 else { return remember(k, opId, op, .refused(.nonPositiveAmount)) }
@@ -246,7 +265,9 @@ struct ReferenceModel {
             records[k] = r
             return remember(k, opId, op, .applied(""))
         case .fill(let k, let id, let amount, let fee, let final, _):
-            guard var r = records[k] else { return .refused(.noRecord) }
+            guard records[k] != nil else { return .refused(.noRecord) }
+            expire(k)
+            var r = records[k]!
             if let first = replay(k, opId, op) { return first }
             guard amount >= 0 && fee >= 0 else { return remember(k, opId, op, .refused(.negativeFill)) }
             guard var h = r.holds[id] else { return remember(k, opId, op, .refused(.unknownHold)) }
@@ -273,7 +294,9 @@ struct ReferenceModel {
             if fromPool > 0 { stats.overrunFromPool += 1 }
             return remember(k, opId, op, .applied(ReferenceModel.fillText(fromHold, fromFree, fromPool, final)))
         case .void(let k, let id, _):
-            guard var r = records[k] else { return .refused(.noRecord) }
+            guard records[k] != nil else { return .refused(.noRecord) }
+            expire(k)
+            var r = records[k]!
             if let first = replay(k, opId, op) { return first }
             guard r.holds[id] != nil else { return remember(k, opId, op, .refused(.unknownHold)) }
             r.holds[id] = nil
@@ -281,7 +304,9 @@ struct ReferenceModel {
             records[k] = r
             return remember(k, opId, op, .applied(""))
         case .receive(let k, let i, let amount, _):
-            guard var r = records[k] else { return .refused(.noRecord) }
+            guard records[k] != nil else { return .refused(.noRecord) }
+            expire(k)
+            var r = records[k]!
             if let first = replay(k, opId, op) { return first }
             guard i >= 2 && i < r.count else { return remember(k, opId, op, .refused(.notASubStrategy)) }
             guard amount > 0 else { return remember(k, opId, op, .refused(.nonPositiveAmount)) }
@@ -304,12 +329,14 @@ struct ReferenceModel {
                 records[k] = fresh
                 return remember(k, opId, op, .applied("created"))
             }
+            expire(k)
             if let first = replay(k, opId, op) { return first }
             return remember(k, opId, op, applyRule(op))
         case .balance:
             return applyRule(op)
         default:
             guard records[op.key] != nil else { return .refused(.noRecord) }
+            expire(op.key)
             if let first = replay(op.key, opId, op) { return first }
             return remember(op.key, opId, op, applyRule(op))
         }
