@@ -183,6 +183,8 @@ func runHoldsCampaign(_ a: Args) -> Never {
     let fromFree = ledgers.reduce(0) { $0 + $1.overrunsFromFree }, fromPool = ledgers.reduce(0) { $0 + $1.overrunsFromPool }
     func kind(_ k: HoldKind) -> Int { ledgers.reduce(0) { $0 + ($1.byKind[k] ?? 0) } }
     let writerViolations = (0..<writers).reduce(0) { $0 + Int(status.writer($1, .violations).load(ordering: .relaxed)) }
+    let replays = (0..<writers).reduce(0) { $0 + Int(status.writer($1, .replays).load(ordering: .relaxed)) }
+    let reuses = (0..<writers).reduce(0) { $0 + Int(status.writer($1, .reuses).load(ordering: .relaxed)) }
     let readerViolations = Int(status.global(StatusPage.Field.readerViolations).load(ordering: .relaxed))
     let copies = status.global(StatusPage.Field.snapshots).load(ordering: .relaxed)
     let listings = status.global(HoldsStatus.listings).load(ordering: .relaxed)
@@ -195,9 +197,10 @@ func runHoldsCampaign(_ a: Args) -> Never {
           ops            \(ops) attempted by \(writers) writers on \(recordCount) records, every one with an op id: \(applied) applied (holds \(kind(.hold)), fills \(kind(.fill)) partial + \(kind(.fillFinal)) final, voids \(kind(.void)), receives \(kind(.receive)), allocates \(kind(.allocate)), releases \(kind(.release))), \(refused) refused by the rules; fills overrunning into free \(fromFree), into the pool \(fromPool)
           kills          \(kills) SIGKILLs: \(parkedAll) parked inside a commit (locked-before-write \(parked[1]), written-before-publish \(parked[2]), published-before-unlock \(parked[3])), \(random) at random moments (\(randomInCommit) of them inside a commit); \(parkTimeouts) park timeouts
           in flight      \(cutOff) operations cut off by a kill, \(retries) retries with the same op id (a retry can be killed too); decided exactly once: \(decided) (\(cutApplied) found applied at the kill and replayed by the retry (\(replayed)), \(cutNot) not applied: \(retryApplied) applied by the retry, \(retryRefused) refused), 0 half-applied, \(cutOff - decided) undecided
+          op ids again   \(replays) acknowledged calls sent again with their op id (each answered as the first time, nothing applied), \(reuses) op ids sent with other arguments (refused opIdReused)
           reader         \(copies) copies checked (identity, 0 ≤ held ≤ budget), \(listings) listings checked against their copy's held sums and counts
           violations     \(total) (books vs logs, op counts, retries: \(violations.count), writers: \(writerViolations), reader: \(readerViolations)); max operation \(fixed(maxOpMs, 2)) ms
-        HOLDS ops=\(ops) applied=\(applied) refused=\(refused) kills=\(kills) parked=\(parkedAll) cut=\(cutOff) retries=\(retries) replayed=\(replayed) retryApplied=\(retryApplied) decided=\(decided) copies=\(copies) listings=\(listings) fills=\(kind(.fill) + kind(.fillFinal)) holds=\(kind(.hold)) voids=\(kind(.void)) receives=\(kind(.receive)) overruns=\(fromFree + fromPool) violations=\(total)
+        HOLDS ops=\(ops) applied=\(applied) refused=\(refused) kills=\(kills) parked=\(parkedAll) cut=\(cutOff) retries=\(retries) replayed=\(replayed) retryApplied=\(retryApplied) decided=\(decided) copies=\(copies) listings=\(listings) fills=\(kind(.fill) + kind(.fillFinal)) holds=\(kind(.hold)) voids=\(kind(.void)) receives=\(kind(.receive)) overruns=\(fromFree + fromPool) resent=\(replays) reused=\(reuses) violations=\(total)
         """)
     if !a.has("keep") {
         for l in ledgers { unlink(l.path) }

@@ -5,7 +5,10 @@ import ShmBalanceTestKit
 // A holds writer: allocate, release, hold, fill (partial and final, with fees, some overrunning),
 // void and receive on its own slot of every record, each with an op id; logged as an intent before
 // the call and an answer after it. Started with `--retry seq:record:kind:amount:fee:hold`, it first
-// retries the operation its previous incarnation was killed in, with the same op id.
+// retries the operation its previous incarnation was killed in, with the same op id. Now and then
+// it sends an acknowledged call again with its op id (it must get the first answer back and change
+// nothing), or its op id with other arguments (refused opIdReused); neither is logged as an
+// operation, so the books must show no trace of them.
 
 func runHoldsWriter(_ a: Args) -> Never {
     let id = a.int("id"), recordCount = a.int("records")
@@ -77,8 +80,28 @@ func runHoldsWriter(_ a: Args) -> Never {
         guard let b = readSlotBook(books, record: r, writer: id) else { fail("holds writer \(id): cannot read record \(r)") }
         return b
     }
+    /// The answer without the pid: what a replay must give again.
+    func answerTail(_ line: String) -> String { line.split(separator: " ").enumerated().filter { $0.offset != 1 }.map { String($0.element) }.joined(separator: " ") }
+    var history: [(op: HoldOp, answer: String)] = []
     while !status.stopped {
         if getppid() != parent { exit(3) }  // the campaign is gone: do not run on alone
+        if !history.isEmpty && Int.random(in: 0..<100, using: &rng) < 5 {
+            let (old, first) = history.randomElement(using: &rng)!
+            status.writer(id, .record).store(UInt64(old.record), ordering: .relaxed)
+            if Int.random(in: 0..<4, using: &rng) == 0 {
+                // The same op id with other arguments: refused, nothing applied.
+                var other = old
+                if old.kind == .void { other.hold += "x" } else { other.amount += 1 }  // a void has no amount: another hold
+                let answer = answerTail(call(other).line)
+                if answer != "R \(old.seq) \(RefusalCode.opIdReused.rawValue)" { violation(old.seq, "\(old.kind.rawValue): its op id with other arguments answered '\(answer)', not opIdReused") }
+                status.writer(id, .reuses).wrappingIncrement(ordering: .relaxed)
+            } else {
+                let answer = answerTail(call(old).line)
+                if answer != first { violation(old.seq, "\(old.kind.rawValue): sent again with its op id it answered '\(answer)', the first time '\(first)'") }
+                status.writer(id, .replays).wrappingIncrement(ordering: .relaxed)
+            }
+            continue
+        }
         let r = Int.random(in: 0..<recordCount, using: &rng)
         let b = mine[r]
         let own = HoldOp.opId(writer: id, seq: seq)
@@ -124,6 +147,10 @@ func runHoldsWriter(_ a: Args) -> Never {
         appendLine(logFd, "I \(me) " + op.fields.joined(separator: " "))
         let (line, fill, refusal) = call(op)
         appendLine(logFd, line)
+        if !line.hasPrefix("E") {
+            history.append((op, answerTail(line)))
+            if history.count > 40 { history.removeFirst() }
+        }
         let predicted = predict(b, op)
         switch (predicted, refusal) {
         case (.applied(let after, let fromFree, let fromPool, _, _), nil) where line.hasPrefix("A"):

@@ -40,7 +40,8 @@ final class CampaignTests: XCTestCase {
     /// exactly once: at the kill the books show it wholly applied or wholly absent, the retry's
     /// answer agrees (a replay when it was applied), and at the end the books are exactly the fold
     /// of the acknowledged effects (per slot budget, held and open holds; the total, the pool; one
-    /// op count per applied call). The reader checks the identity, 0 ≤ held ≤ budget and each
+    /// op count per applied call). Writers also send acknowledged calls again with their op id (the
+    /// first answer must come back, nothing applied) and op ids with other arguments (opIdReused). The reader checks the identity, 0 ≤ held ≤ budget and each
     /// listing against its copy's sums. Bounded for CI (800 kills, ~20 s); `swift run shmbal-campaign holds --long` runs 5,000 kills.
     func testHoldsCampaignDecidesEveryRetriedOperationExactlyOnce() throws {
         let r = try runProcess(productPath("shmbal-campaign"), ["holds", "--kills", "800", "--max-seconds", "90", "--seed", "12"], timeout: 150)
@@ -64,7 +65,8 @@ final class CampaignTests: XCTestCase {
         XCTAssertGreaterThan(figures["retryApplied"] ?? 0, 0)
         XCTAssertGreaterThan(figures["copies"] ?? 0, 10_000)
         XCTAssertGreaterThan(figures["listings"] ?? 0, 10_000)
-        for k in ["holds", "fills", "voids", "receives", "overruns"] { XCTAssertGreaterThan(figures[k] ?? 0, 0, "no \(k)") }
+        // Acknowledged calls sent again with their op id (the first answer, nothing applied) and ids with other arguments.
+        for k in ["holds", "fills", "voids", "receives", "overruns", "resent", "reused"] { XCTAssertGreaterThan(figures[k] ?? 0, 0, "no \(k)") }
     }
 
     /// The holds campaign's self-test: writers that retry a cut-off call under a new op id (what a
