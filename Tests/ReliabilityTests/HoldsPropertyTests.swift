@@ -3,7 +3,8 @@ import ShmBalance
 import ShmBalanceTestSupport
 import XCTest
 
-/// SPEC §9 as a property: random sequences of every operation — hold, fill (partial, final, with
+/// SPEC §9 as a property: random sequences of every operation — hold (with and without a ttl; a
+/// 1 µs ttl has passed by the record's next writer, which voids it), fill (partial, final, with
 /// fees, overrunning into free and then the pool), void, receive, and the §3 operations, each with
 /// and without an op id, with replays of earlier ids (the same call again, and the same id with
 /// other arguments) — give the same books, the same held sums and counts, the same listing of open
@@ -308,5 +309,33 @@ final class OperationIdBugTests: XCTestCase {
         }
         let r = try books.get(k)
         XCTAssertEqual(r.slots.map(\.exactText), ["1000", "1000", "0", "0", "0", "0"], "nothing applied")
+    }
+}
+
+/// CORE BUG (found by probing the model's reset rule at the edges): a reset that keeps holds sets
+/// pool = balance − Σ held without checking that the pool is storable. A reset to the lowest
+/// storable balance with 400 held publishes a pool of −10^18 − 400: the identity holds in Int128,
+/// but the record now reads as damaged (`problems`: "slot #1 holds -more than the largest storable
+/// amount"), and a reconcile to the same figure is "in sync" and leaves it so. Every other rule
+/// refuses an unstorable result with `overflow`, nothing changed. Fails until the core is fixed.
+final class ResetBugTests: XCTestCase {
+    func testKnownCoreBug_ResetKeepingHoldsPublishesAPoolBeyondTheStorableRange() throws {
+        let dir = TempDir()
+        let books = try Books.open(dir.file("seg"), .readWriteCreating(geometry: Geometry(recordCapacity: 2, quoteCapacity: 1, ringCapacity: 16)))
+        let k = key("USDC")
+        try books.reset(k, balance: Amount("1000"), strategyCount: 4)
+        try books.allocate(k, index: 2, Amount("500"))
+        try books.hold(k, index: 2, Amount("400"), id: try HoldId("a"))
+        let before = try books.get(k)
+        let lowest = Amount(raw: -ReferenceModel.limit)
+        var code: RefusalCode?
+        do throws(BooksError) { try books.reset(k, balance: lowest) } catch {
+            if case .refused(let r) = error { code = r.code }
+        }
+        let after = try books.get(k)
+        XCTAssertTrue(after.state.pool.isStorable, "the pool after the reset: \(after.state.pool.exactText)")
+        XCTAssertEqual(after.problems, [], "a reset must not leave the record damaged")
+        XCTAssertEqual(code, .overflow, "an unstorable pool is refused, as every other rule refuses an unstorable result")
+        if code != nil { XCTAssertEqual(after.slots, before.slots, "a refusal changes nothing") }
     }
 }

@@ -237,6 +237,11 @@ struct ReferenceModel {
             if case .resetDropping = op { r.holds = [:] }
             let newCount = count ?? r.count
             for i in newCount..<64 where r.held(i) != 0 { return remember(k, opId, op, .refused(.shrinkOverNonZero)) }
+            // The pool gets what the holds do not keep; an unstorable pool is refused like any
+            // unstorable result (the core does not refuse it yet: ResetBugTests).
+            guard ReferenceModel.fits(balance - (2..<newCount).reduce(Int128(0)) { $0 + r.held($1) }) else {
+                return remember(k, opId, op, .refused(.overflow))
+            }
             r.count = newCount
             r.reset(to: balance)
             records[k] = r
