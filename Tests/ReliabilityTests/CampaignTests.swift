@@ -63,8 +63,8 @@ final class CampaignTests: XCTestCase {
         XCTAssertEqual(figures["decided"], figures["cut"], "every cut-off call decided exactly once")
         XCTAssertGreaterThan(figures["replayed"] ?? 0, 0)
         XCTAssertGreaterThan(figures["retryApplied"] ?? 0, 0)
-        XCTAssertGreaterThan(figures["copies"] ?? 0, 10_000)
-        XCTAssertGreaterThan(figures["listings"] ?? 0, 10_000)
+        XCTAssertGreaterThan(figures["copies"] ?? 0, 5_000)
+        XCTAssertGreaterThan(figures["listings"] ?? 0, 5_000)
         // Acknowledged calls sent again with their op id (the first answer, nothing applied) and ids with other arguments.
         for k in ["holds", "fills", "voids", "receives", "overruns", "resent", "reused"] { XCTAssertGreaterThan(figures[k] ?? 0, 0, "no \(k)") }
     }
