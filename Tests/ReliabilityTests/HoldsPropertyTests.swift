@@ -24,9 +24,11 @@ final class HoldsPropertyTests: XCTestCase {
     static let seeds: [UInt64] = (1...8).map { 0x401D_5EED &+ UInt64($0) &* 0x9E37_79B9 }
 
     static func units(_ g: inout SplitMix64, _ upTo: Int = 5_000) -> Int128 {
-        switch Int.random(in: 0..<8, using: &g) {
+        switch Int.random(in: 0..<40, using: &g) {
+        case 8: return ReferenceModel.limit - Int128(Int.random(in: 0...1, using: &g))
+        case 9: return ReferenceModel.limit + 1
         case 0: return Int128(Int.random(in: 1...1_000, using: &g))  // a few raw units
-        case 1: return Int128(Int.random(in: 1...999, using: &g)) * scale / 1_000
+        case 1...4: return Int128(Int.random(in: 1...999, using: &g)) * scale / 1_000
         default: return Int128(Int.random(in: 1...upTo, using: &g)) * scale
         }
     }
