@@ -341,3 +341,35 @@ final class ResetBugTests: XCTestCase {
         if code != nil { XCTAssertEqual(after.slots, before.slots, "a refusal changes nothing") }
     }
 }
+
+/// CORE BUG (found probing the model's count rules): a hold filled down to 0 (not final) stays
+/// open, but its slot's budget and held can both be 0, so `setStrategyCount` (which looks at the
+/// budgets only) and `reset(strategyCount:)` (which looks at held only) shrink the count over it.
+/// The open hold is then orphaned beyond the count: `get` shows no hold and no problem, and a fill
+/// of it is refused `overflow` ("fill 1.00 would take a slot beyond the largest storable amount"),
+/// which SPEC §9 does not allow (a fill is refused only for an unknown or closed id or a negative
+/// figure). docs/holds.md: reset "refuses a count that would drop a slot with holds". Expected
+/// here: both shrinks refused `shrinkOverNonZero` while a hold is open on the slot. Fails until fixed.
+final class OrphanHoldBugTests: XCTestCase {
+    func testKnownCoreBug_ShrinkingTheCountOverAnOpenHoldOfZeroOrphansIt() throws {
+        let dir = TempDir()
+        let books = try Books.open(dir.file("seg"), .readWriteCreating(geometry: Geometry(recordCapacity: 2, quoteCapacity: 1, ringCapacity: 16)))
+        let k = key("USDC")
+        try books.reset(k, balance: Amount("1000"), strategyCount: 6)
+        try books.allocate(k, index: 5, Amount("100"))
+        let id = try HoldId("a")
+        try books.hold(k, index: 5, Amount("100"), id: id)
+        XCTAssertEqual(try books.fill(k, id: id, Amount("100")).closed, false)  // open, covering 0; budget 0, held 0
+        XCTAssertEqual(try books.holds(k).map(\.id), [id])
+        func code(_ body: () throws(BooksError) -> Void) -> RefusalCode? {
+            do throws(BooksError) { try body(); return nil } catch {
+                if case .refused(let r) = error { return r.code }
+                return nil
+            }
+        }
+        XCTAssertEqual(code { () throws(BooksError) in try books.setStrategyCount(k, 5) }, .shrinkOverNonZero, "setStrategyCount over a slot with an open hold")
+        XCTAssertEqual(code { () throws(BooksError) in try books.reset(k, balance: Amount("1000"), strategyCount: 3) }, .shrinkOverNonZero, "reset to a count that drops a slot with an open hold")
+        // Whatever the count, the open hold must stay fillable (§9: never refused for anything but its id or a negative figure).
+        XCTAssertNil(code { () throws(BooksError) in _ = try books.fill(k, id: id, Amount("1"), final: true) }, "a fill of an open hold")
+    }
+}
