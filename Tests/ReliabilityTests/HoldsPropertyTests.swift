@@ -340,6 +340,20 @@ final class ResetBugTests: XCTestCase {
         XCTAssertEqual(code, .overflow, "an unstorable pool is refused, as every other rule refuses an unstorable result")
         if code != nil { XCTAssertEqual(after.slots, before.slots, "a refusal changes nothing") }
     }
+    /// The same through reconcile: at the lowest storable figure its repair would leave an
+    /// unstorable pool, so it resets, keeping the holds, with the same unchecked pool.
+    func testKnownCoreBug_ReconcileResetKeepingHoldsPublishesAPoolBeyondTheStorableRange() throws {
+        let dir = TempDir()
+        let books = try Books.open(dir.file("seg"), .readWriteCreating(geometry: Geometry(recordCapacity: 2, quoteCapacity: 1, ringCapacity: 16)))
+        let k = key("USDC")
+        try books.reset(k, balance: Amount("1000"), strategyCount: 4)
+        try books.allocate(k, index: 2, Amount("500"))
+        try books.hold(k, index: 2, Amount("400"), id: try HoldId("a"))
+        _ = try? books.reconcile(k, exchangeBalance: Amount(raw: -ReferenceModel.limit))
+        let after = try books.get(k)
+        XCTAssertTrue(after.state.pool.isStorable, "the pool after the reconcile: \(after.state.pool.exactText)")
+        XCTAssertEqual(after.problems, [], "a reconcile must not leave the record damaged")
+    }
 }
 
 /// CORE BUG (found probing the model's count rules): a hold filled down to 0 (not final) stays

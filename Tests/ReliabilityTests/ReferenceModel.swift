@@ -423,6 +423,8 @@ struct ReferenceModel {
                 records[k] = r
                 return .applied("repaired")
             }
+            // Holds kept; the pool is not checked here, as the core has it now (ResetBugTests: at the
+            // lowest storable figure it can leave an unstorable pool; the generator stays clear of it).
             r.reset(to: balance)
             records[k] = r
             return .applied("reset")
