@@ -41,8 +41,9 @@ final class CampaignTests: XCTestCase {
     /// answer agrees (a replay when it was applied), and at the end the books are exactly the fold
     /// of the acknowledged effects (per slot budget, held and open holds; the total, the pool; one
     /// op count per applied call). Writers also send acknowledged calls again with their op id (the
-    /// first answer must come back, nothing applied) and op ids with other arguments (opIdReused). The reader checks the identity, 0 ≤ held ≤ budget and each
-    /// listing against its copy's sums. Bounded for CI (800 kills, ~20 s); `swift run shmbal-campaign holds --long` runs 5,000 kills.
+    /// first answer must come back, nothing applied) and op ids with other arguments (opIdReused).
+    /// The reader checks the identity, 0 ≤ held ≤ budget and each listing against its copy's sums.
+    /// Bounded for CI (800 kills, ~12–16 s); `swift run shmbal-campaign holds --long` runs 5,000 kills.
     func testHoldsCampaignDecidesEveryRetriedOperationExactlyOnce() throws {
         let r = try runProcess(productPath("shmbal-campaign"), ["holds", "--kills", "800", "--max-seconds", "90", "--seed", "12"], timeout: 150)
         print(r.out)
