@@ -12,6 +12,8 @@ struct StatusPage: @unchecked Sendable {
     enum Field: Int {
         // Per writer (offset slotSize * (1 + writer)):
         case arm = 0, phase, record, ops, pid, maxOpNs, violations, refused
+        // The holds campaign's writers: acknowledged calls sent again with their op id, and reused ids.
+        case replays, reuses
         // Global (offset 0):
         static let stop = 0, snapshots = 1, readerViolations = 2, readerPid = 3, readerMaxReadNs = 4, sideChecks = 5
     }

@@ -102,24 +102,44 @@ final class PropertyTests: XCTestCase {
     }
 
     static func perform(_ op: ModelOp, _ books: Books) -> ModelOutcome {
+        if case .withOpId(let id, let inner) = op { return perform(inner, books, opId: id) }
+        return perform(op, books, opId: nil)
+    }
+
+    static func perform(_ op: ModelOp, _ books: Books, opId text: String?) -> ModelOutcome {
         do throws(BooksError) {
+            let opId = try text.map { t throws(BooksError) in try OperationId(t) }
+            func hid(_ t: String) throws(BooksError) -> HoldId { try HoldId(t) }
             switch op {
-            case .reset(let k, let v, let c): try books.reset(k, balance: Amount(raw: v), strategyCount: c)
-            case .set(let k, let v, let i): try books.set(k, Amount(raw: v), index: i)
-            case .adjust(let k, let v, let i): try books.adjust(k, Amount(raw: v), index: i)
-            case .allocate(let k, let i, let v): try books.allocate(k, index: i, Amount(raw: v))
-            case .release(let k, let i, let v): try books.release(k, index: i, Amount(raw: v))
+            case .reset(let k, let v, let c): try books.reset(k, balance: Amount(raw: v), strategyCount: c, opId: opId)
+            case .resetDropping(let k, let v, let c): try books.reset(k, balance: Amount(raw: v), strategyCount: c, dropHolds: true, opId: opId)
+            case .set(let k, let v, let i):
+                if let opId { try books.set(k, Amount(raw: v), index: i, opId: opId) } else { try books.set(k, Amount(raw: v), index: i) }
+            case .adjust(let k, let v, let i):
+                if let opId { try books.adjust(k, Amount(raw: v), index: i, opId: opId) } else { try books.adjust(k, Amount(raw: v), index: i) }
+            case .allocate(let k, let i, let v):
+                if let opId { try books.allocate(k, index: i, Amount(raw: v), opId: opId) } else { try books.allocate(k, index: i, Amount(raw: v)) }
+            case .release(let k, let i, let v):
+                if let opId { try books.release(k, index: i, Amount(raw: v), opId: opId) } else { try books.release(k, index: i, Amount(raw: v)) }
             case .reconcile(let k, let v):
-                switch try books.reconcile(k, exchangeBalance: Amount(raw: v)) {
+                switch try books.reconcile(k, exchangeBalance: Amount(raw: v), opId: opId) {
                 case .inSync: return .applied("in sync")
                 case .repaired, .identityRepaired: return .applied("repaired")
                 case .reset: return .applied("reset")
                 case .created: return .applied("created")
                 }
-            case .credit(let k, let v): try books.setCreditLimit(k, Amount(raw: v))
-            case .count(let k, let c): try books.setStrategyCount(k, c)
-            case .name(let k, let i, let n): try books.setName(k, index: i, try! ShortName(n, kind: .label))
+            case .credit(let k, let v): try books.setCreditLimit(k, Amount(raw: v), opId: opId)
+            case .count(let k, let c): try books.setStrategyCount(k, c, opId: opId)
+            case .name(let k, let i, let n): try books.setName(k, index: i, try! ShortName(n, kind: .label), opId: opId)
             case .balance(let k, let i): return .applied(try books.balance(k, index: i).exactText)
+            case .hold(let k, let i, let v, let id, let ttl): try books.hold(k, index: i, Amount(raw: v), id: try hid(id), ttlMicros: ttl)
+            case .fill(let k, let id, let v, let fee, let final, let op):
+                let o = try books.fill(k, id: try hid(id), Amount(raw: v), fee: Amount(raw: fee), final: final, opId: try op.map { t throws(BooksError) in try OperationId(t) })
+                if o.closed != final { return .applied("error: closed \(o.closed), final \(final)") }
+                return .applied(ReferenceModel.fillText(o.fromHold.raw, o.fromFree.raw, o.fromPool.raw, o.closed))
+            case .void(let k, let id, let op): try books.void(k, id: try hid(id), opId: try op.map { t throws(BooksError) in try OperationId(t) })
+            case .receive(let k, let i, let v, let op): try books.receive(k, index: i, Amount(raw: v), opId: try op.map { t throws(BooksError) in try OperationId(t) })
+            case .withOpId(let id, let inner): return perform(inner, books, opId: id)
             }
             return .applied("")
         } catch {
@@ -145,6 +165,36 @@ final class PropertyTests: XCTestCase {
             if s.opCount != m.ops { return "\(k): op count \(s.opCount) vs \(m.ops)" }
             if r.names.map(\.description) != Array(m.names[0..<m.count]) { return "\(k): names \(r.names) vs \(m.names[0..<m.count])" }
             if !s.identityHolds { return "\(k): identity broken" }
+            if let d = compareHolds(books, r, m, k) { return d }
+        }
+        return nil
+    }
+
+    /// SPEC §9 per record: held and hold counts per slot, 0 ≤ held ≤ budget, the listing of open
+    /// holds (id, slot, remaining, original, ttl or none) and how many op ids the record remembers.
+    static func compareHolds(_ books: Books, _ r: BalanceRecord, _ m: ModelRecord, _ k: BookKey) -> String? {
+        let held = (0..<m.count).map { m.held($0) }, counts = (0..<m.count).map { m.holdCount($0) }
+        if r.held.map(\.raw) != held { return "\(k): held \(r.held.map(\.exactText)) vs model \(held.map { Amount(raw: $0).exactText })" }
+        if r.holdCounts != counts { return "\(k): hold counts \(r.holdCounts) vs model \(counts)" }
+        for i in 2..<m.count where r.held[i].raw < 0 || r.held[i].raw > r.slots[i].raw {
+            return "\(k) #\(i): held \(r.held[i]) outside 0…budget \(r.slots[i])"
+        }
+        // A record that never saw a hold or an op id (the §3 property): its sums say no hold; the
+        // listing (a scan of the whole table) is skipped there.
+        if !(m.holds.isEmpty && r.holdCounts.allSatisfy({ $0 == 0 }) && m.opSeq == 0) {
+            guard let listed = try? books.holds(k) else { return "\(k): cannot list the holds" }
+            let got = listed.map { "\($0.id) #\($0.index) \($0.amount.exactText)/\($0.original.exactText) \($0.expiresMicros != nil ? "ttl" : "-")" }.sorted()
+            let want = m.holds.map { "\($0.key) #\($0.value.slot) \(Amount(raw: $0.value.amount).exactText)/\(Amount(raw: $0.value.original).exactText) \($0.value.ttl != nil ? "ttl" : "-")" }.sorted()
+            if got != want { return "\(k): holds \(got) vs model \(want)" }
+        }
+        // slotHolds: budget, held and count of every meaningful slot from one copy, as `get` has them.
+        guard let sums = try? books.slotHolds(k) else { return "\(k): cannot read slotHolds" }
+        if sums.map({ "\($0.budget.raw) \($0.held.raw) \($0.count)" }) != (0..<m.count).map({ "\(m.slots[$0]) \(held[$0]) \(counts[$0])" }) {
+            return "\(k): slotHolds \(sums) vs model budgets \(m.slots[0..<m.count]), held \(held), counts \(counts)"
+        }
+        if r.opIdWindow > 0 {
+            let remembered = min(m.opSeq, r.opIdWindow)
+            if r.opIdsRemembered != remembered { return "\(k): \(r.opIdsRemembered) op ids remembered vs model \(remembered)" }
         }
         return nil
     }
