@@ -61,7 +61,8 @@ extension Books {
             let count = e.strategyCount ?? states[e.key]?.strategyCount ?? Layout.defaultStrategyCount
             if var s = states[e.key] {
                 if let c = e.strategyCount {
-                    do { try Books.applyCount(&s, c, key: e.key, operation: .configure) } catch { throw .refused(error) }
+                    let counts = record(e.key).map { HoldBooks(from: $0.stateLatch.lockedCurrent).counts } ?? InlineArray(repeating: 0)
+                    do { try Books.applyCount(&s, c, key: e.key, operation: .configure, holdCounts: counts) } catch { throw .refused(error) }
                 }
                 if let credit = e.creditLimit { s.creditLimit = credit }
                 next[e.key] = s

@@ -134,6 +134,9 @@ public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
     public var detail: Amount
     /// The op id an `opIdReused` refusal is about.
     public var opId: String? = nil
+    /// The hold id an `unknownHold` or `holdIdInUse` refusal is about (nil when replayed from an
+    /// op id, whose entry keeps no hold id).
+    public var holdId: String? = nil
 
     public init(_ code: RefusalCode, _ operation: Operation, _ key: BookKey, index: Int, amount: Amount, detail: Amount = .zero) {
         self.code = code
@@ -142,6 +145,13 @@ public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
         self.index = index
         self.amount = amount
         self.detail = detail
+    }
+
+    /// A refusal about the hold `holdId` (unknown, or open with other arguments).
+    @usableFromInline
+    init(_ code: RefusalCode, _ operation: Operation, _ key: BookKey, index: Int, amount: Amount, detail: Amount = .zero, holdId: HoldId) {
+        self.init(code, operation, key, index: index, amount: amount, detail: detail)
+        self.holdId = holdId.description
     }
 
     /// A message a person can act on, e.g. "KRAKEN USDC #3: release 500.00 exceeds its budget 200.00".
@@ -183,9 +193,9 @@ public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
         case .holdTableFull:
             return "\(key): the hold table is full (\(detail.raw) open holds); fill or void some"
         case .holdIdInUse:
-            return "\(key): hold id is already open on #\(index) (hold \(detail)) with other arguments"
+            return "\(key): hold id \(TerminalText.safe(holdId ?? "?")) is already open on #\(index) (hold \(detail)) with other arguments"
         case .unknownHold:
-            return "\(key): no open hold with that id (closed, expired, or never opened)"
+            return "\(key): no open hold \(holdId.map { TerminalText.safe($0) } ?? "with that id") (closed, expired, or never opened)"
         case .opIdReused:
             return "op id \(TerminalText.safe(opId ?? "?")) was already used for \(op) \(key)\(index >= 0 ? " #\(index)" : "") \(n)"
         case .negativeFill:

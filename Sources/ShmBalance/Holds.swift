@@ -117,7 +117,7 @@ extension Books {
             return nil
         }
         // Not remembered under the id: the id belongs to the open hold, which must stay reachable by it.
-        return refuse(rec, Refusal(.holdIdInUse, .hold, rec.key, index: table.slot(e), amount: call.amount, detail: table.original(e)))
+        return refuse(rec, Refusal(.holdIdInUse, .hold, rec.key, index: table.slot(e), amount: call.amount, detail: table.original(e), holdId: call.id))
     }
 
     /// The order `id` spent `amount + fee`: the budget and the total fall by it; the hold by as much
@@ -143,7 +143,7 @@ extension Books {
         guard amount.raw >= 0 && fee.raw >= 0 else {
             throw refuse(rec, remembering: call, Refusal(.negativeFill, .fill, rec.key, index: -1, amount: amount, detail: fee))
         }
-        guard let e = table.find(id, in: g) else { throw refuse(rec, remembering: call, Refusal(.unknownHold, .fill, rec.key, index: -1, amount: amount)) }
+        guard let e = table.find(id, in: g) else { throw refuse(rec, remembering: call, Refusal(.unknownHold, .fill, rec.key, index: -1, amount: amount, holdId: id)) }
         let index = table.slot(e)
         let remaining = table.amount(e).raw
         let spent = amount.raw &+ fee.raw
@@ -197,7 +197,7 @@ extension Books {
         if let call, try replay(rec, call) != nil { return }
         let table = holdTable(rec)
         guard let e = table.find(id, in: rec.stateLatch.lockedGeneration) else {
-            throw refuse(rec, remembering: call, Refusal(.unknownHold, .void, rec.key, index: -1, amount: .zero))
+            throw refuse(rec, remembering: call, Refusal(.unknownHold, .void, rec.key, index: -1, amount: .zero, holdId: id))
         }
         let index = table.slot(e)
         let remaining = table.amount(e)

@@ -29,7 +29,7 @@ struct OpCall {
         self.amount = amount
         self.second = second
         let k: UInt64 = 0x9E37_79B9_7F4A_7C15
-        var h = (x0 ^ 0x4F50_4944) &* k
+        var h = (x0 ^ 0x4F50_4944 ^ UInt64(bitPattern: Int64(index)) << 40) &* k
         h = (h ^ (h >> 29) ^ x1) &* k
         h = (h ^ (h >> 29) ^ x2) &* k
         h = (h ^ (h >> 29) ^ x3) &* k
@@ -90,6 +90,10 @@ struct OpLog {
         index.find(id) { p in p <= window && isLive(p, opSeq: opSeq) }
     }
 
+    /// The slot as an entry keeps it: 0…63, else 0xFF (the digest tells other indexes apart).
+    @inlinable @inline(__always)
+    static func storedIndex(_ index: Int) -> UInt64 { index >= 0 && index < 64 ? UInt64(index) : 0xFF }
+
     /// Does the entry at `p` record exactly `call`?
     @usableFromInline
     func matches(_ p: Int, _ call: OpCall) -> Bool {
@@ -97,7 +101,7 @@ struct OpLog {
         let packed = e.loadRelaxed(Layout.OpEntry.packed)
         return UInt8(truncatingIfNeeded: packed) == call.operation.rawValue && e.loadRelaxed(Layout.OpEntry.argDigest) == call.digest
             && e.loadAmount(Layout.OpEntry.amount) == call.amount && e.loadAmount(Layout.OpEntry.second) == call.second
-            && Int(truncatingIfNeeded: (packed >> 8) & 0xFF) == (call.index & 0xFF)
+            && (packed >> 8) & 0xFF == OpLog.storedIndex(call.index)
     }
 
     @usableFromInline
@@ -129,7 +133,7 @@ struct OpLog {
         let e = entry(p)
         call.id.store(to: e + Layout.OpEntry.opId)
         e.storeRelaxed(seq, Layout.OpEntry.seq)
-        let idx = UInt64(call.index >= 0 && call.index < 64 ? call.index : 0xFF)
+        let idx = OpLog.storedIndex(call.index)
         e.storeRelaxed(UInt64(call.operation.rawValue) | idx << 8 | UInt64(result.outcome) << 16, Layout.OpEntry.packed)
         e.storeAmount(call.amount, Layout.OpEntry.amount)
         e.storeAmount(call.second, Layout.OpEntry.second)

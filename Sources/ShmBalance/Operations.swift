@@ -234,12 +234,14 @@ extension Books {
                                       UInt64(bitPattern: Int64(strategyCount ?? 0)), dropHolds ? 1 : 0) }
         _ = try mutate(rec, .reset, index: -1, amount: balance, intake: .asStored, opId: call) { (s, stored) throws(Refusal) -> Change in
             // Open orders still exist on the exchange: each budget keeps what its holds keep.
-            let held = dropHolds ? InlineArray(repeating: .zero) : HoldBooks(from: rec.stateLatch.lockedCurrent).held
+            let books = HoldBooks(from: rec.stateLatch.lockedCurrent)
+            let held = dropHolds ? InlineArray(repeating: .zero) : books.held
             let count = strategyCount ?? Books.repairedCount(stored) ?? s.strategyCount
-            for i in count..<64 where held[i].raw != 0 {
+            // A slot with open holds stays (even holds filled down to 0: their orders are open).
+            for i in count..<64 where !dropHolds && (held[i].raw != 0 || books.counts[i] != 0) {
                 throw Refusal(.shrinkOverNonZero, .reset, key, index: i, amount: held[i], detail: Amount(raw: Int128(count)))
             }
-            Books.applyReset(&s, balance: balance, strategyCount: strategyCount ?? Books.repairedCount(stored), keeping: held)
+            try Books.applyReset(&s, balance: balance, strategyCount: strategyCount ?? Books.repairedCount(stored), keeping: held, key: key, operation: .reset)
             return Change(index: -1, detail: Amount(raw: Int128(s.strategyCount)), after: balance, dropsHolds: dropHolds)
         }
     }
@@ -252,8 +254,11 @@ extension Books {
 
     /// total = balance; each sub-strategy keeps `held` (its open holds; free budget dropped); the
     /// pool gets the rest.
+    /// Refused (overflow) when the pool that leaves is beyond the storable range (a balance near
+    /// the limit with holds kept).
     @usableFromInline
-    static func applyReset(_ s: inout RecordState, balance: Amount, strategyCount: Int?, keeping held: InlineArray<64, Amount>) {
+    static func applyReset(_ s: inout RecordState, balance: Amount, strategyCount: Int?, keeping held: InlineArray<64, Amount>,
+                           key: BookKey, operation: Operation) throws(Refusal) {
         if let c = strategyCount { s.strategyCount = c }
         for i in 0..<64 { s.slots[i] = .zero }
         s.slots[0] = balance
@@ -262,6 +267,7 @@ extension Books {
             s.slots[i] = held[i]
             pool &-= held[i].raw
         }
+        guard Amount(raw: pool).isStorable else { throw Refusal(.overflow, operation, key, index: 1, amount: balance, detail: Amount(raw: pool)) }
         s.slots[1] = Amount(raw: pool)
         if s.creditLimit.raw < 0 || !s.creditLimit.isStorable { s.creditLimit = .zero }
         s.epoch &+= 1
@@ -369,7 +375,7 @@ extension Books {
         let delta = Amount(raw: exchangeBalance.raw &- s.slots[0].raw)
         let held = HoldBooks(from: rec.stateLatch.lockedCurrent).held
         if created {
-            Books.applyReset(&s, balance: exchangeBalance, strategyCount: nil, keeping: held)
+            try Books.applyReset(&s, balance: exchangeBalance, strategyCount: nil, keeping: held, key: rec.key, operation: .reconcile)
             outcome = .created(balance: exchangeBalance)
             return Change(index: ReconcileOutcome.Kind.reset.rawValue, detail: delta, after: exchangeBalance)
         }
@@ -400,7 +406,7 @@ extension Books {
             dropped.append(DroppedBudget(index: i, amount: Amount(raw: s.slots[i].raw &- held[i].raw)))
         }
         let unrepairedPool = pool ?? Amount(raw: s.slots[1].raw &+ delta.raw)
-        Books.applyReset(&s, balance: exchangeBalance, strategyCount: Books.repairedCount(stored), keeping: held)
+        try Books.applyReset(&s, balance: exchangeBalance, strategyCount: Books.repairedCount(stored), keeping: held, key: rec.key, operation: .reconcile)
         outcome = .reset(delta: delta, unrepairedPool: unrepairedPool, dropped: dropped)
         return Change(index: ReconcileOutcome.Kind.reset.rawValue, detail: delta, after: exchangeBalance)
     }
@@ -424,17 +430,19 @@ extension Books {
         let rec = try existing(key, for: .setStrategyCount, amount: Amount(raw: Int128(count)))
         let call = opId.map { OpCall($0, .setStrategyCount, index: -1, amount: Amount(raw: Int128(count))) }
         _ = try mutate(rec, .setStrategyCount, index: -1, amount: Amount(raw: Int128(count)), opId: call) { (s, _) throws(Refusal) -> Change in
-            try Books.applyCount(&s, count, key: key, operation: .setStrategyCount)
+            try Books.applyCount(&s, count, key: key, operation: .setStrategyCount, holdCounts: HoldBooks(from: rec.stateLatch.lockedCurrent).counts)
             return Change(index: -1, detail: Amount(raw: Int128(count)))
         }
     }
 
     @usableFromInline
-    static func applyCount(_ s: inout RecordState, _ count: Int, key: BookKey, operation: Operation) throws(Refusal) {
+    static func applyCount(_ s: inout RecordState, _ count: Int, key: BookKey, operation: Operation,
+                           holdCounts: InlineArray<64, UInt32>) throws(Refusal) {
         guard count >= Layout.minStrategyCount && count <= Layout.slotCount else {
             throw Refusal(.badCount, operation, key, index: -1, amount: Amount(raw: Int128(count)), detail: Amount(raw: Int128(count)))
         }
-        for i in count..<max(count, s.strategyCount) where s.slots[i].raw != 0 {
+        // A slot with an open hold stays, even one filled down to 0 (its order is still open).
+        for i in count..<max(count, s.strategyCount) where s.slots[i].raw != 0 || holdCounts[i] != 0 {
             throw Refusal(.shrinkOverNonZero, operation, key, index: i, amount: s.slots[i], detail: Amount(raw: Int128(count)))
         }
         s.strategyCount = count

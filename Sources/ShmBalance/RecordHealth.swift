@@ -84,7 +84,7 @@ extension RecordProblem {
     /// number of expired holds per slot (both per meaningful slot).
     static func holdProblems(budgets: [Amount], held: [Amount], expired: [Int]) -> [RecordProblem] {
         var out: [RecordProblem] = []
-        for i in 2..<min(budgets.count, held.count) where held[i].raw < 0 || held[i].raw > budgets[i].raw {
+        for i in 2..<max(2, min(budgets.count, held.count)) where held[i].raw < 0 || held[i].raw > budgets[i].raw {
             out.append(.heldOutOfRange(slot: i, held: held[i], budget: budgets[i]))
         }
         for (i, n) in expired.enumerated() where n > 0 { out.append(.expiredHolds(slot: i, count: n)) }

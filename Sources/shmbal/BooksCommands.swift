@@ -31,11 +31,13 @@ struct Init: ParsableCommand {
 }
 
 struct Reset: BooksCommand {
-    static let configuration = CommandConfiguration(abstract: "total = pool = BALANCE, every budget 0, epoch + 1 (creates the record if missing).")
+    static let configuration = CommandConfiguration(
+        abstract: "total = BALANCE, each budget keeps what its open holds keep (0 without holds), the pool the rest, epoch + 1 (creates the record if missing).")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Currency, e.g. USDC.") var currency: String
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The account's balance.", valueName: "balance")) var rest: [String] = []
     @Option(help: "Slots (2…64); without it an existing record keeps its count, credit and names, a new one gets 8.") var strategies: Int?
+    @Flag(name: .customLong("drop-holds"), help: "Close every open hold too: every budget 0 (the orders are gone from the exchange).") var dropHolds = false
     @OptionGroup var op: OperationIdOption
 
     var access: Segment.AccessMode { .readWriteCreating() }
@@ -44,7 +46,7 @@ struct Reset: BooksCommand {
         let count = try strategies.map(CLIError.count)
         let opId = try op.checked()
         return try oneAmount(currency, rest, what: "BALANCE") { (books, key, amount) throws(BooksError) in
-            try books.reset(key, balance: amount, strategyCount: count, opId: opId)
+            try books.reset(key, balance: amount, strategyCount: count, dropHolds: dropHolds, opId: opId)
         }
     }
 }
@@ -132,15 +134,17 @@ struct Reconcile: BooksCommand {
     @Argument(help: "Currency.") var currency: String
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The balance the exchange reports.", valueName: "exchange-balance")) var rest: [String] = []
     @Flag(help: "Print the outcome as JSON.") var json = false
+    @OptionGroup var op: OperationIdOption
 
     var access: Segment.AccessMode { .readWriteCreating() }
 
     func prepare() throws -> Work {
         let currency = try CLIError.name(self.currency)
         let balance = try singleAmount(rest, what: "EXCHANGE_BALANCE")
+        let opId = try op.checked()
         return { books, target in
             let key = try target.key(books, currency)
-            let outcome = try core { () throws(BooksError) in try books.reconcile(key, exchangeBalance: balance) }
+            let outcome = try core { () throws(BooksError) in try books.reconcile(key, exchangeBalance: balance, opId: opId) }
             if json {
                 var fields: [(String, JSON)] = [("exchange", .string(key.exchange.description)), ("currency", .string(key.currency.description))]
                 switch outcome {
@@ -205,15 +209,17 @@ struct Name: BooksCommand {
     @Argument(help: "Currency.") var currency: String
     @Argument(help: "Slot index.") var index: Int
     @Argument(help: "The name, e.g. grid-bot.") var name: String
+    @OptionGroup var op: OperationIdOption
 
     var access: Segment.AccessMode { .readWrite }
 
     func prepare() throws -> Work {
         let currency = try CLIError.name(self.currency)
         let label = try CLIError.name(name, kind: .label)
+        let opId = try op.checked()
         return { books, target in
             let key = try target.key(books, currency)
-            try core { () throws(BooksError) in try books.setName(key, index: index, label) }
+            try core { () throws(BooksError) in try books.setName(key, index: index, label, opId: opId) }
             print("\(key) #\(index) is now named '\(label)'")
         }
     }

@@ -95,7 +95,7 @@ final class HoldsControllerTests: SeededTopTestCase {
         type(&c, "ord-7f3a")
         c.handle(.enter)
         XCTAssertEqual(c.ui.status?.kind, .error)
-        XCTAssert(c.ui.status?.text.contains("no open hold with that id") ?? false, c.ui.status?.text ?? "")
+        XCTAssert(c.ui.status?.text.contains("no open hold ") ?? false, c.ui.status?.text ?? "")
     }
 
     func testHoldsNeedASubStrategyAndVoidAHold() throws {

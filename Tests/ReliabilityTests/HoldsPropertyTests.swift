@@ -47,12 +47,10 @@ final class HoldsPropertyTests: XCTestCase {
         return base + Int128(Int.random(in: -1...1, using: &g))
     }
 
-    /// Never 64 or above: a call carrying an op id with such an index is not replayed (the core bug
-    /// `OperationIdBugTests.testKnownCoreBug_ReplayOfARefusalWithAnIndexAbove63IsRefusedAsReused`);
-    /// PropertyTests draws those indexes without op ids.
+    /// 64 and above too: they found a core bug (`OperationIdBugTests`), fixed since.
     static func index(_ g: inout SplitMix64, _ r: ModelRecord?) -> Int {
         switch Int.random(in: 0..<12, using: &g) {
-        case 0: return [-1, 0, 1].randomElement(using: &g)!
+        case 0: return [-1, 0, 1, 64, 100].randomElement(using: &g)!
         case 1: return r.map { $0.count } ?? 8  // one past the last slot
         default: return Int.random(in: 2..<max(3, (r?.count ?? 6)), using: &g)
         }
@@ -277,15 +275,15 @@ extension ReferenceModel.ModelStats {
     }
 }
 
-/// CORE BUG (found by HoldsPropertyTests, seed 0x3F56A3943, sequence 5, before its index generator left 64 out):
+/// A CORE BUG, FIXED (found by HoldsPropertyTests, seed 0x3F56A3943, sequence 5, before its index generator left 64 out):
 /// a call carrying an op id whose index is 64 or above is refused (notASubStrategy /
 /// indexOutOfRange) and remembered, but the same call again is refused `opIdReused` instead of
 /// getting the same refusal back (SPEC §9: "returns the first call's result (an applied result or
 /// the same refusal)"). `OpLog.record` stores such an index as 0xFF while `OpLog.matches` compares
 /// it with `index & 0xFF` (64 → 64), so the stored call never matches itself. Index −1 works
-/// (−1 & 0xFF = 0xFF). Fails until the core is fixed; nothing is applied either way.
+/// (−1 & 0xFF = 0xFF). Fixed: the index is in the call's digest and compared as stored (`OpLog.storedIndex`).
 final class OperationIdBugTests: XCTestCase {
-    func testKnownCoreBug_ReplayOfARefusalWithAnIndexAbove63IsRefusedAsReused() throws {
+    func testAReplayOfARefusalWithAnIndexAbove63IsTheSameRefusal() throws {
         let dir = TempDir()
         let books = try Books.open(dir.file("seg"), .readWriteCreating(geometry: Geometry(recordCapacity: 2, quoteCapacity: 1, ringCapacity: 16)))
         let k = key("USDC")
@@ -314,14 +312,14 @@ final class OperationIdBugTests: XCTestCase {
     }
 }
 
-/// CORE BUG (found by probing the model's reset rule at the edges): a reset that keeps holds sets
+/// A CORE BUG, FIXED (found by probing the model's reset rule at the edges): a reset that keeps holds sets
 /// pool = balance − Σ held without checking that the pool is storable. A reset to the lowest
 /// storable balance with 400 held publishes a pool of −10^18 − 400: the identity holds in Int128,
 /// but the record now reads as damaged (`problems`: "slot #1 holds -more than the largest storable
 /// amount"), and a reconcile to the same figure is "in sync" and leaves it so. Every other rule
-/// refuses an unstorable result with `overflow`, nothing changed. Fails until the core is fixed.
+/// refuses an unstorable result with `overflow`, nothing changed. Fixed: `Books.applyReset` refuses it.
 final class ResetBugTests: XCTestCase {
-    func testKnownCoreBug_ResetKeepingHoldsPublishesAPoolBeyondTheStorableRange() throws {
+    func testAResetKeepingHoldsRefusesAPoolBeyondTheStorableRange() throws {
         let dir = TempDir()
         let books = try Books.open(dir.file("seg"), .readWriteCreating(geometry: Geometry(recordCapacity: 2, quoteCapacity: 1, ringCapacity: 16)))
         let k = key("USDC")
@@ -342,7 +340,7 @@ final class ResetBugTests: XCTestCase {
     }
     /// The same through reconcile: at the lowest storable figure its repair would leave an
     /// unstorable pool, so it resets, keeping the holds, with the same unchecked pool.
-    func testKnownCoreBug_ReconcileResetKeepingHoldsPublishesAPoolBeyondTheStorableRange() throws {
+    func testAReconcileResetKeepingHoldsRefusesAPoolBeyondTheStorableRange() throws {
         let dir = TempDir()
         let books = try Books.open(dir.file("seg"), .readWriteCreating(geometry: Geometry(recordCapacity: 2, quoteCapacity: 1, ringCapacity: 16)))
         let k = key("USDC")
@@ -363,9 +361,9 @@ final class ResetBugTests: XCTestCase {
 /// of it is refused `overflow` ("fill 1.00 would take a slot beyond the largest storable amount"),
 /// which SPEC §9 does not allow (a fill is refused only for an unknown or closed id or a negative
 /// figure). docs/holds.md: reset "refuses a count that would drop a slot with holds". Expected
-/// here: both shrinks refused `shrinkOverNonZero` while a hold is open on the slot. Fails until fixed.
+/// here: both shrinks refused `shrinkOverNonZero` while a hold is open on the slot. Fixed: `applyCount` and reset look at the hold counts.
 final class OrphanHoldBugTests: XCTestCase {
-    func testKnownCoreBug_ShrinkingTheCountOverAnOpenHoldOfZeroOrphansIt() throws {
+    func testTheCountNeverShrinksOverAnOpenHoldOfZero() throws {
         let dir = TempDir()
         let books = try Books.open(dir.file("seg"), .readWriteCreating(geometry: Geometry(recordCapacity: 2, quoteCapacity: 1, ringCapacity: 16)))
         let k = key("USDC")

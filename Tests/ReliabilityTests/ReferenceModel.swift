@@ -236,11 +236,10 @@ struct ReferenceModel {
             var r = records[k]!
             if case .resetDropping = op { r.holds = [:] }
             let newCount = count ?? r.count
-            // As the core has it now: held only, so an open hold covering 0 is dropped with its slot
-            // (docs/holds.md says a slot "with holds": OrphanHoldBugTests).
-            for i in newCount..<64 where r.held(i) != 0 { return remember(k, opId, op, .refused(.shrinkOverNonZero)) }
+            // A slot with an open hold stays, even one covering 0 (OrphanHoldBugTests).
+            for i in newCount..<64 where r.held(i) != 0 || r.holdCount(i) != 0 { return remember(k, opId, op, .refused(.shrinkOverNonZero)) }
             // The pool gets what the holds do not keep; an unstorable pool is refused like any
-            // unstorable result (the core does not refuse it yet: ResetBugTests).
+            // unstorable result (ResetBugTests).
             guard ReferenceModel.fits(balance - (2..<newCount).reduce(Int128(0)) { $0 + r.held($1) }) else {
                 return remember(k, opId, op, .refused(.overflow))
             }
@@ -280,7 +279,7 @@ struct ReferenceModel {
             guard var h = r.holds[id] else { return remember(k, opId, op, .refused(.unknownHold)) }
             let i = h.slot
             let spent = amount + fee
-            // A hold beyond the count (orphaned, OrphanHoldBugTests) is refused overflow, as the core has it now.
+            // A hold beyond the count cannot exist any more (OrphanHoldBugTests); kept as the core's guard.
             guard ReferenceModel.fits(amount) && ReferenceModel.fits(fee) && ReferenceModel.fits(spent), i >= 2 && i < r.count else {
                 return remember(k, opId, op, .refused(.overflow))
             }
@@ -439,9 +438,8 @@ struct ReferenceModel {
         case .count(let k, let c):
             guard var r = records[k] else { return .refused(.noRecord) }
             guard (2...64).contains(c) else { return .refused(.badCount) }
-            // Budgets only, as the core has it now (a budget ≥ held, so held > 0 is covered; an open
-            // hold covering 0 is not: OrphanHoldBugTests).
-            if c < r.count, r.slots[c..<r.count].contains(where: { $0 != 0 }) { return .refused(.shrinkOverNonZero) }
+            // Not over a budget, nor over an open hold, even one covering 0 (OrphanHoldBugTests).
+            if c < r.count, (c..<r.count).contains(where: { r.slots[$0] != 0 || r.holdCount($0) != 0 }) { return .refused(.shrinkOverNonZero) }
             r.count = c
             r.ops += 1
             records[k] = r

@@ -99,7 +99,7 @@ final class CLIHoldsTests: XCTestCase {
 
         // void: what it kept is free again; a second void has nothing to close (refused, exit 3).
         XCTAssertTrue(try shmbal("void", "USDC", "--id", "o2").hasPrefix("KRAKEN USDC: hold o2 voided; what it kept is free again\n"))
-        XCTAssertTrue(try shmbal("void", "USDC", "--id", "o2", status: 3).contains("no open hold with that id"))
+        XCTAssertTrue(try shmbal("void", "USDC", "--id", "o2", status: 3).contains("no open hold o2 (closed"))
         r = try record()
         XCTAssertEqual(r["held"] as? [String], ["0.00", "0.00", "0.00", "0.00"])
 
@@ -162,7 +162,9 @@ final class CLIHoldsTests: XCTestCase {
             (["fill", "USDC", "--id", "h1", "30", "--op-id", "f1"], ["fill", "USDC", "--id", "h1", "31", "--op-id", "f1"]),
             (["receive", "USDC", "3", "12", "--op-id", "v1"], ["receive", "USDC", "2", "12", "--op-id", "v1"]),
             (["void", "USDC", "--id", "h1", "--op-id", "x1"], ["void", "USDC", "--id", "h2", "--op-id", "x1"]),
-            (["reset", "USDC", "10000", "--op-id", "z1"], ["reset", "USDC", "9999", "--op-id", "z1"]),
+            (["name", "USDC", "3", "mm", "--op-id", "m1"], ["name", "USDC", "3", "mm-2", "--op-id", "m1"]),
+            (["reconcile", "USDC", "10005", "--op-id", "q1"], ["reconcile", "USDC", "10006", "--op-id", "q1"]),
+            (["reset", "USDC", "10000", "--op-id", "z1"], ["reset", "USDC", "10000", "--drop-holds", "--op-id", "z1"]),
         ]
         for (args, other) in cases {
             let first = try shmbal(args)
@@ -182,7 +184,19 @@ final class CLIHoldsTests: XCTestCase {
         XCTAssertEqual(r["strategyCount"] as? Int, 5)
         XCTAssertEqual(r["creditLimit"] as? String, "50.00")
         XCTAssertEqual(r["slots"] as? [String], ["10000.00", "10000.00", "0.00", "0.00", "0.00"])
-        XCTAssertEqual(r["opIdsRemembered"] as? Int, 11, "each op id remembered once (the hold's id is its op id)")
+        XCTAssertEqual(r["opIdsRemembered"] as? Int, 13, "each op id remembered once (the hold's id is its op id)")
+    }
+
+    func testResetKeepsHoldsAndDropHoldsClosesThem() throws {
+        try makeBooks()
+        try shmbal("hold", "USDC", "2", "400", "--id", "o1")
+        try shmbal("reset", "USDC", "9000")
+        XCTAssertEqual(try record()["slots"] as? [String], ["9000.00", "8600.00", "400.00", "0.00"], "the hold's 400 stays with #2")
+        XCTAssertEqual(try holdsJSON().count, 1)
+        try shmbal("reset", "USDC", "9000", "--drop-holds")
+        XCTAssertEqual(try record()["slots"] as? [String], ["9000.00", "9000.00", "0.00", "0.00"])
+        XCTAssertEqual(try holdsJSON().count, 0)
+        XCTAssertTrue(try shmbal("void", "USDC", "--id", "o1", status: 3).contains("no open hold o1"))
     }
 
     func testReplayedFillReportsTheFirstOutcomeAndMovesNothing() throws {
@@ -214,8 +228,8 @@ final class CLIHoldsTests: XCTestCase {
             (["set", "USDC", "--index", "2", "599"], "KRAKEN USDC #2 holds 600.00 in open orders"),
             // Within the op-id window the hold's id is found as an op id first (holdIdInUse below).
             (["hold", "USDC", "3", "1", "--id", "h1"], "op id h1 was already used for hold KRAKEN USDC #2 600.00"),
-            (["fill", "USDC", "--id", "nope", "1"], "KRAKEN USDC: no open hold with that id"),
-            (["void", "USDC", "--id", "nope"], "KRAKEN USDC: no open hold with that id"),
+            (["fill", "USDC", "--id", "nope", "1"], "KRAKEN USDC: no open hold nope (closed, expired, or never opened)"),
+            (["void", "USDC", "--id", "nope"], "KRAKEN USDC: no open hold nope (closed, expired, or never opened)"),
             (["fill", "USDC", "--id", "h1", "-1"], "KRAKEN USDC: a fill's amount and fee must be ≥ 0 (got -1.00 and 0.00)"),
             (["fill", "USDC", "--id", "h1", "1", "--fee", "-2"], "a fill's amount and fee must be ≥ 0 (got 1.00 and -2.00)"),
             (["hold", "USDC", "1", "5", "--id", "h3"], "hold needs a sub-strategy index 2…3; #1 is the pool"),
@@ -233,7 +247,7 @@ final class CLIHoldsTests: XCTestCase {
         // Once the window (16 here) has forgotten h1 as an op id, the open hold still owns the id.
         for i in 1...16 { try shmbal("credit", "USDC", "\(i)", "--op-id", "c\(i)") }
         XCTAssertTrue(try shmbal("hold", "USDC", "3", "1", "--id", "h1", status: 3)
-            .contains("KRAKEN USDC: hold id is already open on #2 (hold 600.00) with other arguments"))
+            .contains("KRAKEN USDC: hold id h1 is already open on #2 (hold 600.00) with other arguments"))
         // The table full: 16 open holds per record here.
         for i in 2...16 { try shmbal("hold", "USDC", "3", "1", "--id", "t\(i)") }
         XCTAssertTrue(try shmbal("hold", "USDC", "3", "1", "--id", "t17", status: 3).contains("the hold table is full (16 open holds); fill or void some"))
