@@ -146,6 +146,22 @@ struct HoldTable {
         index.find(id) { e in e < entries && isVisible(e, in: g) }
     }
 
+    /// `find`, and when the index has no entry for `id`, a scan of the table: fill and void use it,
+    /// so a hold whose id was changed behind the writers' back (a damaged or hand-edited segment)
+    /// can still be closed. Only an unknown id pays the scan; `hold` keeps the index alone (a miss
+    /// is its normal case).
+    @inlinable
+    func findOrScan(_ id: HoldId, in g: UInt64) -> Int? {
+        if let e = find(id, in: g) { return e }
+        return scan(id, in: g)
+    }
+
+    @usableFromInline @inline(never)
+    func scan(_ id: HoldId, in g: UInt64) -> Int? {
+        for e in 0..<entries where isVisible(e, in: g) && index.idAt(e) == id { return e }
+        return nil
+    }
+
     /// An entry no reader of `g` can see, other than `except` (writer side). The scan starts where
     /// the hold serial points: holds open in turn, so the entry after the last one opened is
     /// usually free, and a table with few open holds finds one at once.

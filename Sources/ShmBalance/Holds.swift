@@ -143,7 +143,7 @@ extension Books {
         guard amount.raw >= 0 && fee.raw >= 0 else {
             throw refuse(rec, remembering: call, Refusal(.negativeFill, .fill, rec.key, index: -1, amount: amount, detail: fee))
         }
-        guard let e = table.find(id, in: g) else { throw refuse(rec, remembering: call, Refusal(.unknownHold, .fill, rec.key, index: -1, amount: amount, holdId: id)) }
+        guard let e = table.findOrScan(id, in: g) else { throw refuse(rec, remembering: call, Refusal(.unknownHold, .fill, rec.key, index: -1, amount: amount, holdId: id)) }
         let index = table.slot(e)
         let remaining = table.amount(e).raw
         let spent = amount.raw &+ fee.raw
@@ -196,7 +196,7 @@ extension Books {
         let (cur, w0) = try beginSmall(rec)
         if let call, try replay(rec, call) != nil { return }
         let table = holdTable(rec)
-        guard let e = table.find(id, in: rec.stateLatch.lockedGeneration) else {
+        guard let e = table.findOrScan(id, in: rec.stateLatch.lockedGeneration) else {
             throw refuse(rec, remembering: call, Refusal(.unknownHold, .void, rec.key, index: -1, amount: .zero, holdId: id))
         }
         let index = table.slot(e)

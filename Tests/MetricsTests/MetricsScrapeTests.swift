@@ -1,4 +1,5 @@
 import Foundation
+import ShmBalance
 import ShmBalanceTestSupport
 import XCTest
 
@@ -31,7 +32,7 @@ final class MetricsScrapeTests: SegmentTestCase {
         XCTAssertEqual(first.value("shmbal_total", ["currency": "USD"]), 700)
         XCTAssertEqual(first.samples.filter { $0.name == "shmbal_drift" }.count, 1, "drift only where a BALANCE quote exists")
         XCTAssertEqual(first.value("shmbal_records"), 2)
-        XCTAssertEqual(first.value("shmbal_record_capacity"), 256)
+        XCTAssertEqual(first.value("shmbal_record_capacity"), Double(Geometry.defaults.recordCapacity))
         XCTAssertEqual(first.value("shmbal_activity_ring_head"), 5, "five entries: the quote is not an operation on the books")
         XCTAssertEqual(first.value("shmbal_record_operations_total", usdc), 3, "reset, credit, allocate (names live apart): kept by the segment")
         let allocate = usdc.merging(["operation": "allocate"]) { $1 }

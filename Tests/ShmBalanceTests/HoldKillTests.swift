@@ -76,12 +76,12 @@ final class HoldKillTests: XCTestCase {
         defer { writer.kill() }
         XCTAssertTrue(poll(within: 20) { readTextFile(log)?.contains("A ") ?? false }, "the writer never started")
         let rec = try XCTUnwrap(books.record(k))
-        // Until 100 listings with holds were checked (a count, not a time: a loaded machine only
+        // Until 50 listings with holds were checked (a count, not a time: a loaded machine only
         // takes longer); the deadline is only a bound for a reader that never gets a copy.
-        let deadline = Deadline(seconds: 60)
+        let deadline = Deadline(seconds: 120)
         var listings = 0, nonEmpty = 0
         let opsBefore = try books.get(k).state.opCount
-        while nonEmpty < 100 && !deadline.hasPassed {
+        while nonEmpty < 50 && !deadline.hasPassed {
             let (holds, sums, _) = try books.readHolds(rec)
             var held = [Int128](repeating: 0, count: 64), counts = [Int](repeating: 0, count: 64)
             for h in holds {
@@ -98,6 +98,6 @@ final class HoldKillTests: XCTestCase {
         let writes = try books.get(k).state.opCount - opsBefore
         print("hold listings: \(listings) (\(nonEmpty) with holds) beside \(writes) writes")
         XCTAssertGreaterThan(writes, 100, "the writer must have been writing meanwhile")
-        XCTAssertEqual(nonEmpty, 100, "listings with holds within 60 s")
+        XCTAssertEqual(nonEmpty, 50, "listings with holds within 120 s")
     }
 }

@@ -28,7 +28,7 @@ def test_pip_install_with_the_library_inside(segment: str) -> None:
         )
         assert pip.returncode == 0, pip.stderr
         installed = sorted(p.name for p in (target / "shmbalance").iterdir() if p.name != "__pycache__")
-        assert installed == ["__init__.py", "_hot.py", "_native.py", "books.py", "codes.py", "errors.py", "libshmbalance.so",
+        assert installed == ["__init__.py", "_hot.py", "_native.py", "books.py", "codes.py", "errors.py", "holds.py", "libshmbalance.so",
                              "manager.py", "names.py", "py.typed", "quotes.py"]
         env = {k: v for k, v in os.environ.items() if k not in ("SHMBAL_LIBRARY", "PYTHONPATH", "LD_LIBRARY_PATH")}
         env["PYTHONPATH"] = str(target)
