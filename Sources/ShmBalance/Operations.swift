@@ -97,15 +97,12 @@ extension Books {
         let now = shmbal_now_micros()
         let count = HeadWord.count(w0)
         rec.stateLatch.publish { (next, cur, g) in
-            let mark = cur.loadRelaxed(Layout.State.pairMark)
-            if mark == Layout.pairMark(g) {
+            if cur.loadRelaxed(Layout.State.pairMark) == Layout.pairMark(g) {
                 let last = Layout.State.slots &+ Layout.amountSize &* HeadWord.lastIndex(w0)
                 next.storeRelaxed(cur.loadRelaxed(last), last)
                 next.storeRelaxed(cur.loadRelaxed(last &+ 8), last &+ 8)
-            } else if mark == Layout.deltaMark(g) {
-                copySmallChange(from: cur, to: next, lastIndex: HeadWord.lastIndex(w0))
             } else {
-                copyState(from: cur, to: next, slots: count)
+                syncAfterOtherWriter(from: cur, to: next, generation: g, w0: w0)
             }
             next.storeAmount(Amount(raw: pool), Layout.State.slots + Layout.amountSize)
             next.storeAmount(Amount(raw: slot), Layout.State.slots &+ Layout.amountSize &* index)

@@ -64,6 +64,13 @@ extension Books {
         }
     }
 
+    /// The pair's unpublished copy after a writer other than allocate/release: out of line, so the
+    /// pair's own path (after another pair) stays small enough to inline whole.
+    @usableFromInline @inline(never)
+    func syncAfterOtherWriter(from cur: UnsafeMutableRawPointer, to next: UnsafeMutableRawPointer, generation g: UInt64, w0: UInt64) {
+        syncUnpublished(from: cur, to: next, generation: g, w0: w0)
+    }
+
     /// The words a small commit on slot `i` may have changed (`Layout.deltaMark`), but the stamp.
     @inlinable @inline(__always)
     func copySmallChange(from cur: UnsafeMutableRawPointer, to next: UnsafeMutableRawPointer, lastIndex i: Int) {
