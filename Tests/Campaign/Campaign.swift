@@ -162,26 +162,10 @@ func runCampaign(_ a: Args) -> Never {
             continue
         }
 
-        let w = Int.random(in: 0..<writers, using: &rng)
-        var parkedAt = 0
-        if Int.random(in: 0..<100, using: &rng) < targetedPercent {
-            let point = Int.random(in: 1...3, using: &rng)
-            status.writer(w, .arm).store(UInt64(point), ordering: .releasing)
-            let parkDeadline = monotonicNs() + 3_000_000_000
-            while monotonicNs() < parkDeadline {
-                if status.writer(w, .phase).load(ordering: .acquiring) == StatusPage.parkedFlag | UInt64(point) { parkedAt = point; break }
-                usleep(50)
-            }
-            if parkedAt == 0 {
-                status.writer(w, .arm).store(0, ordering: .releasing)
-                c.parkTimeouts += 1
-            }
-        } else {
-            usleep(UInt32.random(in: 0...3_000, using: &rng))
-        }
-        kill(pids[w], SIGKILL)
-        let end = reapProcess(pids[w], blocking: true)
-        if let code = end?.exitCode { c.violations.append("writer \(w) exited (\(code)) instead of being killed") }
+        let k = killOneWriter(pids, status, targetedPercent: targetedPercent, rng: &rng)
+        let w = k.writer, parkedAt = k.parkedAt
+        if k.parkTimedOut { c.parkTimeouts += 1 }
+        if let code = k.exitCode { c.violations.append("writer \(w) exited (\(code)) instead of being killed") }
         c.kills += 1
         let record = Int(status.writer(w, .record).load(ordering: .acquiring))
         if parkedAt > 0 {

@@ -91,26 +91,10 @@ func runHoldsCampaign(_ a: Args) -> Never {
             }
         }
         if let end = reapProcess(reader, blocking: false) { fail("the holds reader ended by itself: \(end)") }
-        let w = Int.random(in: 0..<writers, using: &rng)
-        var parkedAt = 0
-        if Int.random(in: 0..<100, using: &rng) < targetedPercent {
-            let point = Int.random(in: 1...3, using: &rng)
-            status.writer(w, .arm).store(UInt64(point), ordering: .releasing)
-            let parkDeadline = monotonicNs() + 3_000_000_000
-            while monotonicNs() < parkDeadline {
-                if status.writer(w, .phase).load(ordering: .acquiring) == StatusPage.parkedFlag | UInt64(point) { parkedAt = point; break }
-                usleep(50)
-            }
-            if parkedAt == 0 {
-                status.writer(w, .arm).store(0, ordering: .releasing)
-                parkTimeouts += 1
-            }
-        } else {
-            usleep(UInt32.random(in: 0...3_000, using: &rng))
-        }
-        kill(pids[w], SIGKILL)
-        let end = reapProcess(pids[w], blocking: true)
-        if let code = end?.exitCode { violations.append("holds writer \(w) exited (\(code)) instead of being killed") }
+        let k = killOneWriter(pids, status, targetedPercent: targetedPercent, rng: &rng)
+        let w = k.writer, parkedAt = k.parkedAt
+        if k.parkTimedOut { parkTimeouts += 1 }
+        if let code = k.exitCode { violations.append("holds writer \(w) exited (\(code)) instead of being killed") }
         kills += 1
         if parkedAt > 0 {
             parked[parkedAt] += 1

@@ -4,28 +4,7 @@ import XCTest
 
 /// What `check` says about holds, `reset --drop-holds`, and op ids on reconcile and names
 /// (SPEC §9): the parts of the holds issue around the hold operations themselves.
-final class HoldsRepairTests: XCTestCase {
-    var seg: TempSegment!
-    var books: Books!
-    let usdc = key("USDC")
-
-    override func setUpWithError() throws {
-        seg = TempSegment()
-        books = try seg.books(.readWriteCreating(geometry: Geometry(recordCapacity: 8, quoteCapacity: 16, ringCapacity: 64,
-                                                                     holdCapacity: Layout.minHolds, opIdWindow: Layout.minOpIdWindow)))
-        // total 10000: pool 7000, #2 2000, #3 1000.
-        try books.reset(usdc, balance: Amount("10000"), strategyCount: 5)
-        try books.allocate(usdc, index: 2, Amount("2000"))
-        try books.allocate(usdc, index: 3, Amount("1000"))
-    }
-
-    override func tearDown() {
-        books = nil
-        seg = nil
-    }
-
-    func id(_ s: String) -> HoldId { try! HoldId(s) }
-    func slots() throws -> [String] { try books.get(usdc).slots.map(\.exactText) }
+final class HoldsRepairTests: HoldsTestCase {
     func name(_ s: String) -> ShortName { try! ShortName(s, kind: .label) }
 
     func testCheckFlagsHeldOverBudgetAsBrokenAndExpiredHoldsAsANotice() throws {

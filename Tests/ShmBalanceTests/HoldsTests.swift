@@ -3,28 +3,7 @@ import ShmBalanceTestSupport
 import XCTest
 
 /// Holds, fills, voids, receipts and expiry (SPEC §9), with every refusal, on a real segment.
-final class HoldsTests: XCTestCase {
-    var seg: TempSegment!
-    var books: Books!
-    let usdc = key("USDC")
-
-    override func setUpWithError() throws {
-        seg = TempSegment()
-        books = try seg.books(.readWriteCreating(geometry: Geometry(recordCapacity: 8, quoteCapacity: 16, ringCapacity: 64,
-                                                                     holdCapacity: Layout.minHolds, opIdWindow: Layout.minOpIdWindow)))
-        // total 10000: pool 7000, #2 2000, #3 1000.
-        try books.reset(usdc, balance: Amount("10000"), strategyCount: 5)
-        try books.allocate(usdc, index: 2, Amount("2000"))
-        try books.allocate(usdc, index: 3, Amount("1000"))
-    }
-
-    override func tearDown() {
-        books = nil
-        seg = nil
-    }
-
-    func id(_ s: String) -> HoldId { try! HoldId(s) }
-    func slots() throws -> [String] { try books.get(usdc).slots.map(\.exactText) }
+final class HoldsTests: HoldsTestCase {
     func held(_ i: Int) throws -> (held: String, free: String, count: Int) {
         let h = try books.slotHolds(usdc)[i]
         return (h.held.exactText, h.free.exactText, h.count)

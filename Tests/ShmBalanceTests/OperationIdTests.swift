@@ -4,27 +4,9 @@ import XCTest
 
 /// Operation ids (SPEC §9): a replay returns the first result and applies nothing; the same id with
 /// other arguments is refused; refusals are remembered too; the window is bounded.
-final class OperationIdTests: XCTestCase {
-    var seg: TempSegment!
-    var books: Books!
-    let usdc = key("USDC")
-
-    override func setUpWithError() throws {
-        seg = TempSegment()
-        books = try seg.books(.readWriteCreating(geometry: Geometry(recordCapacity: 8, quoteCapacity: 16, ringCapacity: 64,
-                                                                     holdCapacity: Layout.minHolds, opIdWindow: Layout.minOpIdWindow)))
-        try books.reset(usdc, balance: Amount("10000"), strategyCount: 5)
-        try books.allocate(usdc, index: 2, Amount("2000"))
-    }
-
-    override func tearDown() {
-        books = nil
-        seg = nil
-    }
-
-    func id(_ s: String) -> OperationId { try! OperationId(s) }
+final class OperationIdTests: HoldsTestCase {
+    override var startingBudgets: [(Int, String)] { [(2, "2000")] }
     func opCount() throws -> UInt64 { try books.get(usdc).state.opCount }
-    func slots() throws -> [String] { try books.get(usdc).slots.map(\.exactText) }
 
     func testAHoldReplayedAppliesOnce() throws {
         try books.hold(usdc, index: 2, Amount("500"), id: id("h"))
