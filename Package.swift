@@ -36,10 +36,12 @@ let package = Package(
         // uses (TOMLKit/toml++ aborted or overflowed its stack on hostile files, and kept neither
         // value positions nor exact numbers). Kept out of the core so the C library stays small.
         .target(name: "ShmBalanceConfig", dependencies: ["ShmBalance"]),
+        // `--json` output of the CLI and of the ledger's commands: amounts as exact decimal text.
+        .target(name: "ShmBalanceJSON", dependencies: ["ShmBalance"]),
         .executableTarget(
             name: "shmbal",
             dependencies: [
-                "ShmBalance", "ShmBalanceConfig", "ShmBalanceDashboard",
+                "ShmBalance", "ShmBalanceConfig", "ShmBalanceDashboard", "ShmBalanceJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -109,5 +111,30 @@ if Context.environment["SHMBAL_FUZZ"] != nil {
         .executableTarget(name: "fuzz-amount", dependencies: ["ShmBalance"], path: "Tests/Fuzz/Amount"),
         .executableTarget(name: "fuzz-segment", dependencies: ["ShmBalance"], path: "Tests/Fuzz/Segment"),
         .executableTarget(name: "fuzz-config", dependencies: ["ShmBalance", "ShmBalanceConfig"], path: "Tests/Fuzz/Config"),
+    ]
+}
+
+// Issue 13: several hosts lease their share of one account from a ledger in PostgreSQL (SPEC §10).
+// The ledger and the agent are their own target and executable (`shmbal-ledger`, which
+// `shmbal ledger …` and `shmbal agent …` run), so the core, the CLI's other commands and the C
+// library never link the PostgreSQL client. postgres-nio costs 3–4 minutes per clean build and
+// touches nothing of the core, so the sanitizer and fuzz builds set SHMBAL_WITHOUT_LEDGER and
+// skip it (.ci/run).
+if Context.environment["SHMBAL_WITHOUT_LEDGER"] == nil {
+    package.dependencies += [.package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2")]
+    package.products += [.executable(name: "shmbal-ledger", targets: ["shmbal-ledger"])]
+    package.targets += [
+        .target(
+            name: "ShmBalanceLedger",
+            dependencies: ["ShmBalance", "ShmBalanceConfig", .product(name: "PostgresNIO", package: "postgres-nio")]
+        ),
+        .executableTarget(
+            name: "shmbal-ledger",
+            dependencies: ["ShmBalanceLedger", "ShmBalance", "ShmBalanceConfig", "ShmBalanceJSON", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(
+            name: "LedgerTests",
+            dependencies: ["ShmBalanceLedger", "ShmBalance", "ShmBalanceTestSupport", "shmbal", "shmbal-ledger", "shmbal-worker"]
+        ),
     ]
 }

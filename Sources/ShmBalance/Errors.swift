@@ -169,7 +169,10 @@ public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
         case .nonPositiveAmount:
             return "\(at): \(op) needs an amount above 0 (got \(n))"
         case .insufficientHeadroom:
-            return "\(at): allocate \(n) exceeds the headroom \(detail) (pool + credit)"
+            // A withdraw (the agent's return of lease) is an adjust of the pool by −amount.
+            return operation == .adjust
+                ? "\(at): withdrawing \(Amount(raw: 0 &- amount.raw)) exceeds the headroom \(detail) (pool + credit)"
+                : "\(at): allocate \(n) exceeds the headroom \(detail) (pool + credit)"
         case .exceedsBudget:
             return "\(at): release \(n) exceeds its budget \(detail)"
         case .negativeBudget:

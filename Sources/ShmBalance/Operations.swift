@@ -316,6 +316,26 @@ extension Books {
         }
     }
 
+    /// Takes `amount` out of the pool and so out of the books (total and pool fall together), refused
+    /// like an allocate when pool − amount + credit < 0: money leaving the host, as the agent's
+    /// return of lease to the ledger (SPEC §10). An `adjust` of the pool would take it below the
+    /// headroom a strategy allocated meanwhile; this checks under the record's lock. Logged and
+    /// remembered as an adjust of slot 1 by −amount.
+    public func withdraw(_ key: BookKey, _ amount: Amount, opId: OperationId? = nil) throws(BooksError) {
+        let delta = Amount(raw: 0 &- amount.raw)
+        let rec = try existing(key, for: .adjust, index: 1, amount: delta)
+        _ = try mutate(rec, .adjust, index: 1, amount: delta, opId: opId.map { OpCall($0, .adjust, index: 1, amount: delta, 1) }) { (s, _) throws(Refusal) -> Change in
+            guard amount.raw > 0 && amount.isStorable else {
+                throw Refusal(.nonPositiveAmount, .adjust, key, index: 1, amount: delta)
+            }
+            guard amount.raw <= s.headroom.raw else {
+                throw Refusal(.insufficientHeadroom, .adjust, key, index: 1, amount: delta, detail: s.headroom)
+            }
+            try Books.rebalance(&s, index: 1, delta: delta, operation: .adjust, key: key, asked: delta)
+            return Change(index: 1, detail: delta, after: s.slots[1])
+        }
+    }
+
     /// The held amount of slot `index` when a budget of `budget` would be below it (the caller holds the lock).
     @usableFromInline
     static func heldAbove(_ rec: RecordRef, _ index: Int, _ budget: Int128) -> Amount? {
@@ -499,6 +519,7 @@ extension Books {
             r.holdCounts = (0..<state.strategyCount).map { Int(holds.counts[$0]) }
             r.opIdWindow = segment.geometry.opIdWindow
             r.opIdsRemembered = Int(min(holds.opSeq, UInt64(r.opIdWindow)))
+            r.opIdSequence = holds.opSeq
             r.expiredHolds = [Int](repeating: 0, count: state.strategyCount)
             if holds.earliestExpiry != 0 && holds.earliestExpiry <= shmbal_now_micros() {
                 for h in try readHolds(rec).holds where h.expired && h.index < state.strategyCount { r.expiredHolds[h.index] += 1 }
@@ -622,6 +643,9 @@ public struct BalanceRecord: Sendable, Equatable {
     /// Operation ids the record remembers (its window, set at init) and how many it holds now.
     public var opIdWindow = 0
     public var opIdsRemembered = 0
+    /// Op-id entries published since the record was created: an id recorded when this was n is
+    /// remembered while it is below n + opIdWindow (the agent checks this before it trusts a replay).
+    public var opIdSequence: UInt64 = 0
     /// Per meaningful slot: holds whose ttl has passed, not yet voided (counted only when the
     /// record's earliest expiry has passed, so a record without ttls costs one load).
     public var expiredHolds: [Int] = []

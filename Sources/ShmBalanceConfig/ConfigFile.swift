@@ -22,6 +22,8 @@ public struct ConfigFile: Sendable, Equatable {
     public var records: [RecordConfig]
     /// Where each record was written, in the same order as `records`.
     public var places: [RecordPlace]
+    /// The currencies a host's agent leases from the ledger (SPEC §10), in file order.
+    public var leases: [LeaseMarks] = []
 
     /// Reads and parses the file at `path`; nothing is checked against any segment.
     public static func load(path: String) throws(ConfigError) -> ConfigFile {

@@ -15,7 +15,7 @@ extension ConfigFile {
                 earliest = ConfigError(file: file, line: line, key: TOMLKey.display(key()), message: message())
             }
         }
-        self.init(file: file, defaultExchange: nil, records: [], places: [])
+        self.init(file: file, defaultExchange: nil, records: [], places: [], leases: [])
         for top in doc.tables[TOMLDocument.root].entries {
             if top.key == "default_exchange" {
                 guard case .string(let s) = top.value else {
@@ -47,6 +47,7 @@ extension ConfigFile {
                 }
                 var entry = RecordConfig(key: BookKey(exchange: exchange, currency: currency))
                 var place = RecordPlace(path: path, line: doc.tables[c].line)
+                var marks: [String: (Amount, Int)] = [:]
                 for field in doc.tables[c].entries {
                     var key: [String] { path + [field.key] }
                     switch field.key {
@@ -82,8 +83,19 @@ extension ConfigFile {
                             }
                             do { entry.names[i] = try ShortName(s, kind: .label) } catch { note(slot.line, slotKey, error.message) }
                         }
+                    case "lease_low", "lease_high", "lease_chunk":
+                        switch ConfigFile.amount(field.value) {
+                        case .success(let a): marks[field.key] = (a, field.line)
+                        case .failure(let why): note(field.line, key, why.message)
+                        }
                     default:
-                        note(field.line, key, "unknown key (expected credit, strategies or names)")
+                        note(field.line, key, "unknown key (expected credit, strategies, names, lease_low, lease_high or lease_chunk)")
+                    }
+                }
+                if !marks.isEmpty {
+                    switch LeaseMarks.make(entry.key, marks, credit: entry.creditLimit, line: doc.tables[c].line) {
+                    case .success(let m): leases.append(m)
+                    case .failure(let why): note(why.line, path + [why.field], why.message)
                     }
                 }
                 records.append(entry)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ShmBalance
+import ShmBalanceJSON
 
 // The operations that change the books (SPEC §3), one small command each. Amounts that may be
 // negative are captured with `.allUnrecognized` so `adjust USD -1000` works without `--`.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ShmBalance
+import ShmBalanceJSON
 
 // The operations on holds (SPEC §9): hold, fill, void, receive. Amounts are captured with
 // `.allUnrecognized` like the other mutating commands, so a bare negative reaches the core and is

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ShmBalance
+import ShmBalanceJSON
 
 // `shmbal holds CURRENCY [--index I] [--json]` (SPEC §9): the open holds, as one consistent read
 // of the record gives them (the core reads the table and the sums in one latch read).

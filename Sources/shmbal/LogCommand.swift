@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import ShmBalance
+import ShmBalanceJSON
 
 // `log [--follow] [--json]`: the activity ring, once or as it grows.
 

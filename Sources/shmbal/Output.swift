@@ -1,5 +1,6 @@
 import Glibc
 import ShmBalance
+import ShmBalanceJSON
 
 // Everything the CLI writes passes through this file: `print` (stdout), `printRaw` (a frame
 // whose cells are already terminal-safe) and `printError` (stderr). Paths, arguments and names

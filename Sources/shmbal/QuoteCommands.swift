@@ -1,5 +1,6 @@
 import ArgumentParser
 import ShmBalance
+import ShmBalanceJSON
 import CShmBalanceSys
 
 // The quote table (the seed's ShareMemorySingleQuote): `quote write` / `quote get`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import ShmBalance
+import ShmBalanceJSON
 
 // Commands that read the books: get, balance, list, check (log is in LogCommand.swift).
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import ShmBalance
+import ShmBalanceJSON
 import ShmBalanceDashboard
 
 // `watch [--interval S] [--json] [--exec CMD]`: a line per record when its health changes, for
