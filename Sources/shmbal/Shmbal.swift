@@ -30,6 +30,7 @@ struct Shmbal: ParsableCommand {
             SnapshotCommand.self,
             Top.self, Demo.self,
             Metrics.self, Watch.self,
+            LedgerForward.self, AgentForward.self,
         ]
     )
 
