@@ -27,6 +27,7 @@ extension RefusalCode {
         case .unknownHold: return "no such hold"
         case .negativeFill: return "fill below 0"
         case .opIdReused: return "op id reused"
+        case .fenced: return "fenced"
         }
     }
 }

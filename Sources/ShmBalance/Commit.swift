@@ -202,7 +202,7 @@ extension Books {
     /// body, or into a record not yet published).
     @usableFromInline
     func writeState(_ s: RecordState, to next: UnsafeMutableRawPointer) {
-        next.storeRelaxed(HeadWord.pack(count: s.strategyCount, lastIndex: s.lastIndex), Layout.State.strategyCount)
+        next.storeRelaxed(HeadWord.pack(count: s.strategyCount, lastIndex: s.lastIndex, fenced: s.fenced), Layout.State.strategyCount)
         next.storeRelaxed(s.epoch, Layout.State.epoch)
         next.storeRelaxed(s.opCount, Layout.State.opCount)
         next.storeRelaxed(UInt64(bitPattern: s.lastChangeMicros), Layout.State.lastChangeMicros)

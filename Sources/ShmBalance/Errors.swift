@@ -73,6 +73,8 @@ func errnoText(_ e: Int32) -> String {
 public enum Operation: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case reset = 1, set, adjust, allocate, release, reconcile, setCreditLimit, setName, setStrategyCount, configure, recoverLock, get
     case hold, fill, void, receive, expire
+    /// The agent's fence (SPEC §10): on or off, logged with 1 or 0 as its amount.
+    case fence
 
     public var description: String {
         switch self {
@@ -93,6 +95,7 @@ public enum Operation: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .void: return "void"
         case .receive: return "receive"
         case .expire: return "expire"
+        case .fence: return "fence"
         }
     }
 }
@@ -121,6 +124,8 @@ public enum RefusalCode: UInt8, Sendable, CaseIterable {
     case negativeFill
     // Operation ids (SPEC §9).
     case opIdReused
+    // Several hosts (SPEC §10).
+    case fenced
 }
 
 /// A refusal by the rules: what was asked, of which record, and the figure that stood in the way.
@@ -203,6 +208,8 @@ public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
             return "op id \(TerminalText.safe(opId ?? "?")) was already used for \(op) \(key)\(index >= 0 ? " #\(index)" : "") \(n)"
         case .negativeFill:
             return "\(key): a fill's amount and fee must be ≥ 0 (got \(n) and \(detail))"
+        case .fenced:
+            return "\(key) is fenced: this host's agent lost the ledger, so \(op) is refused until it reconnects (release, hold, fill and receive go on)"
         }
     }
 }

@@ -310,14 +310,39 @@ public enum Layout {
 /// A state's head word: the strategy count (low 32 bits) and the slot the last operation changed
 /// (bits 32…37). One pack, one unpack: every reader and writer goes through these.
 public enum HeadWord {
+    /// Bit 31 of the count word: the record is fenced (SPEC §10): its host's agent lost the ledger
+    /// for longer than the lease's time-to-live, so `allocate` is refused (`RefusalCode.fenced`)
+    /// while release, hold, fill, receive and the rest go on. Allocate's own check reads the count
+    /// with this bit (`countForAllocate`), so a fenced record fails the range check it already
+    /// makes and the fence costs the hot path nothing; every other reader masks it (`count`).
+    public static let fencedBit: UInt64 = 1 << 31
+
+    /// `count` is a count word: the count, with `fencedBit` when fenced (commits write back the
+    /// word they read, `countWord`, so the fence survives them).
     @inlinable @inline(__always)
     public static func pack(count: Int, lastIndex: Int) -> UInt64 {
         UInt64(truncatingIfNeeded: UInt32(truncatingIfNeeded: count)) | UInt64(truncatingIfNeeded: lastIndex & 63) << 32
     }
 
-    /// The count exactly as stored (a damaged one may be outside 2…64: callers check).
     @inlinable @inline(__always)
-    public static func count(_ word: UInt64) -> Int { Int(truncatingIfNeeded: word & 0xFFFF_FFFF) }
+    public static func pack(count: Int, lastIndex: Int, fenced: Bool) -> UInt64 {
+        pack(count: count, lastIndex: lastIndex) | (fenced ? fencedBit : 0)
+    }
+
+    /// The count as stored, without the fence bit (a damaged one may be outside 2…64: callers check).
+    @inlinable @inline(__always)
+    public static func count(_ word: UInt64) -> Int { Int(truncatingIfNeeded: word & 0x7FFF_FFFF) }
+
+    /// The count word: the count with the fence bit, as a commit writes it back.
+    @inlinable @inline(__always)
+    public static func countWord(_ word: UInt64) -> Int { Int(truncatingIfNeeded: word & 0xFFFF_FFFF) }
+
+    /// What allocate checks against 2…64: the count word, so that a fenced record is out of range.
+    @inlinable @inline(__always)
+    public static func countForAllocate(_ word: UInt64) -> Int { countWord(word) }
+
+    @inlinable @inline(__always)
+    public static func fenced(_ word: UInt64) -> Bool { word & fencedBit != 0 }
 
     @inlinable @inline(__always)
     public static func lastIndex(_ word: UInt64) -> Int { Int(truncatingIfNeeded: (word >> 32) & 63) }

@@ -60,7 +60,9 @@ extension Books {
         if _slowPath(rec.stateLatch.lockedCurrent.loadRelaxed(Layout.State.earliestExpiry) != 0) { expireIfDue(rec) }
         let cur = rec.stateLatch.lockedCurrent
         let w0 = cur.loadRelaxed(Layout.State.strategyCount)
-        let count = HeadWord.count(w0)
+        // Allocate reads the fence bit into the count (out of range when fenced, see `HeadWord`);
+        // `operation` is a constant here once inlined, so each of the two gets one form.
+        let count = operation == .allocate ? HeadWord.countForAllocate(w0) : HeadWord.count(w0)
         // 2 ≤ count ≤ 64 and 2 ≤ index < count, as two unsigned comparisons.
         guard UInt(bitPattern: count &- 2) <= UInt(Layout.slotCount - 2) && UInt(bitPattern: index &- 2) < UInt(bitPattern: count &- 2) else {
             throw refusePair(rec, .notASubStrategy, operation, index: index, amount: amount, detail: Int128(count))
@@ -75,6 +77,15 @@ extension Books {
     @usableFromInline @inline(never)
     func refusePair(_ rec: RecordRef, _ code: RefusalCode, _ operation: Operation, index: Int, amount: Amount, detail: Int128) -> BooksError {
         // The count check is folded into the index check; a damaged count is damage, not a refusal.
+        if code == .notASubStrategy && detail >= Int128(HeadWord.fencedBit) {
+            let count = Int(detail) & 0x7FFF_FFFF
+            if count >= Layout.minStrategyCount && count <= Layout.slotCount {
+                guard index >= 2 && index < count else {
+                    return refuse(rec, Refusal(.notASubStrategy, operation, rec.key, index: index, amount: amount, detail: Amount(raw: Int128(count))))
+                }
+                return refuse(rec, Refusal(.fenced, operation, rec.key, index: index, amount: amount))
+            }
+        }
         if code == .notASubStrategy && (detail < Int128(Layout.minStrategyCount) || detail > Int128(Layout.slotCount)) {
             unlock(rec)
             let state = shmbal_mapping_last_state(mappingId)
@@ -95,7 +106,7 @@ extension Books {
     func commitPair(_ rec: RecordRef, _ cur: UnsafeMutableRawPointer, w0: UInt64, index: Int,
                     pool: Int128, slot: Int128, operation: Operation, amount: Amount) -> Int64 {
         let now = shmbal_now_micros()
-        let count = HeadWord.count(w0)
+        let count = HeadWord.countWord(w0)   // the fence bit goes back with it
         rec.stateLatch.publish { (next, cur, g) in
             if cur.loadRelaxed(Layout.State.pairMark) == Layout.pairMark(g) {
                 let last = Layout.State.slots &+ Layout.amountSize &* HeadWord.lastIndex(w0)
@@ -152,6 +163,7 @@ extension Books {
         let (cur, w0) = try beginSmall(rec)
         if try replay(rec, call) != nil { return }
         try checkPairArguments(rec, call, count: HeadWord.count(w0))
+        if HeadWord.fenced(w0) { throw refuse(rec, remembering: call, Refusal(.fenced, .allocate, rec.key, index: index, amount: amount)) }
         let pool = cur.loadAmount(Layout.State.slots + Layout.amountSize).raw
         let headroom = pool &+ cur.loadAmount(Layout.State.creditLimit).raw
         guard amount.raw <= headroom else {
@@ -333,6 +345,21 @@ extension Books {
             }
             try Books.rebalance(&s, index: 1, delta: delta, operation: .adjust, key: key, asked: delta)
             return Change(index: 1, detail: delta, after: s.slots[1])
+        }
+    }
+
+    /// Fences the record, or lifts the fence (SPEC §10): while fenced, `allocate` is refused
+    /// (`RefusalCode.fenced`) and everything else goes on. The agent of a host sets it when it has
+    /// not reached the ledger within its lease's time-to-live and lifts it once it has. Applying
+    /// the state it already has changes nothing.
+    public func setFenced(_ key: BookKey, _ fenced: Bool) throws(BooksError) {
+        let rec = try existing(key, for: .fence, index: -1)
+        var state = RecordState()
+        try rec.read(into: &state)
+        guard state.fenced != fenced else { return }
+        _ = try mutate(rec, .fence, index: -1, amount: Amount(raw: fenced ? 1 : 0)) { (s, _) throws(Refusal) -> Change in
+            s.fenced = fenced
+            return Change(index: -1, detail: .zero, after: Amount(raw: Int128(s.strategyCount)))
         }
     }
 

@@ -21,6 +21,9 @@ public enum RecordProblem: Sendable, Equatable, CustomStringConvertible {
     /// Holds whose ttl has passed and that no writer has voided yet (the record's next writer
     /// will). A notice, not damage: the books are right, the money is kept for orders that are gone.
     case expiredHolds(slot: Int, count: Int)
+    /// Fenced by its host's agent (SPEC §10): the agent has not reached the ledger within the
+    /// lease's time-to-live, so allocate is refused here until it does. A notice: the books are right.
+    case fenced
 
     public var description: String {
         switch self {
@@ -36,22 +39,27 @@ public enum RecordProblem: Sendable, Equatable, CustomStringConvertible {
                                 : "sub-strategy #\(slot) holds \(held) in open orders, more than its budget \(budget)"
         case .expiredHolds(let slot, let n):
             return "sub-strategy #\(slot) has \(n) expired hold\(n == 1 ? "" : "s") not yet voided (the record's next writer voids \(n == 1 ? "it" : "them"))"
+        case .fenced: return "fenced: this host's agent has lost the ledger, allocate is refused until it reconnects"
         }
     }
 
     /// A notice leaves the books healthy (`check` reports it and still exits 0); every other
     /// problem makes the record broken.
     public var isNotice: Bool {
-        if case .expiredHolds = self { return true }
-        return false
+        switch self {
+        case .expiredHolds, .fenced: return true
+        default: return false
+        }
     }
 
     /// Whether a snapshot may carry a record with this problem. A negative headroom is a state the
     /// books can legitimately be in (an operator repairs it with reconcile); the others are damage,
     /// which restore refuses rather than spread.
     public var isRestorable: Bool {
-        if case .negativeHeadroom = self { return true }
-        return false
+        switch self {
+        case .negativeHeadroom, .fenced: return true
+        default: return false
+        }
     }
 }
 
@@ -75,6 +83,7 @@ extension RecordState {
         for i in 2..<count where slots[i].raw < 0 { out.append(.negativeBudget(slot: i, amount: slots[i])) }
         if creditLimit.raw < 0 { out.append(.negativeCredit(creditLimit)) }
         if inRange && headroom.raw < 0 { out.append(.negativeHeadroom(headroom)) }
+        if fenced { out.append(.fenced) }
         return out
     }
 }

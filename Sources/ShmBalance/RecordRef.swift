@@ -14,6 +14,8 @@ public struct RecordState: Sendable, Equatable {
     public var lastChangeMicros: Int64
     public var lastChangePid: Int32
     public var creditLimit: Amount
+    /// Fenced (SPEC §10): allocate is refused until the host's agent reaches the ledger again.
+    public var fenced: Bool
     /// `slots[0..<strategyCount]` are meaningful; the rest are zero.
     public var slots: InlineArray<64, Amount>
 
@@ -26,6 +28,7 @@ public struct RecordState: Sendable, Equatable {
         lastChangeMicros = 0
         lastChangePid = 0
         creditLimit = .zero
+        fenced = false
         slots = InlineArray(repeating: .zero)
     }
 
@@ -55,6 +58,7 @@ public struct RecordState: Sendable, Equatable {
     mutating func readHead(from s: UnsafeMutableRawPointer) {
         let w0 = s.loadRelaxed(Layout.State.strategyCount)
         strategyCount = HeadWord.count(w0)
+        fenced = HeadWord.fenced(w0)
         lastIndex = HeadWord.lastIndex(w0)
         epoch = s.loadRelaxed(Layout.State.epoch)
         opCount = s.loadRelaxed(Layout.State.opCount)
@@ -65,7 +69,8 @@ public struct RecordState: Sendable, Equatable {
 
     public static func == (a: RecordState, b: RecordState) -> Bool {
         guard a.strategyCount == b.strategyCount, a.lastIndex == b.lastIndex, a.epoch == b.epoch, a.opCount == b.opCount,
-              a.lastChangeMicros == b.lastChangeMicros, a.lastChangePid == b.lastChangePid, a.creditLimit == b.creditLimit
+              a.lastChangeMicros == b.lastChangeMicros, a.lastChangePid == b.lastChangePid, a.creditLimit == b.creditLimit,
+              a.fenced == b.fenced
         else { return false }
         for i in 0..<64 where a.slots[i] != b.slots[i] { return false }
         return true

@@ -92,7 +92,7 @@ extension Books {
     func commitSmall(_ rec: RecordRef, _ cur: UnsafeMutableRawPointer, w0: UInt64, _ c: SmallChange, _ operation: Operation,
                      amount: Amount, detail: Amount, after: Amount, now: Int64, call: OpCall?, result: OpResult,
                      _ tag: (_ g1: UInt64) -> Void) {
-        let count = HeadWord.count(w0)
+        let count = HeadWord.countWord(w0)   // the fence bit goes back with it
         let i = c.index
         rec.stateLatch.publish { (next, cur, g) in
             syncUnpublished(from: cur, to: next, generation: g, w0: w0)

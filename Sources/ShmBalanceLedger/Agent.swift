@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import ShmBalance
 import ShmBalanceConfig
 
@@ -25,6 +26,13 @@ public final class Agent {
         public var rounds: Int?
         /// One line per transfer on standard output.
         public var verbose = true
+        /// Called (from another task) when a round has not finished within its deadline even after
+        /// its connection was closed: the driver is stuck, and the caller should start afresh
+        /// (`shmbal agent` execs itself). The served records are fenced first if the ttl passed.
+        public var onStuck: (@Sendable (_ lastContactMs: Int64) -> Void)?
+        /// When the ledger last answered (monotonic ms), carried across such a restart so that
+        /// the ttl keeps counting; nil: now.
+        public var lastContactMs: Int64?
         public init(host: String, marks: [LeaseMarks]) {
             self.host = host
             self.marks = marks
@@ -42,13 +50,14 @@ public final class Agent {
 
     public init(books: Books, url: LedgerURL, options: Options) throws(LedgerError) {
         try LedgerHost.check(options.host)
+        if let t = options.lastContactMs { lastContact = t }
         guard !options.marks.isEmpty else { throw LedgerError.badInput("the config names no leased currency: give lease_low, lease_high and lease_chunk in a [EXCHANGE.CURRENCY] table") }
         self.books = books
         self.url = url
         self.options = options
     }
 
-    static func nowMs() -> Int64 {
+    public static func nowMs() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
@@ -57,34 +66,95 @@ public final class Agent {
     func say(_ line: String) {
         guard options.verbose else { return }
         // One write per line, unbuffered: a log read while the agent runs (or after a SIGKILL) is whole.
-        let text = "agent \(options.host): \(TerminalText.safe(line))\n"
-        _ = text.utf8CString.withUnsafeBufferPointer { write(1, $0.baseAddress, $0.count - 1) }
+        Agent.write("agent \(options.host): \(line)")
     }
 
     /// Runs rounds until `options.rounds` (or for ever). Fails only on what retrying cannot mend:
     /// the local books refusing what the ledger already did (see `Agent.finishLocal`).
+    ///
+    /// Each round has a deadline (`roundDeadlineMs`): a ledger that does not answer (a partition
+    /// drops packets, and TCP would wait minutes) gets its connection closed, which fails whatever
+    /// query was waiting. Past the lease's time-to-live without a round that reached the ledger,
+    /// every served record is fenced: allocate is refused there until the ledger answers again,
+    /// so a host that is cut off stops spending its pool before an operator may evict it.
     public func run() async throws {
         var round = 0
         while options.rounds.map({ round < $0 }) ?? true {
             round += 1
             do {
-                try await self.round()
+                try await roundWithDeadline()
                 lastContact = Agent.nowMs()
+                if fenced != false, try setFence(false) > 0 { say("the ledger answers again: the fence is lifted") }
                 if state != .connected { say("connected to \(url)"); state = .connected }
             } catch {
+                if let l = ledger { await l.close(); ledger = nil }
                 switch LedgerError.from(error, url.description) {
                 case .books, .schema, .badInput: throw LedgerError.from(error, url.description)
                 case .refused(let why): say("refused: \(why)")
                 case .unreachable(let why):
-                    if let l = ledger { await l.close(); ledger = nil }
-                    let cut = Agent.nowMs() - lastContact > options.ttlMs
-                    let next: State = cut ? .fenced : .retrying
-                    if next != state { say("\(next.rawValue): \(why)"); state = next }
+                    if Agent.nowMs() - lastContact > options.ttlMs {
+                        if fenced != true { _ = try setFence(true) }
+                        if state != .fenced {
+                            say("fenced: no answer from the ledger for over \(options.ttlMs) ms, allocations refused here (\(why))")
+                            state = .fenced
+                        }
+                    } else if state != .retrying {
+                        say("retrying: \(why)")
+                        state = .retrying
+                    }
                 }
             }
             try? await Task.sleep(for: .milliseconds(options.intervalMs))
         }
         if let l = ledger { await l.close() }
+    }
+
+    /// Whether this agent fenced the served records; nil at start: a fence an earlier run left
+    /// is lifted after the first round that reaches the ledger.
+    var fenced: Bool?
+
+    /// Fences (or unfences) every served record (one not made yet is skipped); how many changed.
+    func setFence(_ on: Bool) throws(LedgerError) -> Int {
+        var changed = 0
+        for m in options.marks where books.record(m.key) != nil {
+            try local("fencing \(m.key)") { () throws(BooksError) in
+                if try books.get(m.key).state.fenced != on {
+                    try books.setFenced(m.key, on)
+                    changed += 1
+                }
+            }
+        }
+        fenced = on
+        return changed
+    }
+
+    /// Half the time-to-live, at most 3 s: several tries fit in one ttl.
+    var roundDeadlineMs: Int64 { min(options.ttlMs / 2, 3000) }
+
+    func roundWithDeadline() async throws {
+        if ledger == nil { ledger = try await Ledger.connect(url) }
+        let ledger = self.ledger!, ms = roundDeadlineMs
+        let finished = Flag()
+        let stuck = StuckRound(books: books, keys: options.marks.map(\.key), fence: Agent.nowMs() - lastContact > options.ttlMs - 2 * ms,
+                               lastContact: lastContact,
+                               onStuck: options.onStuck, say: { [host = options.host, verbose = options.verbose] line in
+                                   if verbose { Agent.write("agent \(host): \(line)") } })
+        // The watchdog closes the connection when the round outlives its deadline, which fails
+        // whatever query waits on it. A round still not done a deadline later is stuck in the
+        // driver (seen with postgres-nio when the server died mid-query): `onStuck` starts afresh.
+        let watchdog = Task {
+            try? await Task.sleep(for: .milliseconds(ms))
+            guard !finished.isSet else { return }
+            Task { await ledger.close() }
+            try? await Task.sleep(for: .milliseconds(ms))
+            guard !finished.isSet else { return }
+            stuck.handle(after: 2 * ms)
+        }
+        defer {
+            finished.set()
+            watchdog.cancel()
+        }
+        try await round()
     }
 
     /// One round over every leased currency.
@@ -206,3 +276,38 @@ public final class Agent {
     }
 }
 
+
+extension Agent {
+    /// One line on standard output in one write, unbuffered: a log read while the agent runs (or
+    /// after a SIGKILL) is whole.
+    static func write(_ line: String) {
+        let text = TerminalText.safe(line) + "\n"
+        _ = text.utf8CString.withUnsafeBufferPointer { Glibc.write(1, $0.baseAddress, $0.count - 1) }
+    }
+}
+
+/// What the watchdog does with a round stuck in the driver: fence the served records when the
+/// ttl is (about to be) past, say so, and hand over to `onStuck`.
+struct StuckRound: Sendable {
+    let books: Books
+    let keys: [BookKey]
+    let fence: Bool
+    let lastContact: Int64
+    let onStuck: (@Sendable (Int64) -> Void)?
+    let say: @Sendable (String) -> Void
+
+    func handle(after ms: Int64) {
+        if fence {
+            for k in keys where books.record(k) != nil { try? books.setFenced(k, true) }
+        }
+        say("no answer from the ledger within \(ms) ms, even with its connection closed: starting afresh\(fence ? " (records fenced)" : "")")
+        onStuck?(lastContact)
+    }
+}
+
+/// A flag two tasks share (the round and its watchdog).
+final class Flag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
+}

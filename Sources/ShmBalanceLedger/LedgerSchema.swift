@@ -70,13 +70,14 @@ enum LedgerSchema {
         """,
         """
         CREATE OR REPLACE FUNCTION shmbal_identity() RETURNS trigger LANGUAGE plpgsql AS $f$
-        DECLARE t numeric; p numeric; s numeric;
+        DECLARE t numeric; p numeric; s numeric; x text; c text;
         BEGIN
-          SELECT total, pool INTO t, p FROM shmbal_account WHERE exchange = NEW.exchange AND currency = NEW.currency;
+          IF TG_OP = 'DELETE' THEN x := OLD.exchange; c := OLD.currency; ELSE x := NEW.exchange; c := NEW.currency; END IF;
+          SELECT total, pool INTO t, p FROM shmbal_account WHERE exchange = x AND currency = c;
           IF NOT FOUND THEN RETURN NULL; END IF;
-          SELECT coalesce(sum(amount), 0) INTO s FROM shmbal_lease WHERE exchange = NEW.exchange AND currency = NEW.currency;
+          SELECT coalesce(sum(amount), 0) INTO s FROM shmbal_lease WHERE exchange = x AND currency = c;
           IF t <> p + s THEN
-            RAISE EXCEPTION 'ledger % %: total % is not pool % + leases %', NEW.exchange, NEW.currency, t, p, s
+            RAISE EXCEPTION 'ledger % %: total % is not pool % + leases %', x, c, t, p, s
               USING ERRCODE = '23514';
           END IF;
           RETURN NULL;
@@ -89,7 +90,7 @@ enum LedgerSchema {
         """,
         "DROP TRIGGER IF EXISTS shmbal_lease_identity ON shmbal_lease",
         """
-        CREATE CONSTRAINT TRIGGER shmbal_lease_identity AFTER INSERT OR UPDATE ON shmbal_lease
+        CREATE CONSTRAINT TRIGGER shmbal_lease_identity AFTER INSERT OR UPDATE OR DELETE ON shmbal_lease
           DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION shmbal_identity()
         """,
     ]

@@ -40,9 +40,29 @@ struct AgentCommand: AsyncParsableCommand {
         options.intervalMs = interval
         options.rounds = rounds
         options.verbose = !quiet
+        // A round stuck in the driver: this process starts afresh as itself (the agent is
+        // restartable anywhere), the ttl's clock carried over in the environment.
+        options.lastContactMs = getenv(AgentCommand.lastContactVariable).flatMap { Int64(String(cString: $0)) }
+        unsetenv(AgentCommand.lastContactVariable)
+        options.onStuck = { AgentCommand.restart(lastContactMs: $0) }
         let agent = try Agent(books: books, url: url, options: options)
         try await agent.run()
         withExtendedLifetime(lock) {}
+    }
+}
+
+extension AgentCommand {
+    static let lastContactVariable = "SHMBAL_AGENT_LAST_CONTACT_MS"
+
+    /// execs /proc/self/exe with the same arguments; exits 4 (unreachable) if that fails.
+    static func restart(lastContactMs: Int64) -> Never {
+        setenv(lastContactVariable, String(lastContactMs), 1)
+        let argv = CommandLine.arguments
+        var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
+        cargs.append(nil)
+        execv("/proc/self/exe", cargs)
+        printError("shmbal: the agent could not restart itself: \(String(cString: strerror(errno)))")
+        Glibc.exit(4)
     }
 }
 

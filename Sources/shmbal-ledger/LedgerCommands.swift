@@ -8,11 +8,10 @@ struct LedgerInit: AsyncParsableCommand {
     @OptionGroup var options: LedgerOptions
 
     func run() async throws {
-        let ledger = try await Ledger.connect(try options.url(), requireSchema: false)
-        defer { Task { await ledger.close() } }
-        let instance = try await ledger.initSchema()
-        print("ledger ready at \(ledger.url) (instance \(instance))")
-        await ledger.close()
+        try await options.withLedger(requireSchema: false) { ledger in
+            let instance = try await ledger.initSchema()
+            print("ledger ready at \(ledger.url) (instance \(instance))")
+        }
     }
 }
 
@@ -25,13 +24,14 @@ struct LedgerReset: AsyncParsableCommand {
     @Option(name: .customLong("op-id"), help: "Apply once: a retry with the same id changes nothing.") var opId: String?
 
     func run() async throws {
-        let amount = try ledgerAmount(rest, what: "BALANCE"), id = try ledgerOpId(opId)
-        let ledger = try await options.connect()
-        let key = try await options.key(ledger, currency)
-        let dropped = try await ledger.reset(key, total: amount.wide, opId: id)
-        for (host, a) in dropped.sorted(by: { $0.key < $1.key }) { print("took back \(a) from \(host)") }
-        try await printAccount(ledger, key)
-        await ledger.close()
+        // As `Wide`: it is captured by an async closure (see ShmBalanceLedger.Wide).
+        let amount = try ledgerAmount(rest, what: "BALANCE").wide, id = try ledgerOpId(opId), cur = try currencyName(currency)
+        try await options.withLedger { ledger in
+            let key = try await options.key(ledger, cur)
+            let dropped = try await ledger.reset(key, total: amount, opId: id)
+            for (host, a) in dropped.sorted(by: { $0.key < $1.key }) { print("took back \(a) from \(host)") }
+            try await printAccount(ledger, key)
+        }
     }
 }
 
@@ -45,14 +45,15 @@ struct LedgerReconcile: AsyncParsableCommand {
     @Option(name: .customLong("op-id"), help: "Apply once: a retry with the same id returns the first outcome.") var opId: String?
 
     func run() async throws {
-        let amount = try ledgerAmount(rest, what: "BALANCE"), id = try ledgerOpId(opId)
+        // As `Wide`: it is captured by an async closure (see ShmBalanceLedger.Wide).
+        let amount = try ledgerAmount(rest, what: "BALANCE").wide, id = try ledgerOpId(opId), cur = try currencyName(currency)
         guard wait.isFinite, wait >= 0, wait <= 3600 else { throw LedgerError.badInput("--wait: 0 to 3600 seconds") }
-        let ledger = try await options.connect()
-        let key = try await options.key(ledger, currency)
-        let outcome = try await ledger.reconcile(key, exchangeBalance: amount.wide, opId: id, wait: .milliseconds(Int64(wait * 1000)))
-        print("\(key): \(outcome)")
-        try await printAccount(ledger, key)
-        await ledger.close()
+        try await options.withLedger { ledger in
+            let key = try await options.key(ledger, cur)
+            let outcome = try await ledger.reconcile(key, exchangeBalance: amount, opId: id, wait: .milliseconds(Int64(wait * 1000)))
+            print("\(key): \(outcome)")
+            try await printAccount(ledger, key)
+        }
     }
 }
 
@@ -65,12 +66,14 @@ struct LedgerCredit: AsyncParsableCommand {
     @Option(name: .customLong("op-id"), help: "Apply once.") var opId: String?
 
     func run() async throws {
-        let amount = try ledgerAmount(rest, what: "CREDIT"), id = try ledgerOpId(opId)
-        let ledger = try await options.connect()
-        let key = try await options.key(ledger, currency)
-        try await ledger.setCredit(key, amount.wide, opId: id)
-        try await printAccount(ledger, key)
-        await ledger.close()
+        // As `Wide`: it is captured by an async closure (see ShmBalanceLedger.Wide).
+        let amount = try ledgerAmount(rest, what: "CREDIT").wide, id = try ledgerOpId(opId), cur = try currencyName(currency)
+        guard amount.amount.raw >= 0 else { throw LedgerError.badInput("CREDIT \(amount.amount): a credit limit is 0 or more") }
+        try await options.withLedger { ledger in
+            let key = try await options.key(ledger, cur)
+            try await ledger.setCredit(key, amount, opId: id)
+            try await printAccount(ledger, key)
+        }
     }
 }
 
@@ -81,11 +84,12 @@ struct LedgerGet: AsyncParsableCommand {
     @Flag(help: "JSON: total, pool, credit, epoch, leases (host → amount), identityHolds, hosts.") var json = false
 
     func run() async throws {
-        let ledger = try await options.connect()
-        let key = try await options.key(ledger, currency)
-        guard let a = try await ledger.account(key) else { throw LedgerError.refused("\(key) has no ledger account: `shmbal ledger reset` it first") }
-        print(json ? a.json.text : a.text)
-        await ledger.close()
+        let cur = try currencyName(currency)
+        try await options.withLedger { ledger in
+            let key = try await options.key(ledger, cur)
+            guard let a = try await ledger.account(key) else { throw LedgerError.refused("\(key) has no ledger account: `shmbal ledger reset` it first") }
+            print(json ? a.json.text : a.text)
+        }
     }
 }
 
@@ -95,12 +99,12 @@ struct LedgerList: AsyncParsableCommand {
     @Flag(help: "JSON: an array of what `get --json` gives.") var json = false
 
     func run() async throws {
-        let ledger = try await options.connect()
-        let all = try await ledger.accounts()
-        if json { print(JSON.array(all.map(\.json)).text) } else if all.isEmpty { print("the ledger has no account yet") } else {
-            for a in all { print(a.text) }
+        try await options.withLedger { ledger in
+            let all = try await ledger.accounts()
+            if json { print(JSON.array(all.map(\.json)).text) } else if all.isEmpty { print("the ledger has no account yet") } else {
+                for a in all { print(a.text) }
+            }
         }
-        await ledger.close()
     }
 }
 
@@ -113,14 +117,14 @@ struct LedgerEvict: AsyncParsableCommand {
     @Option(name: .customLong("op-id"), help: "Apply once.") var opId: String?
 
     func run() async throws {
-        let id = try ledgerOpId(opId)
+        let id = try ledgerOpId(opId), names = try currencies.map(currencyName)
         try LedgerHost.check(host)
-        let ledger = try await options.connect()
-        var keys: [BookKey] = []
-        for c in currencies { keys.append(try await options.key(ledger, c)) }
-        let taken = try await ledger.evict(host: host, keys: keys, opId: id)
-        for (key, a) in taken { print("\(key): took back \(a) from \(host)") }
-        await ledger.close()
+        try await options.withLedger { ledger in
+            var keys: [BookKey] = []
+            for c in names { keys.append(try await options.key(ledger, c)) }
+            let taken = try await ledger.evict(host: host, keys: keys, opId: id)
+            for (key, a) in taken { print("\(key): took back \(a) from \(host)") }
+        }
     }
 }
 

@@ -24,17 +24,27 @@ struct LedgerOptions: ParsableArguments {
 
     func url() throws -> LedgerURL { try LedgerURL.resolve(db) { getenv($0).map { String(cString: $0) } } }
 
-    func connect() async throws -> Ledger { try await Ledger.connect(try url()) }
+    /// Connects, runs `body`, and closes the connection whatever `body` did.
+    func withLedger<T>(requireSchema: Bool = true, _ body: (Ledger) async throws -> T) async throws -> T {
+        let ledger = try await Ledger.connect(try url(), requireSchema: requireSchema)
+        do {
+            let value = try await body(ledger)
+            await ledger.close()
+            return value
+        } catch {
+            await ledger.close()
+            throw error
+        }
+    }
 
     func named(_ exchange: String?) throws -> ShortName? {
         guard let text = exchange ?? getenv("SHMBAL_EXCHANGE").map({ String(cString: $0) }) else { return nil }
         do { return try ShortName(text) } catch { throw LedgerError.badInput("--exchange: \(error.message)") }
     }
 
-    /// The key of `currency`: the exchange given, else the only one the ledger has.
-    func key(_ ledger: Ledger, _ currency: String) async throws -> BookKey {
-        let cur: ShortName
-        do { cur = try ShortName(currency) } catch { throw LedgerError.badInput("currency: \(error.message)") }
+    /// The key of `currency` (checked with `currencyName` before connecting): the exchange
+    /// given, else the only one the ledger has.
+    func key(_ ledger: Ledger, _ cur: ShortName) async throws -> BookKey {
         if let x = try named(exchange) { return BookKey(exchange: x, currency: cur) }
         let exchanges = Set(try await ledger.accounts().map(\.key.exchange))
         guard exchanges.count == 1 else {
@@ -42,6 +52,10 @@ struct LedgerOptions: ParsableArguments {
         }
         return BookKey(exchange: exchanges.first!, currency: cur)
     }
+}
+
+func currencyName(_ text: String) throws -> ShortName {
+    do { return try ShortName(text) } catch { throw LedgerError.badInput("currency: \(error.message)") }
 }
 
 /// One amount from the arguments (a negative one needs no `--`), read exactly.

@@ -15,6 +15,7 @@ extension BalanceRecord {
             ("allocated", .amount(state.allocated)),
             ("headroom", .amount(headroom)),
             ("identityHolds", .bool(identityHolds)),
+            ("fenced", .bool(state.fenced)),
             ("identityDifference", .amount(state.identityDifference)),
             ("epoch", .int(Int64(bitPattern: epoch))),
             ("opCount", .int(Int64(bitPattern: state.opCount))),

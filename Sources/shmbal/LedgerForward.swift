@@ -36,7 +36,7 @@ func forwardToLedger(_ command: String, _ args: [String]) throws {
         candidates.append(dir + "/shmbal-ledger")
     }
     guard let program = candidates.first(where: { access($0, X_OK) == 0 }) else {
-        throw CLIError(.unusable, "shmbal \(command) needs shmbal-ledger, which is neither next to shmbal nor on PATH (swift build --product shmbal-ledger; scripts/install-lib installs it beside shmbal)")
+        throw CLIError(.unusable, "shmbal \(command) needs shmbal-ledger, which is neither next to shmbal nor on PATH (build it with swift build --product shmbal-ledger, and put it beside shmbal or on PATH)")
     }
     let argv = [program, command] + args
     var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }

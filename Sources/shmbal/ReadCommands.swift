@@ -8,7 +8,7 @@ import ShmBalanceJSON
 /// One line after a change: what the record looks like now.
 func printSummary(_ books: Books, _ key: BookKey) throws {
     let r = try core { () throws(BooksError) in try books.get(key) }
-    print("\(key)  total \(r.state.total)  pool \(r.state.pool)  allocated \(r.state.allocated)  credit \(r.creditLimit)  headroom \(r.headroom)  \(r.identityHolds ? "identity ok" : "IDENTITY BROKEN by \(r.state.identityDifference)")")
+    print("\(key)  total \(r.state.total)  pool \(r.state.pool)  allocated \(r.state.allocated)  credit \(r.creditLimit)  headroom \(r.headroom)  \(r.identityHolds ? "identity ok" : "IDENTITY BROKEN by \(r.state.identityDifference)")\(r.state.fenced ? "  FENCED" : "")")
 }
 
 struct Get: BooksCommand {
@@ -25,7 +25,7 @@ struct Get: BooksCommand {
             let key = try target.key(books, currency)
             let r = try core { () throws(BooksError) in try books.get(key) }
             if json { print(r.json.text); return }
-            print("\(key)  \(r.strategyCount) slots  epoch \(r.epoch)  credit \(r.creditLimit)  headroom \(r.headroom)\(r.headroom.raw < 0 ? " (NEGATIVE: reconcile or reset)" : "")")
+            print("\(key)  \(r.strategyCount) slots  epoch \(r.epoch)  credit \(r.creditLimit)  headroom \(r.headroom)\(r.headroom.raw < 0 ? " (NEGATIVE: reconcile or reset)" : "")\(r.state.fenced ? "  FENCED: allocate refused until this host's agent reaches the ledger" : "")")
             // Sub-strategies also show what their open orders hold and what is free of their budget.
             let width = max(8, (r.slots + r.held + r.free).map { $0.description.count }.max() ?? 0)
             print("   #  \("NAME".rightPadded(15))  \("AMOUNT".leftPadded(width))  \("HELD".leftPadded(width))  HOLDS  \("FREE".leftPadded(width))")

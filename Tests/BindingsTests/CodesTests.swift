@@ -66,7 +66,7 @@ final class CodesTests: XCTestCase {
                                              SHMBAL_CLOSED, SHMBAL_NOT_FOUND, SHMBAL_BUFFER_TOO_SMALL].map { Int($0.rawValue) })
         let refusals = try cEnum("shmbal_refusal").members
         XCTAssertEqual(refusals.first?.name, "NONE")
-        XCTAssertEqual(refusals.last?.value, Int(SHMBAL_REFUSAL_OP_ID_REUSED.rawValue))
+        XCTAssertEqual(refusals.last?.value, Int(SHMBAL_REFUSAL_FENCED.rawValue))
     }
 
     /// shmbal_refusal is the core's RefusalCode: every case, by name and number, and nothing else.

@@ -23,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-25}
 seed=${FUZZ_SEED:-1}
-export PATH="/opt/swift/usr/bin:$PATH" SHMBAL_FUZZ=1 SWIFT_DETERMINISTIC_HASHING=1
+export PATH="/opt/swift/usr/bin:$PATH" SHMBAL_FUZZ=1 SWIFT_DETERMINISTIC_HASHING=1 SHMBAL_WITHOUT_LEDGER=1
 targets=(amount segment config)
 # Inputs per second of budget, per target: about what each runs on one core of this 2-core
 # machine, so `run.sh 20` takes about 20 s per target when the machine is idle (longer, never

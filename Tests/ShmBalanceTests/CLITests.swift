@@ -155,7 +155,7 @@ final class CLITests: XCTestCase {
         let bad = seg.dir + "/bad.toml"
         try "[KRAKEN.USDC]\ncredit = \"5000\"\nlimit = 3\n".write(toFile: bad, atomically: false, encoding: .utf8)
         XCTAssertEqual(try shmbal("config", "apply", bad, status: 4),
-                       "shmbal: \(bad):3: KRAKEN.USDC.limit: unknown key (expected credit, strategies or names); nothing was applied\n")
+                       "shmbal: \(bad):3: KRAKEN.USDC.limit: unknown key (expected credit, strategies, names, lease_low, lease_high or lease_chunk); nothing was applied\n")
         XCTAssertEqual(try json(try shmbal("get", "USDC", "--json"))["strategyCount"] as? Int, 5)
     }
 

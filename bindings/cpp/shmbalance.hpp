@@ -77,6 +77,7 @@ enum class Refusal : int {
     unknown_hold = SHMBAL_REFUSAL_UNKNOWN_HOLD,
     negative_fill = SHMBAL_REFUSAL_NEGATIVE_FILL,
     op_id_reused = SHMBAL_REFUSAL_OP_ID_REUSED,
+    fenced = SHMBAL_REFUSAL_FENCED,
 };
 
 /// What reconcile did (shmbal_reconcile_kind).

@@ -108,7 +108,8 @@ typedef enum shmbal_refusal {
     SHMBAL_REFUSAL_HOLD_ID_IN_USE = 17,       /* the hold id is open with other arguments */
     SHMBAL_REFUSAL_UNKNOWN_HOLD = 18,         /* no open hold with that id */
     SHMBAL_REFUSAL_NEGATIVE_FILL = 19,        /* a fill's amount or fee below 0 */
-    SHMBAL_REFUSAL_OP_ID_REUSED = 20          /* the op id was used for another operation or arguments */
+    SHMBAL_REFUSAL_OP_ID_REUSED = 20,         /* the op id was used for another operation or arguments */
+    SHMBAL_REFUSAL_FENCED = 21                /* allocate on a fenced record: its host's agent lost the ledger */
 } shmbal_refusal;
 
 /* The message of the last failed call on this thread ("" if none yet). The pointer stays valid

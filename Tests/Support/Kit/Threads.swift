@@ -58,6 +58,7 @@ public final class Flag: Sendable {
     private let value = Atomic<Bool>(false)
     public init() {}
     public func raise() { value.store(true, ordering: .releasing) }
+    public func lower() { value.store(false, ordering: .releasing) }
     public var isRaised: Bool { value.load(ordering: .acquiring) }
 }
 

@@ -47,6 +47,7 @@ class Refusal(enum.IntEnum):
     UNKNOWN_HOLD = 18
     NEGATIVE_FILL = 19
     OP_ID_REUSED = 20
+    FENCED = 21
 
 
 class OpenMode(enum.IntEnum):
