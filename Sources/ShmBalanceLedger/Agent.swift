@@ -132,20 +132,20 @@ public final class Agent {
     var roundDeadlineMs: Int64 { min(options.ttlMs / 2, 3000) }
 
     func roundWithDeadline() async throws {
-        if ledger == nil { ledger = try await Ledger.connect(url) }
-        let ledger = self.ledger!, ms = roundDeadlineMs
-        let finished = Flag()
+        let ms = roundDeadlineMs
+        let finished = Flag(), connection = LedgerBox(ledger)
         let stuck = StuckRound(books: books, keys: options.marks.map(\.key), fence: Agent.nowMs() - lastContact > options.ttlMs - 2 * ms,
                                lastContact: lastContact,
                                onStuck: options.onStuck, say: { [host = options.host, verbose = options.verbose] line in
                                    if verbose { Agent.write("agent \(host): \(line)") } })
-        // The watchdog closes the connection when the round outlives its deadline, which fails
-        // whatever query waits on it. A round still not done a deadline later is stuck in the
-        // driver (seen with postgres-nio when the server died mid-query): `onStuck` starts afresh.
+        // The watchdog closes the connection when the round (connecting included) outlives its
+        // deadline, which fails whatever query waits on it. A round still not done a deadline
+        // later is stuck in the driver (seen with postgres-nio when the server died mid-query):
+        // `onStuck` starts afresh.
         let watchdog = Task {
             try? await Task.sleep(for: .milliseconds(ms))
             guard !finished.isSet else { return }
-            Task { await ledger.close() }
+            if let l = connection.value { Task { await l.close() } }
             try? await Task.sleep(for: .milliseconds(ms))
             guard !finished.isSet else { return }
             stuck.handle(after: 2 * ms)
@@ -153,6 +153,10 @@ public final class Agent {
         defer {
             finished.set()
             watchdog.cancel()
+        }
+        if ledger == nil {
+            ledger = try await Ledger.connect(url)
+            connection.value = ledger
         }
         try await round()
     }
@@ -302,6 +306,16 @@ struct StuckRound: Sendable {
         }
         say("no answer from the ledger within \(ms) ms, even with its connection closed: starting afresh\(fence ? " (records fenced)" : "")")
         onStuck?(lastContact)
+    }
+}
+
+/// The round's connection, for its watchdog to close.
+final class LedgerBox: Sendable {
+    private let ledger: Mutex<Ledger?>
+    init(_ l: Ledger?) { ledger = Mutex(l) }
+    var value: Ledger? {
+        get { ledger.withLock { $0 } }
+        set { ledger.withLock { $0 = newValue } }
     }
 }
 
