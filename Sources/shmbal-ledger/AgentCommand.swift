@@ -54,13 +54,17 @@ struct AgentCommand: AsyncParsableCommand {
 extension AgentCommand {
     static let lastContactVariable = "SHMBAL_AGENT_LAST_CONTACT_MS"
 
-    /// execs /proc/self/exe with the same arguments; exits 4 (unreachable) if that fails.
+    /// execs this executable again with the same arguments; exits 4 (unreachable) if that fails.
     static func restart(lastContactMs: Int64) -> Never {
         setenv(lastContactVariable, String(lastContactMs), 1)
         let argv = CommandLine.arguments
         var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
         cargs.append(nil)
-        execv("/proc/self/exe", cargs)
+        // The executable's own path (not /proc/self/exe), so the new image keeps its name in ps.
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        let path = n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "/proc/self/exe"
+        execv(path, cargs)
         printError("shmbal: the agent could not restart itself: \(String(cString: strerror(errno)))")
         Glibc.exit(4)
     }
