@@ -63,7 +63,7 @@ let package = Package(
         // ncursesw for the dashboard: module.modulemap + shim.h, the only C the dashboard needs.
         .systemLibrary(name: "CNcurses", providers: [.apt(["libncurses-dev"])]),
         // The live dashboard (`shmbal top`, `shmbal demo`): render (snapshot, UI state, size) -> grid, ncurses copies it.
-        .target(name: "ShmBalanceDashboard", dependencies: ["ShmBalance", "CShmBalanceSys", "CNcurses"]),
+        .target(name: "ShmBalanceDashboard", dependencies: ["ShmBalance", "ShmBalanceConfig", "CShmBalanceSys", "CNcurses"]),
         // The one home of what tests need from the outside world. ShmBalanceTestKit (Glibc only, so
         // the helper executables start fast): child processes (posix_spawn, deadlines, kill and
         // reap), polling with a deadline, private folders, the built products. ShmBalanceTestSupport

@@ -156,7 +156,9 @@ struct Canvas {
         let x = width - right.count - 1
         put(right, x: x, y: y, summary.1)
         let left: (String, Style)
-        if let s = ui.status {
+        if ui.status == nil, !ui.paused, let agent = Canvas.agentLine(world, record: selectedRecord(world, ui)) {
+            left = agent
+        } else if let s = ui.status {
             left = (s.text, s.kind == .error ? .statusError : s.kind == .ok ? .statusOK : .normal)
         } else if ui.paused {
             left = ("paused: the books are not being re-read; p resumes", .warning)
@@ -166,6 +168,29 @@ struct Canvas {
             left = ("", .normal)
         }
         put(left.0, x: 1, y: y, left.1, limit: max(0, x - 2))
+    }
+
+    func selectedRecord(_ world: World, _ ui: UIState) -> BalanceRecord? {
+        let order = world.listedIndices(ui)
+        return ui.selectedPosition(in: order, of: world).map { world.records[order[$0]] }
+    }
+
+    /// On a host with an agent (SPEC §10): the agent's state, the selected currency's lease and
+    /// how long since the ledger answered. Fenced and silent are said loudly.
+    static func agentLine(_ world: World, record: BalanceRecord?) -> (String, Style)? {
+        guard let record, let a = world.agents.first(where: { $0.leases.contains { $0.key == record.key } }),
+              let lease = a.leases.first(where: { $0.key == record.key }) else { return nil }
+        let age = ageText(micros: a.contactMicros, now: world.nowMicros)
+        let silent = world.nowMicros - a.updatedMicros > a.ttlMs * 1000
+        let unreported = Amount(raw: record.state.total.raw - lease.amount.raw)
+        let diff = unreported.raw == 0 ? "" : " (\(signedMoney(unreported)) not yet reported)"
+        if silent {
+            return ("agent \(a.host) SILENT (last wrote \(ageText(micros: a.updatedMicros, now: world.nowMicros))): lease \(money(lease.amount))\(diff), nobody renews it", .broken)
+        }
+        if record.state.fenced || a.state == "fenced" {
+            return ("agent \(a.host) FENCED: allocate refused, the ledger last answered \(age); lease \(money(lease.amount))\(diff)", .broken)
+        }
+        return ("agent \(a.host) \(a.state) · lease \(money(lease.amount))\(diff) · the ledger answered \(age)", a.state == "connected" ? .dim : .warning)
     }
 
     mutating func keyLine(_ bindings: [Binding], readOnly: Bool, holds: Bool, y: Int) {

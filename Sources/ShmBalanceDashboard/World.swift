@@ -1,4 +1,5 @@
 import ShmBalance
+import ShmBalanceConfig
 
 /// Everything the dashboard shows about the books at one moment: a plain value, so rendering is
 /// a pure function of it and the tests can build one by hand with a fixed clock.
@@ -40,6 +41,8 @@ public struct World: Equatable, Sendable {
     /// The currencies seen with open holds since the dashboard started: their slot panel keeps
     /// its hold columns when the last order closes, rather than jumping between two layouts.
     public var seenWithHolds: Set<BookKey> = []
+    /// What the agents beside the segment last said (SPEC §10): their state and each lease.
+    public var agents: [AgentStatus] = []
 
     /// The numbers are not this tick's: the header says STALE instead of showing them as live.
     public var isStale: Bool { readFailure != nil }
@@ -94,6 +97,7 @@ public struct World: Equatable, Sendable {
         world.holds = previous?.holds
         world.seenWithHolds = previous?.seenWithHolds ?? []
         for r in records where r.hasHolds { world.seenWithHolds.insert(r.key) }
+        world.agents = AgentStatus.all(beside: books.segment.path).statuses
         return world
     }
 

@@ -33,6 +33,8 @@ public final class Agent {
         /// When the ledger last answered (monotonic ms), carried across such a restart so that
         /// the ttl keeps counting; nil: now.
         public var lastContactMs: Int64?
+        /// Where the agent says what it is and what it leases (`AgentStatus`); nil: nowhere.
+        public var statusPath: String?
         public init(host: String, marks: [LeaseMarks]) {
             self.host = host
             self.marks = marks
@@ -85,6 +87,7 @@ public final class Agent {
                 try await roundWithDeadline()
                 lastContact = Agent.nowMs()
                 if fenced != false, try setFence(false) > 0 { say("the ledger answers again: the fence is lifted") }
+                lastContactWall = Agent.wallMicros()
                 if state != .connected { say("connected to \(url)"); state = .connected }
             } catch {
                 if let l = ledger { await l.close(); ledger = nil }
@@ -104,9 +107,42 @@ public final class Agent {
                     }
                 }
             }
+            writeStatus()
             try? await Task.sleep(for: .milliseconds(options.intervalMs))
         }
         if let l = ledger { await l.close() }
+    }
+
+    // MARK: - The status file
+
+    /// The lease of each served currency as the ledger last said, and its generation.
+    var known: [BookKey: (lease: Wide, generation: Int64)] = [:]
+    var lastContactWall: Int64 = 0
+    var lastStatus = ""
+    var lastStatusWrite: Int64 = 0
+
+    func noteLease(_ key: BookKey, _ lease: Wide, generation: Int64) { known[key] = (lease, generation) }
+
+    static func wallMicros() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+    }
+
+    /// Rewrites the status file when what it says changed, and at least once a second (its
+    /// `updated_us` tells a reader the agent is alive).
+    func writeStatus() {
+        guard let path = options.statusPath else { return }
+        let leases = options.marks.compactMap { m in known[m.key].map { AgentStatus.Lease(key: m.key, amount: $0.lease.amount, generation: $0.generation) } }
+        var status = AgentStatus(host: options.host, pid: getpid(), state: state.rawValue, updatedMicros: 0,
+                                 contactMicros: lastContactWall, ttlMs: options.ttlMs, leases: leases)
+        let now = Agent.nowMs(), body = status.text
+        guard body != lastStatus || now - lastStatusWrite >= 1000 else { return }
+        status.updatedMicros = Agent.wallMicros()
+        if status.write(to: path) {
+            lastStatus = body
+            lastStatusWrite = now
+        }
     }
 
     /// Whether this agent fenced the served records; nil at start: a fence an earlier run left
@@ -185,6 +221,7 @@ public final class Agent {
     func serve(_ which: Int, _ ledger: Ledger) async throws {
         let key = options.marks[which].key, host = options.host
         var lease = try await ledger.renew(key, host: host, ttlMs: options.ttlMs, agentState: State.connected.rawValue)
+        noteLease(key, lease.amount.wide, generation: lease.generation)
         if lease.evicted || lease.hostGeneration < lease.generation {
             try wipe(key, generation: lease.generation, instance: ledger.instance)
             try await ledger.rejoin(key, host: host, generation: lease.generation)
@@ -198,13 +235,17 @@ public final class Agent {
             try await ledger.finish(key, host: host, seq: t.seq, kind: t.kind, amount: t.amount.wide, applied: applied)
             say("\(key): finished \(t.kind.rawValue) \(t.amount) left by an earlier run (\(applied ? "applied" : "refused locally"))")
         }
-        if !open.isEmpty { lease = try await ledger.renew(key, host: host, ttlMs: options.ttlMs, agentState: State.connected.rawValue) }
+        if !open.isEmpty {
+            lease = try await ledger.renew(key, host: host, ttlMs: options.ttlMs, agentState: State.connected.rawValue)
+            noteLease(key, lease.amount.wide, generation: lease.generation)
+        }
 
         // What strategies did to the local total since the last report (fills, receipts, adjusts).
         let drift = try drift(key, lease: lease.amount.wide)
         if drift.amount.raw != 0 {
             guard try await ledger.report(key, host: host, expected: lease.amount.wide, delta: drift, generation: lease.generation) else { return }
             lease.amount = Amount(raw: lease.amount.raw + drift.amount.raw)
+            noteLease(key, lease.amount.wide, generation: lease.generation)
         }
         switch try nextMove(which, recall: lease.recall.wide) {
         case .none:
@@ -213,11 +254,13 @@ public final class Agent {
             let t = try await ledger.beginReturn(key, host: host, amount: amount, generation: lease.generation, localOpSeq: opSeq)
             let applied = try finishLocal(key, t, ledger)
             try await ledger.finish(key, host: host, seq: t.seq, kind: t.kind, amount: t.amount.wide, applied: applied)
+            if applied { noteLease(key, Amount(raw: lease.amount.raw - t.amount.raw).wide, generation: lease.generation) }
             say("\(key): returned \(t.amount)\(applied ? "" : " — refused locally (strategies took it first)")")
         case .lease(let want, let opSeq):
             guard let t = try await ledger.grant(key, host: host, want: want, generation: lease.generation, localOpSeq: opSeq) else { return }
             _ = try finishLocal(key, t, ledger)
             try await ledger.finish(key, host: host, seq: t.seq, kind: t.kind, amount: t.amount.wide, applied: true)
+            noteLease(key, Amount(raw: lease.amount.raw + t.amount.raw).wide, generation: lease.generation)
             say("\(key): leased \(t.amount) (pool \(try poolText(key)))")
         }
     }

@@ -45,6 +45,7 @@ struct AgentCommand: AsyncParsableCommand {
         options.lastContactMs = getenv(AgentCommand.lastContactVariable).flatMap { Int64(String(cString: $0)) }
         unsetenv(AgentCommand.lastContactVariable)
         options.onStuck = { AgentCommand.restart(lastContactMs: $0) }
+        options.statusPath = AgentStatus.path(segment: path, host: host)
         let agent = try Agent(books: books, url: url, options: options)
         try await agent.run()
         withExtendedLifetime(lock) {}

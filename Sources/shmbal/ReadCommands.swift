@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import ShmBalance
+import ShmBalanceConfig
 import ShmBalanceJSON
 
 // Commands that read the books: get, balance, list, check (log is in LogCommand.swift).
@@ -96,10 +97,11 @@ struct Check: BooksCommand {
 
     var access: Segment.AccessMode { .readOnly }
 
-    func prepare() throws -> Work { { books, _ in try check(books) } }
+    func prepare() throws -> Work { { books, target in try check(books, segment: target.path) } }
 
-    func check(_ books: Books) throws {
+    func check(_ books: Books, segment: String) throws {
         let records = try core { () throws(BooksError) in try books.allRecords() }
+        defer { if !json { checkAgents(records, segment: segment) } }
         var broken = 0
         var out: [JSON] = []
         for r in records {
@@ -115,5 +117,31 @@ struct Check: BooksCommand {
         }
         if json { print(JSON.array(out).text) } else { print("\(records.count) records checked, \(broken) broken") }
         if broken > 0 { throw CLIError(.broken, "\(broken) of \(records.count) records have broken books") }
+    }
+
+    /// SPEC §10 "check on a host compares its total with its lease": for each agent that ran beside
+    /// this segment, its state and age, and each served currency's local total against the lease
+    /// the ledger last gave it. A difference is what strategies did since the agent's last report
+    /// (it reports each round); an agent silent for longer than its ttl is said loudly. Notices:
+    /// the books themselves are judged above.
+    func checkAgents(_ records: [BalanceRecord], segment: String) {
+        let (statuses, unreadable) = AgentStatus.all(beside: segment)
+        for path in unreadable { print("agent status \(path): not an agent status file") }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let nowMicros = Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
+        for s in statuses {
+            let age = max(0, nowMicros - s.updatedMicros) / 1000, contact = max(0, nowMicros - s.contactMicros) / 1000
+            let silent = age > s.ttlMs
+            print("agent \(s.host) (pid \(s.pid)): \(silent ? "SILENT for \(age / 1000) s (is it running? its host trades on a lease nobody renews)" : s.state), the ledger answered \(contact < 10_000 ? "\(Double(contact / 100) / 10) s" : "\(contact / 1000) s") ago (ttl \(s.ttlMs / 1000) s)")
+            for l in s.leases {
+                guard let r = records.first(where: { $0.key == l.key }) else {
+                    print("  \(l.key): lease \(l.amount), but this segment has no such record")
+                    continue
+                }
+                let d = Amount(raw: r.state.total.raw - l.amount.raw)
+                print("  \(l.key): local total \(r.state.total) " + (d.raw == 0 ? "= lease \(l.amount)" : "vs lease \(l.amount): \(d.raw > 0 ? "+" : "")\(d) not yet reported"))
+            }
+        }
     }
 }

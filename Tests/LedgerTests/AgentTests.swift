@@ -144,4 +144,32 @@ final class AgentTests: LedgerTestCase {
         XCTAssertEqual(try amount(a["total"]), Amount(whole: 10050), "the receipt made while cut off was reported")
         XCTAssertEqual(try lease("a"), try books.get(host.key).state.total)
     }
+
+    /// `check` on a host compares its total with its lease (from the agent's status file beside
+    /// the segment: no PostgreSQL client in `shmbal`), says what is not yet reported, and says
+    /// loudly when the agent has gone silent.
+    func testCheckComparesTheHostsTotalWithItsLease() throws {
+        XCTAssertEqual(try ledger(["reset", "USDC", "10000"]).status, 0)
+        let host = TestHost("a", db: db, exchange: exchange, low: "1000", high: "3000", chunk: "1000")
+        XCTAssertEqual(try host.runAgent(rounds: 3).status, 0)
+        func check() throws -> String {
+            let r = try runProcess(productPath("shmbal"), ["check", "--segment", host.segment.path])
+            XCTAssertEqual(r.status, 0, r.err)
+            return r.out
+        }
+        var out = try check()
+        XCTAssertTrue(out.contains("agent a (pid "), out)
+        XCTAssertTrue(out.contains("\(exchange) USDC: local total 1000.00 = lease 1000.00"), out)
+        try host.books().receive(host.key, index: 2, Amount(whole: 50)!)
+        out = try check()
+        XCTAssertTrue(out.contains("local total 1050.00 vs lease 1000.00: +50.00 not yet reported"), out)
+        // The agent stopped long ago (its ttl is 1 s here): check says so.
+        XCTAssertEqual(try runProcess(productPath("shmbal-ledger"), host.agentArgs(["--rounds", "1", "--ttl", "1"])).status, 0)
+        XCTAssertTrue(try check().contains("= lease 1050.00"), "the receipt was reported")
+        sleepMicroseconds(1_500_000)
+        out = try check()
+        XCTAssertTrue(out.contains("agent a (pid ") && out.contains("SILENT for"), out)
+        _ = writeTextFile(host.segment.path + ".agent-x.status", "not a status\n")
+        XCTAssertTrue(try check().contains("not an agent status file"))
+    }
 }
