@@ -79,11 +79,17 @@ final class LayoutTests: XCTestCase {
     }
 
     func testThePackedWordsRoundTrip() {
-        for count in [0, 2, 8, 64, 70, Int(UInt32.max)] {
+        // The count is bits 0…30; bit 31 is the fence, which every reader but allocate's check masks.
+        for count in [0, 2, 8, 64, 70, Int(Int32.max)] {
             for last in [0, 1, 63] {
-                let w = HeadWord.pack(count: count, lastIndex: last)
-                XCTAssertEqual(HeadWord.count(w), count)
-                XCTAssertEqual(HeadWord.lastIndex(w), last)
+                for fenced in [false, true] {
+                    let w = HeadWord.pack(count: count, lastIndex: last, fenced: fenced)
+                    XCTAssertEqual(HeadWord.count(w), count)
+                    XCTAssertEqual(HeadWord.lastIndex(w), last)
+                    XCTAssertEqual(HeadWord.fenced(w), fenced)
+                    XCTAssertEqual(HeadWord.countForAllocate(w) >= 1 << 31, fenced, "a fenced record is out of allocate's range")
+                    XCTAssertEqual(HeadWord.pack(count: HeadWord.countWord(w), lastIndex: last), w, "a commit writes the fence back")
+                }
             }
         }
         let w = RingWord.pack(pid: -5, operation: 9, outcome: 13, index: 63)
