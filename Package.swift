@@ -138,3 +138,9 @@ if Context.environment["SHMBAL_WITHOUT_LEDGER"] == nil {
         ),
     ]
 }
+
+// The sanitizer builds of CI run only the core's and the reliability tests (.ci/run): with
+// SHMBAL_CORE_TESTS_ONLY set, the test targets they never run are not built under a sanitizer.
+if Context.environment["SHMBAL_CORE_TESTS_ONLY"] != nil {
+    package.targets.removeAll { ["DashboardTests", "MetricsTests", "BindingsTests", "LedgerTests"].contains($0.name) }
+}
