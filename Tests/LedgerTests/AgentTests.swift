@@ -122,10 +122,7 @@ final class AgentTests: LedgerTestCase {
         defer { host.killAgent() }
         try server.crash()
         XCTAssertTrue(poll(within: 20) { (try? books.get(host.key).state.fenced) == true }, "fenced after the ttl: \(readTextFile(host.log) ?? "")")
-        XCTAssertThrowsError(try books.allocate(host.key, index: 3, Amount(whole: 1)!)) { e in
-            guard case .refused(let r) = e as? BooksError else { return XCTFail("\(e)") }
-            XCTAssertEqual(r.code, .fenced)
-        }
+        assertRefused(.fenced) { () throws(BooksError) in try books.allocate(host.key, index: 3, Amount(whole: 1)!) }
         let cli = try runProcess(productPath("shmbal"), ["allocate", "USDC", "3", "1", "--segment", host.segment.path])
         XCTAssertEqual(cli.status, 3, cli.err)
         XCTAssertTrue(cli.err.contains("is fenced"), cli.err)

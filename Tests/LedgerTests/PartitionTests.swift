@@ -29,10 +29,7 @@ final class PartitionTests: LedgerTestCase {
 
         proxy.cut()
         XCTAssertTrue(poll(within: 30) { (try? booksA.get(a.key).state.fenced) == true }, "a fenced itself: \(readTextFile(a.log) ?? "")")
-        XCTAssertThrowsError(try booksA.allocate(a.key, index: 3, Amount(whole: 1)!)) { e in
-            guard case .refused(let r) = e as? BooksError else { return XCTFail("\(e)") }
-            XCTAssertEqual(r.code, .fenced)
-        }
+        assertRefused(.fenced) { () throws(BooksError) in try booksA.allocate(a.key, index: 3, Amount(whole: 1)!) }
         try booksA.release(a.key, index: 2, Amount(whole: 200)!)   // orders already funded go on
         // b takes all it can: the ledger's pool, never a's lease.
         for _ in 0..<6 { try? booksB.allocate(b.key, index: 2, Amount(whole: 1000)!) ; sleepMicroseconds(200_000) }
