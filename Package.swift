@@ -122,7 +122,11 @@ if Context.environment["SHMBAL_FUZZ"] != nil {
 // skip it (.ci/run).
 if Context.environment["SHMBAL_WITHOUT_LEDGER"] == nil {
     package.dependencies += [.package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2")]
-    package.products += [.executable(name: "shmbal-ledger", targets: ["shmbal-ledger"])]
+    package.products += [
+        .executable(name: "shmbal-ledger", targets: ["shmbal-ledger"]),
+        // For the ledger's benchmark (Benchmarks/run --only ledger), which drives the agent's rounds.
+        .library(name: "ShmBalanceLedger", targets: ["ShmBalanceLedger", "ShmBalanceConfig"]),
+    ]
     package.targets += [
         .target(
             name: "ShmBalanceLedger",

@@ -43,6 +43,9 @@ public struct World: Equatable, Sendable {
     public var seenWithHolds: Set<BookKey> = []
     /// What the agents beside the segment last said (SPEC §10): their state and each lease.
     public var agents: [AgentStatus] = []
+    /// When `agents` was read: the folder beside the segment is listed at most twice a second,
+    /// not on every refresh (an agent rewrites its file once a second, or on a change).
+    public var agentsReadMicros: Int64 = 0
 
     /// The numbers are not this tick's: the header says STALE instead of showing them as live.
     public var isStale: Bool { readFailure != nil }
@@ -97,7 +100,13 @@ public struct World: Equatable, Sendable {
         world.holds = previous?.holds
         world.seenWithHolds = previous?.seenWithHolds ?? []
         for r in records where r.hasHolds { world.seenWithHolds.insert(r.key) }
-        world.agents = AgentStatus.all(beside: books.segment.path).statuses
+        if let previous, nowMicros >= previous.agentsReadMicros, nowMicros - previous.agentsReadMicros < 500_000 {
+            world.agents = previous.agents
+            world.agentsReadMicros = previous.agentsReadMicros
+        } else {
+            world.agents = AgentStatus.all(beside: books.segment.path).statuses
+            world.agentsReadMicros = nowMicros
+        }
         return world
     }
 
@@ -108,7 +117,7 @@ public struct World: Equatable, Sendable {
         if shownPath != other.shownPath || readOnly != other.readOnly || activityHead != other.activityHead
             || defaultExchange != other.defaultExchange || fileState != other.fileState || readFailure != other.readFailure
             || balanceQuotes != other.balanceQuotes || history != other.history || holds != other.holds || seenWithHolds != other.seenWithHolds
-            || activity != other.activity {
+            || activity != other.activity || agents != other.agents {
             return true
         }
         return !World.sameRecords(records, other.records)

@@ -96,7 +96,9 @@ public final class Agent {
                 case .refused(let why): say("refused: \(why)")
                 case .unreachable(let why):
                     if Agent.nowMs() - lastContact > options.ttlMs {
-                        if fenced != true { _ = try setFence(true) }
+                        // Every round, not once: a record unfenced meanwhile (a snapshot restored
+                        // over it, a record made anew) is fenced again within one interval.
+                        if try setFence(true) > 0, state == .fenced { say("fenced again: a served record was unfenced while the ledger stays unreachable") }
                         if state != .fenced {
                             say("fenced: no answer from the ledger for over \(options.ttlMs) ms, allocations refused here (\(why))")
                             state = .fenced

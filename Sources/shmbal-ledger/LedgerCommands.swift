@@ -141,7 +141,10 @@ extension LedgerAccount {
             if l.recall.raw > 0 { notes.append("recall \(l.recall)") }
             if l.hostGeneration < l.generation && !l.evicted { notes.append("books not yet wiped for generation \(l.generation)") }
             let age = l.ageMs < 10_000 ? "\(Double(l.ageMs / 100) / 10) s" : "\(l.ageMs / 1000) s"
-            lines.append("  \(l.host)  lease \(l.amount)  renewed \(age) ago  \(l.agentState)" + (notes.isEmpty ? "" : "  " + notes.joined(separator: ", ")))
+            // The agent writes its state when it reaches the ledger, so past the ttl that state is
+            // only what it last said: a host that died or was cut off cannot say so.
+            let state = l.expired && !l.evicted ? "silent (last said \(l.agentState))" : l.agentState
+            lines.append("  \(l.host)  lease \(l.amount)  renewed \(age) ago  agent \(state)" + (notes.isEmpty ? "" : "  " + notes.joined(separator: ", ")))
         }
         return lines.joined(separator: "\n")
     }

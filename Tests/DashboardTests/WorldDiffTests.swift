@@ -1,4 +1,5 @@
 import ShmBalance
+import ShmBalanceConfig
 import ShmBalanceDashboard
 import ShmBalanceTestSupport
 import XCTest
@@ -45,6 +46,7 @@ final class WorldDiffTests: XCTestCase {
         change("a hold count") { $0.records[2].holdCounts = [0, 0, 1, 0, 0] }
         change("the open holds") { $0.holds = Fixture.withHolds().holds }
         change("a currency seen with holds") { $0.seenWithHolds.insert(key("USD")) }
+        change("an agent") { $0.agents = [AgentStatus(host: "tokyo-1", pid: 1, state: "fenced", updatedMicros: Fixture.now, contactMicros: 0, ttlMs: 10_000, leases: [])] }
         for (what, w) in changes {
             XCTAssert(w.booksDiffer(from: base), "\(what) is a difference")
             XCTAssert(base.booksDiffer(from: w), "\(what) is a difference, either way")

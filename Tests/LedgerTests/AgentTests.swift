@@ -127,6 +127,11 @@ final class AgentTests: LedgerTestCase {
         XCTAssertEqual(cli.status, 3, cli.err)
         XCTAssertTrue(cli.err.contains("is fenced"), cli.err)
         XCTAssertEqual(try runProcess(productPath("shmbal"), ["check", "--segment", host.segment.path]).status, 0, "a notice, not broken books")
+        // Unfenced behind the agent's back (as a snapshot restored over the record would): the
+        // agent fences it again on its next round, the server still down.
+        try books.setFenced(host.key, false)
+        XCTAssertTrue(poll(within: 10) { (try? books.get(host.key).state.fenced) == true }, "fenced again: \(readTextFile(host.log) ?? "")")
+        XCTAssertTrue((readTextFile(host.log) ?? "").contains("fenced again"), readTextFile(host.log) ?? "")
         try books.release(host.key, index: 2, Amount(whole: 100)!)
         try books.receive(host.key, index: 2, Amount(whole: 50)!)
         try server.start()

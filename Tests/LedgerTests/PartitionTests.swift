@@ -31,12 +31,19 @@ final class PartitionTests: LedgerTestCase {
         XCTAssertTrue(poll(within: 30) { (try? booksA.get(a.key).state.fenced) == true }, "a fenced itself: \(readTextFile(a.log) ?? "")")
         assertRefused(.fenced) { () throws(BooksError) in try booksA.allocate(a.key, index: 3, Amount(whole: 1)!) }
         try booksA.release(a.key, index: 2, Amount(whole: 200)!)   // orders already funded go on
+        // Unfenced behind the agent's back (as a snapshot restored over the record would): fenced
+        // again while the ledger stays unreachable (here by the stuck-round watchdog or the agent
+        // it restarts; AgentTests covers an agent whose rounds fail fast).
+        try booksA.setFenced(a.key, false)
+        XCTAssertTrue(poll(within: 10) { (try? booksA.get(a.key).state.fenced) == true }, "fenced again: \(readTextFile(a.log) ?? "")")
         // b takes all it can: the ledger's pool, never a's lease.
         for _ in 0..<6 { try? booksB.allocate(b.key, index: 2, Amount(whole: 1000)!) ; sleepMicroseconds(200_000) }
         XCTAssertTrue(poll(within: 20) { (try? self.amount(self.account()["pool"]).raw) == 0 }, "b leased the whole pool")
         var acct = try account()
         XCTAssertEqual(try XCTUnwrap(acct["leases"] as? [String: Any])["a"] as? String, leasedByA as? String, "a's lease is still a's")
-        XCTAssertTrue(try ledger(["get", "USDC"]).out.contains("EXPIRED"), "and shown as expired")
+        let shown = try ledger(["get", "USDC"]).out
+        XCTAssertTrue(shown.contains("EXPIRED"), "and shown as expired: \(shown)")
+        XCTAssertTrue(shown.contains("agent silent (last said connected)"), "its agent's state is only what it last said: \(shown)")
         let f = try tableFigures()
         XCTAssertEqual(f.total.raw, f.pool.raw + f.leased.raw)
 

@@ -58,7 +58,7 @@ func fmtNs(_ ns: Double) -> String {
     if ns < 100 { return String(format1: ns, "ns") }
     if ns < 1_000 { return "\(Int(ns.rounded())) ns" }
     if ns < 100_000 { return String(format2: ns / 1_000, "µs") }
-    if ns < 100_000_000 { return "\(Int((ns / 1_000).rounded())) µs" }
+    if ns < 1_000_000 { return "\(Int((ns / 1_000).rounded())) µs" }
     return String(format2: ns / 1_000_000, "ms")
 }
 

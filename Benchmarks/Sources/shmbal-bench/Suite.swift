@@ -16,10 +16,16 @@ struct SuiteOptions {
     /// `Benchmarks/cabi/cabi_ops`, built by `Benchmarks/run`: its read batches run between the
     /// core's read rounds, so their ratio to the core's read is per round, under the same load.
     var cabiOps: String?
-    /// Sections to run (all when empty): one, read, holds, slow, external, contend, readers, render, scrape.
+    /// Sections to run (all when empty): one, read, holds, slow, external, contend, readers, render, scrape, ledger.
     var only: Set<String> = []
     /// The release `shmbal` whose `metrics` exporter the scrape row runs (issue 14).
     var shmbal: String?
+    /// The release `shmbal-ledger` whose agent the ledger section runs beside a writer, and the
+    /// ledger it leases from (issue 13; Benchmarks/run starts a PostgreSQL).
+    var shmbalLedger: String?
+    var db: String?
+    /// What `shmbal-ledger-bench` printed: name → "key=value …".
+    var ledger: [String: String] = [:]
 
     init(_ args: [String]) {
         var i = 0
@@ -36,6 +42,9 @@ struct SuiteOptions {
             case "--out": out = value()
             case "--cabi-ops": cabiOps = value()
             case "--shmbal": shmbal = value()
+            case "--shmbal-ledger": shmbalLedger = value()
+            case "--db": db = value()
+            case "--ledger": ledger = SuiteOptions.parsePairs(readFile(value()) ?? "")
             case "--command": command = value()
             case "--quick": quick = true
             case "--only": only = Set(value().split(separator: ",").map(String.init))
@@ -99,6 +108,7 @@ final class Suite {
         if on("readers") { try readers() }
         if on("render") { try renderPass() }
         if on("scrape") { try scrape() }
+        if on("ledger") { try ledgerSection() }
         let load1 = loadAverage()
         notes.append("Load average (1, 5, 15 min) at the start: \(load0); at the end: \(load1).")
         let text = report()
