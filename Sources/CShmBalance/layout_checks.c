@@ -13,6 +13,7 @@ _Static_assert(sizeof(shmbal_record_info) == 3192, "record_info size");
 _Static_assert(offsetof(shmbal_reconcile_result, dropped_amount) == 288, "reconcile_result dropped");
 _Static_assert(sizeof(shmbal_reconcile_result) == 1536, "reconcile_result size");
 _Static_assert(offsetof(shmbal_record_state, last_change_pid) == 40, "record_state head");
+_Static_assert(offsetof(shmbal_record_state, fenced) == 44 && sizeof(((shmbal_record_state *)0)->fenced) == 1, "record_state fence");
 _Static_assert(offsetof(shmbal_record_state, credit_limit) == 48, "record_state credit");
 _Static_assert(offsetof(shmbal_record_state, slots) == 64, "record_state slots");
 _Static_assert(sizeof(shmbal_record_state) == 1088 && _Alignof(shmbal_record_state) == 16, "record_state size");

@@ -13,9 +13,11 @@ public struct RecordState: Sendable, Equatable {
     public var opCount: UInt64
     public var lastChangeMicros: Int64
     public var lastChangePid: Int32
-    public var creditLimit: Amount
     /// Fenced (SPEC §10): allocate is refused until the host's agent reaches the ledger again.
+    /// Here, in the 4 bytes after the pid, so the layout stays the C ABI's `shmbal_record_state`
+    /// (its `fenced` byte), which `shmbal_record_read` fills in place (CABITests checks it).
     public var fenced: Bool
+    public var creditLimit: Amount
     /// `slots[0..<strategyCount]` are meaningful; the rest are zero.
     public var slots: InlineArray<64, Amount>
 

@@ -122,6 +122,7 @@ extension shmbal_record_state {
             && MemoryLayout<S>.offset(of: \S.opCount) == MemoryLayout<shmbal_record_state>.offset(of: \.op_count)
             && MemoryLayout<S>.offset(of: \S.lastChangeMicros) == MemoryLayout<shmbal_record_state>.offset(of: \.last_change_micros)
             && MemoryLayout<S>.offset(of: \S.lastChangePid) == MemoryLayout<shmbal_record_state>.offset(of: \.last_change_pid)
+            && MemoryLayout<S>.offset(of: \S.fenced) == MemoryLayout<shmbal_record_state>.offset(of: \.fenced)
             && MemoryLayout<S>.offset(of: \S.creditLimit) == MemoryLayout<shmbal_record_state>.offset(of: \.credit_limit)
             && MemoryLayout<S>.offset(of: \S.slots) == MemoryLayout<shmbal_record_state>.offset(of: \.slots)
     }
@@ -135,7 +136,7 @@ extension shmbal_record_state {
             try out.withMemoryRebound(to: RecordState.self, capacity: 1) { (s) throws(ABIFailure) in
                 try core { () throws(BooksError) in try ref.read(into: &s.pointee) }
             }
-            out.pointee.reserved = 0
+            out.pointee.reserved = (0, 0, 0)   // the core's padding after its Bool
         } else {
             try copying(ref, into: out)
         }
@@ -155,7 +156,8 @@ extension shmbal_record_state {
         raw.storeBytes(of: state.opCount, toByteOffset: MemoryLayout<shmbal_record_state>.offset(of: \.op_count)!, as: UInt64.self)
         raw.storeBytes(of: state.lastChangeMicros, toByteOffset: MemoryLayout<shmbal_record_state>.offset(of: \.last_change_micros)!, as: Int64.self)
         raw.storeBytes(of: state.lastChangePid, toByteOffset: MemoryLayout<shmbal_record_state>.offset(of: \.last_change_pid)!, as: Int32.self)
-        raw.storeBytes(of: Int32(0), toByteOffset: MemoryLayout<shmbal_record_state>.offset(of: \.reserved)!, as: Int32.self)
+        raw.storeBytes(of: UInt8(state.fenced ? 1 : 0), toByteOffset: MemoryLayout<shmbal_record_state>.offset(of: \.fenced)!, as: UInt8.self)
+        for i in 0..<3 { raw.storeBytes(of: UInt8(0), toByteOffset: MemoryLayout<shmbal_record_state>.offset(of: \.reserved)! + i, as: UInt8.self) }
         raw.storeBytes(of: shmbal_amount(state.creditLimit), toByteOffset: MemoryLayout<shmbal_record_state>.offset(of: \.credit_limit)!, as: shmbal_amount.self)
         let slots = raw + MemoryLayout<shmbal_record_state>.offset(of: \.slots)!
         let stale = previous < 0 ? 0 : (previous > 64 ? 64 : previous)

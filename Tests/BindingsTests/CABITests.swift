@@ -1,6 +1,7 @@
 import CShmBalance
 import Foundation
 import ShmBalance
+@testable import ShmBalanceCABI
 import ShmBalanceTestSupport
 import XCTest
 
@@ -280,7 +281,8 @@ final class CABITests: XCTestCase {
             XCTAssertEqual(s.op_count, c.opCount, what)
             XCTAssertEqual(s.last_change_micros, c.lastChangeMicros, what)
             XCTAssertEqual(s.last_change_pid, getpid(), what)
-            XCTAssertEqual(s.reserved, 0, what)
+            XCTAssertEqual(s.fenced, c.fenced ? 1 : 0, what)
+            XCTAssertTrue(s.reserved == (0, 0, 0), what)
             XCTAssertEqual(s.credit_limit.amount, c.creditLimit, what)
             withUnsafeBytes(of: s.slots) { raw in
                 let slots = raw.bindMemory(to: shmbal_amount.self)
@@ -308,6 +310,17 @@ final class CABITests: XCTestCase {
         try check(state, "after the shrink")
         XCTAssertEqual(shmbal_record_read(rec, odd), SHMBAL_OK.code, lastError)
         XCTAssertEqual(memcmp(raw + 1, &state, MemoryLayout<shmbal_record_state>.size), 0, "the copying path left other bytes")
+
+        // Fenced (SPEC §10): the byte says so, on both paths.
+        try Books.open(dir.segment, .readWrite).setFenced(key, true)
+        XCTAssertEqual(shmbal_record_read(rec, &state), SHMBAL_OK.code, lastError)
+        XCTAssertEqual(state.fenced, 1)
+        try check(state, "fenced")
+        XCTAssertEqual(shmbal_record_read(rec, odd), SHMBAL_OK.code, lastError)
+        XCTAssertEqual(memcmp(raw + 1, &state, MemoryLayout<shmbal_record_state>.size), 0, "the copying path wrote other bytes when fenced")
+        // The aligned read is the core's own read into the caller's struct only while the core's
+        // state has this struct's layout (else it silently takes the slower copying path).
+        XCTAssertTrue(shmbal_record_state.isCoreLayout, "RecordState no longer has shmbal_record_state's layout")
 
         XCTAssertEqual(shmbal_record_read(rec, nil), SHMBAL_BAD_INPUT.code)
         XCTAssertEqual(lastError, "a record state to fill is required (got NULL)")

@@ -295,7 +295,9 @@ typedef struct SHMBAL_ALIGNED_16 shmbal_record_state {
     uint64_t op_count;           /* applied mutations since the record was created */
     int64_t last_change_micros;  /* µs since the Unix epoch */
     int32_t last_change_pid;
-    int32_t reserved;            /* 0 */
+    uint8_t fenced;              /* 1: allocate is refused here until the host's agent reaches the
+                                    ledger again (SPEC §10, SHMBAL_REFUSAL_FENCED); 0 otherwise */
+    uint8_t reserved[3];         /* 0 */
     shmbal_amount credit_limit;  /* headroom = slots[1] + credit_limit */
     shmbal_amount slots[64];
 } shmbal_record_state;
