@@ -15,13 +15,18 @@ final class TmuxSession {
     /// locale unless `env` says otherwise. A shell waits for it and then writes its exit status
     /// on the screen (`[shmbal exited: 0]`), which also shows the terminal works again; then it
     /// runs `afterExit` (shell text, e.g. `stty -a` to show the terminal's modes as shmbal left them).
-    init(_ arguments: [String], width: Int = 120, height: Int = 35, env: [String: String] = [:], afterExit: String = "") throws {
+    convenience init(_ arguments: [String], width: Int = 120, height: Int = 35, env: [String: String] = [:], afterExit: String = "") throws {
+        try self.init(command: [shmbalPath] + arguments, width: width, height: height, env: env, afterExit: afterExit)
+    }
+
+    /// The same for any program (`command[0]`, a path): the hosts walkthrough, a script.
+    init(command argv: [String], width: Int = 120, height: Int = 35, env: [String: String] = [:], afterExit: String = "") throws {
         let n = TmuxSession.counter.add(1, ordering: .relaxed).newValue
         server = "shmbal-dash-\(getpid())-\(n)"
         var environment = ["LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TERM": "tmux-256color", "TZ": "UTC", "SWIFT_BACKTRACE": "enable=no"]
         for (k, v) in env { environment[k] = v }
         let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\(shellQuote($0.value))" }.joined(separator: " ")
-        let command = "env \(assignments) " + ([shmbalPath] + arguments).map(shellQuote).joined(separator: " ")
+        let command = "env \(assignments) " + argv.map(shellQuote).joined(separator: " ")
         // The shell survives a Ctrl-C meant for shmbal (a trap runs `true`; shmbal starts with the
         // default action and installs its own handler), then reports and stays for capture-pane.
         // No core files from the signals a test sends.
@@ -54,6 +59,9 @@ final class TmuxSession {
 
     /// The screen as text.
     func screen() -> String { (try? tmux(["capture-pane", "-p"], check: false)) ?? "" }
+
+    /// The screen and everything scrolled off it.
+    func history() -> String { (try? tmux(["capture-pane", "-p", "-S", "-"], check: false)) ?? "" }
 
     /// Keys by tmux name (`Enter`, `Escape`, `Left`, `C-c`, or a single character).
     func keys(_ names: String...) throws { try tmux(["send-keys"] + names) }
