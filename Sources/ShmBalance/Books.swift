@@ -19,6 +19,8 @@ public struct Books: @unchecked Sendable {
     public let isReadOnly: Bool
     /// Where each record's hold table and op-id ring are (layout 3).
     @usableFromInline let extensions: ExtensionGeometry
+    /// `OpDigests.table`, reached without a lazy global's check on the op-id path.
+    @usableFromInline let opDigests: UnsafePointer<UInt64>
 
     public init(_ segment: Segment, lockTimeoutMs: Int = LockTimeout.fromEnvironment()) {
         self.segment = segment
@@ -30,6 +32,7 @@ public struct Books: @unchecked Sendable {
         self.isReadOnly = segment.isReadOnly
         self.mappingId = segment.mappingId
         self.extensions = ExtensionGeometry(segment.base, segment.geometry)
+        self.opDigests = OpDigests.table
     }
 
     /// Opens the segment at `path` (nil: `$SHMBAL_SEGMENT`, else `/dev/shm/shmbal`).

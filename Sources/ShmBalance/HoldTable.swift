@@ -142,8 +142,12 @@ struct HoldTable {
 
     /// The entry open in `g` under `id` (writer side, through the index).
     @inlinable
-    func find(_ id: HoldId, in g: UInt64) -> Int? {
-        index.find(id) { e in e < entries && isVisible(e, in: g) }
+    func find(_ id: HoldId, in g: UInt64) -> Int? { find(id, hash: IdIndex.hash(id), in: g) }
+
+    /// `find`, with `hash` = `IdIndex.hash(id)` (a hold's call carries it).
+    @inlinable
+    func find(_ id: HoldId, hash: UInt64, in g: UInt64) -> Int? {
+        index.find(id, hash: hash) { e in e < entries && isVisible(e, in: g) }
     }
 
     /// `find`, and when the index has no entry for `id`, a scan of the table: fill and void use it,

@@ -63,7 +63,7 @@ extension Books {
     @inlinable
     public func hold(_ rec: RecordRef, index: Int, _ amount: Amount, id: HoldId, ttlMicros: Int64? = nil) throws(BooksError) {
         if let ttl = ttlMicros, ttl <= 0 { throw .badInput("a hold's ttl must be above 0 (got \(ttl) µs)") }
-        let call = OpCall(id, .hold, index: index, amount: amount, UInt64(bitPattern: ttlMicros ?? 0))
+        let call = plainCall(id, .hold, index: index, amount: amount, x0: UInt64(bitPattern: ttlMicros ?? 0))
         let (cur, w0) = try beginSmall(rec)
         if try replay(rec, call) != nil { return }
         let count = HeadWord.count(w0)
@@ -73,7 +73,7 @@ extension Books {
         guard amount.raw > 0 else { throw refuse(rec, remembering: call, Refusal(.nonPositiveAmount, .hold, rec.key, index: index, amount: amount)) }
         let table = holdTable(rec)
         let g = rec.stateLatch.lockedGeneration
-        if let e = table.find(id, in: g) {
+        if let e = table.find(id, hash: call.hash, in: g) {
             if let refused = holdIdTaken(rec, table, e, call, ttlMicros) { throw refused }
             return  // a replay: the hold exists as asked
         }
@@ -103,7 +103,7 @@ extension Books {
         commitSmall(rec, cur, w0: w0, c, .hold, amount: amount, detail: left, after: Amount(raw: budget), now: now, call: call,
                     result: OpResult(outcome: 0, detail: left, after: Amount(raw: budget))) { g1 in
             table.open(e, id: id, slot: index, amount: amount, original: amount, created: now, expires: expires, at: g1)
-            table.index.insert(id, at: e)
+            table.index.insert(id, hash: call.hash, at: e)
         }
         try confirmWritten(now)
     }
@@ -221,7 +221,7 @@ extension Books {
 
     @inlinable
     public func receive(_ rec: RecordRef, index: Int, _ amount: Amount, opId: OperationId? = nil) throws(BooksError) {
-        let call = opId.map { OpCall($0, .receive, index: index, amount: amount) }
+        let call = opId.map { plainCall($0, .receive, index: index, amount: amount) }
         let (cur, w0) = try beginSmall(rec)
         if let call, try replay(rec, call) != nil { return }
         let count = HeadWord.count(w0)

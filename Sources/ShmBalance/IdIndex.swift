@@ -27,15 +27,26 @@ struct IdIndex {
     /// Where `id`'s probe starts: one multiply of the words folded (ids are short: most of their
     /// words are zero, and a probe that meets another id's bucket just goes on).
     @inlinable @inline(__always)
-    func home(_ id: HoldId) -> Int {
-        let h = (id.w0 ^ (id.w1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (id.w2 &* 0x1656_67B1_9E37_79F9) ^ (id.w3 &* 0x27D4_EB2F_1656_67C5)) &* 0x9E37_79B9_7F4A_7C15
-        return Int(truncatingIfNeeded: h >> 32) & mask
+    func home(_ id: HoldId) -> Int { home(hash: IdIndex.hash(id)) }
+
+    /// The home bucket of an id whose `hash` is known (an `OpCall` carries its id's).
+    @inlinable @inline(__always)
+    func home(hash h: UInt64) -> Int { Int(truncatingIfNeeded: h >> 32) & mask }
+
+    /// The id's hash, before the mask (the same for every index: each keeps the bits its size needs).
+    @inlinable @inline(__always)
+    static func hash(_ id: HoldId) -> UInt64 {
+        (id.w0 ^ (id.w1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (id.w2 &* 0x1656_67B1_9E37_79F9) ^ (id.w3 &* 0x27D4_EB2F_1656_67C5)) &* 0x9E37_79B9_7F4A_7C15
     }
 
     /// The first entry under `id` that `accept` takes (it checks the entry is live), or nil.
     @inlinable @inline(__always)
-    func find(_ id: HoldId, _ accept: (Int) -> Bool) -> Int? {
-        var b = home(id)
+    func find(_ id: HoldId, _ accept: (Int) -> Bool) -> Int? { find(id, hash: IdIndex.hash(id), accept) }
+
+    /// `find`, with `hash` = `IdIndex.hash(id)`.
+    @inlinable @inline(__always)
+    func find(_ id: HoldId, hash: UInt64, _ accept: (Int) -> Bool) -> Int? {
+        var b = home(hash: hash)
         var left = mask
         while true {
             let v = bucket(b)
@@ -49,8 +60,12 @@ struct IdIndex {
 
     /// Points `id` at entry `e` (in the first empty bucket of its probe, or where `e` already is).
     @inlinable
-    func insert(_ id: HoldId, at e: Int) {
-        var b = home(id)
+    func insert(_ id: HoldId, at e: Int) { insert(id, hash: IdIndex.hash(id), at: e) }
+
+    /// `insert`, with `hash` = `IdIndex.hash(id)`.
+    @inlinable
+    func insert(_ id: HoldId, hash: UInt64, at e: Int) {
+        var b = home(hash: hash)
         var left = mask
         while true {
             let v = bucket(b)

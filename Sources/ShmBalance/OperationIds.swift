@@ -19,23 +19,50 @@ struct OpCall {
     /// A mix of the arguments not compared field by field (a hold's ttl, a fill's hold id and
     /// `final`, a name): the same id with any other argument is refused.
     @usableFromInline var digest: UInt64
+    /// `IdIndex.hash(id)`: computed once, for every probe of the op-id index (and a hold's own index).
+    @usableFromInline var hash: UInt64
 
     @inlinable
     init(_ id: OperationId, _ operation: Operation, index: Int, amount: Amount, second: Amount = .zero,
          _ x0: UInt64 = 0, _ x1: UInt64 = 0, _ x2: UInt64 = 0, _ x3: UInt64 = 0, _ x4: UInt64 = 0) {
+        self.init(id, operation, index: index, amount: amount, second: second, digest: OpCall.digest(index: index, x0, x1, x2, x3, x4))
+    }
+
+    /// A call whose digest is already known (`Books.plainCall`: one of `OpDigests`).
+    @inlinable @inline(__always)
+    init(_ id: OperationId, _ operation: Operation, index: Int, amount: Amount, second: Amount = .zero, digest: UInt64) {
         self.id = id
         self.operation = operation
         self.index = index
         self.amount = amount
         self.second = second
+        self.digest = digest
+        hash = IdIndex.hash(id)
+    }
+
+    /// The digest of the arguments not compared field by field (stored in the entry: never change it).
+    @inlinable
+    static func digest(index: Int, _ x0: UInt64, _ x1: UInt64, _ x2: UInt64, _ x3: UInt64, _ x4: UInt64) -> UInt64 {
         let k: UInt64 = 0x9E37_79B9_7F4A_7C15
         var h = (x0 ^ 0x4F50_4944 ^ UInt64(bitPattern: Int64(index)) << 40) &* k
         h = (h ^ (h >> 29) ^ x1) &* k
         h = (h ^ (h >> 29) ^ x2) &* k
         h = (h ^ (h >> 29) ^ x3) &* k
         h = (h ^ (h >> 29) ^ x4) &* k
-        digest = h ^ (h >> 32)
+        return h ^ (h >> 32)
     }
+}
+
+/// The digests of calls with no argument beyond the slot (x0…x4 all 0: allocate, release, a hold
+/// without a ttl, a receive), one per slot 0…63, computed once per process: those calls skip the
+/// five dependent multiplies of `OpCall.digest`.
+@usableFromInline
+enum OpDigests {
+    @usableFromInline nonisolated(unsafe) static let table: UnsafePointer<UInt64> = {
+        let t = UnsafeMutablePointer<UInt64>.allocate(capacity: Layout.slotCount)
+        for i in 0..<Layout.slotCount { t[i] = OpCall.digest(index: i, 0, 0, 0, 0, 0) }
+        return UnsafePointer(t)
+    }()
 }
 
 /// What the first call with an op id did: applied (with its figures) or refused.
@@ -87,7 +114,13 @@ struct OpLog {
     /// The live entry for `id`, if any.
     @inlinable
     func find(_ id: OperationId, opSeq: UInt64) -> Int? {
-        index.find(id) { p in p <= window && isLive(p, opSeq: opSeq) }
+        index.find(id, hash: IdIndex.hash(id)) { p in p <= window && isLive(p, opSeq: opSeq) }
+    }
+
+    /// `find` for a call (its id's hash already computed).
+    @inlinable @inline(__always)
+    func find(_ call: OpCall, opSeq: UInt64) -> Int? {
+        index.find(call.id, hash: call.hash) { p in p <= window && isLive(p, opSeq: opSeq) }
     }
 
     /// The slot as an entry keeps it: 0…63, else 0xFF (the digest tells other indexes apart).
@@ -141,7 +174,7 @@ struct OpLog {
         e.storeAmount(result.detail, Layout.OpEntry.detail)
         e.storeAmount(result.after, Layout.OpEntry.after)
         e.storeRelaxed(UInt64(result.kind), Layout.OpEntry.resultKind)
-        index.insert(call.id, at: p)
+        index.insert(call.id, hash: call.hash, at: p)
     }
 
     /// Inside a publish: records `call` as the next sequence of `cur` and makes it live in `next`
@@ -165,13 +198,22 @@ extension Books {
     @inlinable @inline(__always)
     func opLog(_ rec: RecordRef) -> OpLog { OpLog(extensionBase(rec), extensions) }
 
+    /// The call for an op id whose only arguments are the slot and the amount (`OpDigests`).
+    @inlinable @inline(__always)
+    func plainCall(_ id: OperationId, _ operation: Operation, index: Int, amount: Amount, x0: UInt64 = 0) -> OpCall {
+        if x0 == 0 && UInt(bitPattern: index) < UInt(Layout.slotCount) {
+            return OpCall(id, operation, index: index, amount: amount, digest: opDigests[index])
+        }
+        return OpCall(id, operation, index: index, amount: amount, x0)
+    }
+
     /// Under the lock, before any rule runs: nil when `call` is new; else the first call's result
     /// (thrown again if it was a refusal), or a refusal when the id was used for other arguments.
     @inlinable @inline(__always)
     func replay(_ rec: RecordRef, _ call: OpCall) throws(BooksError) -> OpResult? {
         let log = opLog(rec)
         let opSeq = rec.stateLatch.lockedCurrent.loadRelaxed(Layout.State.opSeq)
-        guard let p = log.find(call.id, opSeq: opSeq) else { return nil }
+        guard let p = log.find(call, opSeq: opSeq) else { return nil }
         return try replayFound(rec, log, p, call)
     }
 

@@ -159,7 +159,7 @@ extension Books {
 
     @inlinable
     public func allocate(_ rec: RecordRef, index: Int, _ amount: Amount, opId: OperationId) throws(BooksError) {
-        let call = OpCall(opId, .allocate, index: index, amount: amount)
+        let call = plainCall(opId, .allocate, index: index, amount: amount)
         let (cur, w0) = try beginSmall(rec)
         if try replay(rec, call) != nil { return }
         try checkPairArguments(rec, call, count: HeadWord.count(w0))
@@ -186,7 +186,7 @@ extension Books {
 
     @inlinable
     public func release(_ rec: RecordRef, index: Int, _ amount: Amount, opId: OperationId) throws(BooksError) {
-        let call = OpCall(opId, .release, index: index, amount: amount)
+        let call = plainCall(opId, .release, index: index, amount: amount)
         let (cur, w0) = try beginSmall(rec)
         if try replay(rec, call) != nil { return }
         try checkPairArguments(rec, call, count: HeadWord.count(w0))

@@ -8,6 +8,24 @@ final class OperationIdTests: HoldsTestCase {
     override var startingBudgets: [(Int, String)] { [(2, "2000")] }
     func opCount() throws -> UInt64 { try books.get(usdc).state.opCount }
 
+    /// The digests of slot-only calls come from a table (`OpDigests`): it must be the formula
+    /// itself, and the formula must stay what entries already in segments were written with.
+    func testThePlainCallDigestsAreTheFormula() throws {
+        let op = try OperationId("o-1")
+        for i in 0..<Layout.slotCount {
+            let full = OpCall(op, .allocate, index: i, amount: Amount("1"))
+            XCTAssertEqual(books.plainCall(op, .allocate, index: i, amount: Amount("1")).digest, full.digest)
+            XCTAssertEqual(OpDigests.table[i], OpCall.digest(index: i, 0, 0, 0, 0, 0))
+        }
+        XCTAssertEqual(OpCall.digest(index: 2, 0, 0, 0, 0, 0), 0x5485_5145_EB98_C197)
+        XCTAssertEqual(OpCall.digest(index: 63, 0, 0, 0, 0, 0), 0x0A0D_9411_4379_08B8)
+        // Outside the table, and with an argument beyond the slot: computed as before.
+        for (i, x0) in [(-1, UInt64(0)), (64, 0), (2, 5_000_000)] {
+            XCTAssertEqual(books.plainCall(op, .hold, index: i, amount: .zero, x0: x0).digest, OpCall(op, .hold, index: i, amount: .zero, x0).digest)
+        }
+        XCTAssertEqual(OpCall(op, .allocate, index: 2, amount: .zero).hash, IdIndex.hash(op))
+    }
+
     func testAHoldReplayedAppliesOnce() throws {
         try books.hold(usdc, index: 2, Amount("500"), id: id("h"))
         let ops = try opCount()
