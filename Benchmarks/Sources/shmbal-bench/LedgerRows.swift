@@ -51,31 +51,8 @@ extension Suite {
         }
         let window: Int64 = o.quick ? 500_000_000 : 1_000_000_000
         let n = o.quick ? 6 : 11
-        func writerWindow() throws -> Double {
-            let t0 = bench_now_ns()
-            var ops = 0
-            while bench_now_ns() - t0 < window {
-                if swiftOps(books!, rec!, 20_000) != 0 { throw BenchError("refused") }
-                ops += 20_000
-            }
-            return Double(bench_now_ns() - t0) / Double(ops)
-        }
-        agent.stop()
-        var ratios: [Double] = [], withNs: [Double] = []
-        for r in 0..<n {
-            var off = 0.0, on = 0.0
-            for phase in r % 2 == 0 ? [false, true] : [true, false] {
-                if phase {
-                    agent.resume()
-                    on = try writerWindow()
-                    agent.stop()
-                } else {
-                    off = try writerWindow()
-                }
-            }
-            ratios.append(on / off)
-            withNs.append(on)
-        }
+        let p = try pairedWindows(books!, rec!, rounds: n, window: window, beside: [agent])
+        let ratios = p.ratios, withNs = p.withNs
         agent.resume()
         var status: Int32 = 0
         if waitpid(agent.pid, &status, WNOHANG) == agent.pid { throw BenchError("the agent exited during the rounds: \(readFile(agent.outputPath) ?? "")") }

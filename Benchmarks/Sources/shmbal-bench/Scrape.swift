@@ -37,36 +37,8 @@ extension Suite {
         // (and the exporter's 10 Hz look at the activity ring).
         let window: Int64 = o.quick ? 500_000_000 : 1_000_000_000
         let n = o.quick ? 6 : 11
-        func writerWindow() throws -> Double {
-            let t0 = bench_now_ns()
-            var ops = 0
-            while bench_now_ns() - t0 < window {
-                if swiftOps(s.books, s.rec, 20_000) != 0 { throw BenchError("refused") }
-                ops += 20_000
-            }
-            return Double(bench_now_ns() - t0) / Double(ops)
-        }
-        scraper.stop()
-        exporter.stop()
-        var ratios: [Double] = [], withNs: [Double] = [], scrapes: [Double] = []
-        for r in 0..<n {
-            var off = 0.0, on = 0.0
-            for phase in r % 2 == 0 ? [false, true] : [true, false] {
-                if phase {
-                    exporter.resume()
-                    scraper.resume()
-                    let c0 = counter.value
-                    on = try writerWindow()
-                    scrapes.append(Double(counter.value - c0))
-                    scraper.stop()
-                    exporter.stop()
-                } else {
-                    off = try writerWindow()
-                }
-            }
-            ratios.append(on / off)
-            withNs.append(on)
-        }
+        let p = try pairedWindows(s.books, s.rec, rounds: n, window: window, beside: [exporter, scraper], counter: counter)
+        let ratios = p.ratios, withNs = p.withNs, scrapes = p.counted
         try scraper.terminateExpectingSignal()
         let ratio = median(ratios)
         log("1 Hz scrape: per-round ratios " + ratios.map { fmtRatio($0) }.joined(separator: " "))

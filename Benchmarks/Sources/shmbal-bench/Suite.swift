@@ -495,36 +495,9 @@ final class Suite {
         let s = try SwiftSubject(path: scratchPath("readers"))
         defer { s.close() }
         let window: Int64 = o.quick ? 200_000_000 : 300_000_000
-        func writerWindow() throws -> (nsPerOp: Double, ops: Int) {
-            let t0 = bench_now_ns()
-            var ops = 0
-            while bench_now_ns() - t0 < window {
-                if swiftOps(s.books, s.rec, 20_000) != 0 { throw BenchError("refused") }
-                ops += 20_000
-            }
-            return (Double(bench_now_ns() - t0) / Double(ops), ops)
-        }
         func paired(_ child: Child, counter: SharedCounter?) throws -> (ratios: [Double], withNs: [Double], readsPerSecond: [Double]) {
-            child.stop()
-            var ratios: [Double] = [], withNs: [Double] = [], rps: [Double] = []
-            for r in 0..<rounds {
-                var off = 0.0, on = 0.0
-                for phase in r % 2 == 0 ? [false, true] : [true, false] {
-                    if phase {
-                        child.resume()
-                        let c0 = counter?.value ?? 0, t0 = bench_now_ns()
-                        on = try writerWindow().nsPerOp
-                        let c1 = counter?.value ?? 0, t1 = bench_now_ns()
-                        child.stop()
-                        rps.append(Double(c1 - c0) / (Double(t1 - t0) / 1e9))
-                    } else {
-                        off = try writerWindow().nsPerOp
-                    }
-                }
-                ratios.append(on / off)
-                withNs.append(on)
-            }
-            return (ratios, withNs, rps)
+            let p = try pairedWindows(s.books, s.rec, rounds: rounds, window: window, beside: [child], counter: counter)
+            return (p.ratios, p.withNs, zip(p.counted, p.seconds).map { $0 / $1 })
         }
         // The dashboard's reads at 10 Hz: the whole record with names, and the new activity entries.
         let dash = try Child.spawn(["child-dash", s.path, "10"])
