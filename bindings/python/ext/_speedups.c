@@ -54,7 +54,7 @@ typedef struct {
 
 /* The cached record handle for `currency`: by identity first (a literal or an enum member passed
  * again), then by string equality. */
-static const shmbal_record *lookup(Hot *self, PyObject *currency) {
+static inline const shmbal_record *lookup(Hot *self, PyObject *currency) {
     for (int i = 0; i < self->count; i++)
         if (self->keys[i] == currency) return &self->records[i];
     if (!PyUnicode_Check(currency)) return NULL;
@@ -131,8 +131,9 @@ static int spread(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, Py
 
 static KwCache allocate_shapes, release_shapes, get_balance_shapes;
 
-/* self.<method>(*args, **kwargs) with the original arguments. */
-static PyObject *slow(PyObject *self, PyObject *method, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
+/* self.<method>(*args, **kwargs) with the original arguments. (Cold and out of line: the fast
+ * paths then keep few registers live and need a short prologue.) */
+__attribute__((noinline, cold)) static PyObject *slow(PyObject *self, PyObject *method, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
     PyObject *fn = PyObject_GetAttr(self, method);
     if (fn == NULL) return NULL;
     PyObject *tuple = PyTuple_New(nargs);
@@ -159,7 +160,7 @@ done:
 }
 
 /* Raises the package's exception for a failed C call. */
-static PyObject *fail(int status) {
+__attribute__((noinline, cold)) static PyObject *fail(int status) {
     PyObject *exc = PyObject_CallFunction(error_factory, "i", status);
     if (exc == NULL) return NULL;
     PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
@@ -167,8 +168,39 @@ static PyObject *fail(int status) {
     return NULL;
 }
 
+/* The ints 0…63. CPython keeps one object per small int (-5…256), so an index written as a
+ * literal or computed from small ints is one of these: recognised by its address, without a call.
+ * Init checks that they lie evenly spaced, a power of two apart; otherwise (or for any other
+ * object) slot_index asks PyLong_AsLong as before. */
+static PyObject *small_ints[MAX_SLOT];
+static uintptr_t small_base;
+static unsigned small_shift; /* 0: the addresses are not usable, always call PyLong_AsLong */
+
+static void find_small_ints(void) {
+    for (int i = 0; i < MAX_SLOT; i++) small_ints[i] = PyLong_FromLong(i); /* strong refs, kept */
+    for (int i = 0; i < MAX_SLOT; i++)
+        if (small_ints[i] == NULL) {
+            PyErr_Clear();
+            return;
+        }
+    uintptr_t base = (uintptr_t)small_ints[0], stride = (uintptr_t)small_ints[1] - base;
+    unsigned shift = 0;
+    while (shift < 16 && ((uintptr_t)1 << shift) != stride) shift++;
+    if (shift == 0 || shift == 16) return;
+    for (int i = 0; i < MAX_SLOT; i++)
+        if ((uintptr_t)small_ints[i] != base + ((uintptr_t)i << shift)) return;
+    small_base = base;
+    small_shift = shift;
+}
+
 /* A slot index for the fast path (0…63), or -1. */
-static int slot_index(PyObject *o) {
+static inline int slot_index(PyObject *o) {
+    if (small_shift != 0) {
+        uintptr_t d = (uintptr_t)o - small_base;
+        if (d < ((uintptr_t)MAX_SLOT << small_shift) && (d & (((uintptr_t)1 << small_shift) - 1)) == 0 &&
+            small_ints[d >> small_shift] == o)
+            return (int)(d >> small_shift);
+    }
     if (!PyLong_CheckExact(o)) return -1;
     long i = PyLong_AsLong(o);
     if (i == -1 && PyErr_Occurred()) {
@@ -178,12 +210,19 @@ static int slot_index(PyObject *o) {
     return i >= 0 && i < MAX_SLOT ? (int)i : -1;
 }
 
-static PyObject *move(Hot *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, op_double_fn op,
+__attribute__((always_inline)) static inline PyObject *move(Hot *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, op_double_fn op,
                       op_exact_fn exact_op, PyObject *slow_name, KwCache *shapes) {
-    PyObject *names[3] = {s_currency, s_index, s_amount};
     PyObject *a[3];
-    if (op == NULL || !spread(args, nargs, kwnames, names, 3, a, shapes) || a[0] == NULL || a[1] == NULL || a[2] == NULL)
-        return slow((PyObject *)self, slow_name, args, nargs, kwnames);
+    if (kwnames == NULL && nargs == 3) { /* the usual call: three positional arguments */
+        a[0] = args[0];
+        a[1] = args[1];
+        a[2] = args[2];
+    } else {
+        PyObject *names[3] = {s_currency, s_index, s_amount};
+        if (!spread(args, nargs, kwnames, names, 3, a, shapes) || a[0] == NULL || a[1] == NULL || a[2] == NULL)
+            return slow((PyObject *)self, slow_name, args, nargs, kwnames);
+    }
+    if (op == NULL) return slow((PyObject *)self, slow_name, args, nargs, kwnames);
     const shmbal_record *rec = lookup(self, a[0]);
     int index = slot_index(a[1]);
     if (rec == NULL || index < 0) return slow((PyObject *)self, slow_name, args, nargs, kwnames);
@@ -217,11 +256,18 @@ static PyObject *hot_release(PyObject *self, PyObject *const *args, Py_ssize_t n
 }
 
 static PyObject *hot_get_balance(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
-    PyObject *names[3] = {s_currency, s_index, s_exact};
     PyObject *a[3];
-    if (c_balance == NULL || !spread(args, nargs, kwnames, names, 3, a, &get_balance_shapes) || a[0] == NULL ||
-        (a[2] != NULL && a[2] != Py_False))
-        return slow(self, s_get_balance_slow, args, nargs, kwnames);
+    if (kwnames == NULL && (nargs == 1 || nargs == 2)) { /* the usual call: currency[, index] */
+        a[0] = args[0];
+        a[1] = nargs == 2 ? args[1] : NULL;
+        a[2] = NULL;
+    } else {
+        PyObject *names[3] = {s_currency, s_index, s_exact};
+        if (!spread(args, nargs, kwnames, names, 3, a, &get_balance_shapes) || a[0] == NULL ||
+            (a[2] != NULL && a[2] != Py_False))
+            return slow(self, s_get_balance_slow, args, nargs, kwnames);
+    }
+    if (c_balance == NULL) return slow(self, s_get_balance_slow, args, nargs, kwnames);
     const shmbal_record *rec = lookup((Hot *)self, a[0]);
     int index = a[1] == NULL ? 0 : slot_index(a[1]);
     if (rec == NULL || index < 0) return slow(self, s_get_balance_slow, args, nargs, kwnames);
@@ -328,6 +374,7 @@ PyMODINIT_FUNC PyInit__speedups(void) {
         !(s_release_slow = PyUnicode_InternFromString("_release_slow")) ||
         !(s_get_balance_slow = PyUnicode_InternFromString("_get_balance_slow")))
         return NULL;
+    find_small_ints();
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL) return NULL;
     PyObject *hot = PyType_FromSpec(&hot_spec);

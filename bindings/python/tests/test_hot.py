@@ -43,6 +43,34 @@ def test_every_argument_form_lands_exactly(segment: str) -> None:
     m.close()
 
 
+def test_every_index_form_reaches_its_own_slot(segment: str) -> None:
+    # The extension knows the ints 0…63 by address (CPython's small-int objects); any other int
+    # object, a subclass or a computed value must still reach the same slot, and 64 must not.
+    class Index(int):
+        pass
+
+    m = StrategyBalanceManager("KRAKEN", strategy_count=64)
+    m.reset("USDC", 100_000.0)
+    forms = (lambda i: i, lambda i: int(str(i)), lambda i: Index(i), lambda i: (i + 2**70) - 2**70, lambda i: int(float(i)))
+    for i in range(2, 64):
+        for form in forms:
+            m.allocate("USDC", form(i), float(i))
+    for i in range(2, 64):
+        assert m.get_balance("USDC", i) == 5.0 * i
+        assert m.get_balance("USDC", Index(i)) == 5.0 * i
+        for form in forms:
+            m.release("USDC", form(i), float(i))
+        assert m.get_balance("USDC", i) == 0.0
+    for bad, words in ((64, "#64 is out of range"), (Index(64), "#64 is out of range"), (-1, "#-1 is out of range"),
+                       (0, "#0 is the total"), (1, "#1 is the pool")):
+        with pytest.raises(hft.RefusedError, match=words):
+            m.allocate("USDC", bad, 1.0)
+    with pytest.raises(hft.BadInputError, match=f"index {2**70} is out of range"):
+        m.release("USDC", 2**70, 1.0)
+    assert m.get("USDC").identity_holds and m.get_balance("USDC", 1) == 100_000.0
+    m.close()
+
+
 def test_big_ints_go_exactly_or_are_refused_with_the_parsers_words(segment: str) -> None:
     m = StrategyBalanceManager("KRAKEN")
     m.reset("USDC", "999999999999999999")
