@@ -303,6 +303,24 @@ extension Books {
         try? expireDue(rec, now: shmbal_now_micros())
     }
 
+    /// The published copy for a writer holding the lock, once the holds whose ttl passed are
+    /// voided. One load when no hold has a ttl: the copy found first is the one returned, so the
+    /// fast path selects it once (reading it again after the check cost allocate/release 4
+    /// instructions each).
+    @inlinable @inline(__always)
+    func lockedCurrentAfterExpiry(_ rec: RecordRef) -> UnsafeMutableRawPointer {
+        let cur = rec.stateLatch.lockedCurrent
+        if _slowPath(cur.loadRelaxed(Layout.State.earliestExpiry) != 0) { return expireThenCurrent(rec) }
+        return cur
+    }
+
+    /// `expireIfDue`, then the copy it may have published.
+    @usableFromInline @inline(never)
+    func expireThenCurrent(_ rec: RecordRef) -> UnsafeMutableRawPointer {
+        expireIfDue(rec)
+        return rec.stateLatch.lockedCurrent
+    }
+
     /// Voids every open hold whose ttl has passed (the caller holds the lock); one publish for all.
     @usableFromInline
     func expireDue(_ rec: RecordRef, now: Int64) throws(BooksError) {

@@ -57,8 +57,7 @@ extension Books {
         try requireWritable()
         try lock(rec)
         // One load: only a record with a hold that has a ttl ever takes the expiry path.
-        if _slowPath(rec.stateLatch.lockedCurrent.loadRelaxed(Layout.State.earliestExpiry) != 0) { expireIfDue(rec) }
-        let cur = rec.stateLatch.lockedCurrent
+        let cur = lockedCurrentAfterExpiry(rec)
         let w0 = cur.loadRelaxed(Layout.State.strategyCount)
         // Allocate reads the fence bit into the count (out of range when fenced, see `HeadWord`);
         // `operation` is a constant here once inlined, so each of the two gets one form.

@@ -37,8 +37,8 @@ extension Books {
     func beginSmall(_ rec: RecordRef) throws(BooksError) -> (cur: UnsafeMutableRawPointer, w0: UInt64) {
         try requireWritable()
         try lock(rec)
-        if _slowPath(rec.stateLatch.lockedCurrent.loadRelaxed(Layout.State.earliestExpiry) != 0) { expireIfDue(rec) }
-        let cur = rec.stateLatch.lockedCurrent
+        // One load: only a record with a hold that has a ttl ever takes the expiry path.
+        let cur = lockedCurrentAfterExpiry(rec)
         let w0 = cur.loadRelaxed(Layout.State.strategyCount)
         let count = HeadWord.count(w0)
         guard count >= Layout.minStrategyCount && count <= Layout.slotCount else {

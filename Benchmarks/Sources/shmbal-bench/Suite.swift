@@ -16,7 +16,7 @@ struct SuiteOptions {
     /// `Benchmarks/cabi/cabi_ops`, built by `Benchmarks/run`: its read batches run between the
     /// core's read rounds, so their ratio to the core's read is per round, under the same load.
     var cabiOps: String?
-    /// Sections to run (all when empty): one, read, holds, slow, external, contend, readers, render, scrape, ledger.
+    /// Sections to run (all when empty): one, read, before, holds, slow, external, contend, readers, render, scrape, ledger.
     var only: Set<String> = []
     /// The release `shmbal` whose `metrics` exporter the scrape row runs (issue 14).
     var shmbal: String?
@@ -26,6 +26,11 @@ struct SuiteOptions {
     var db: String?
     /// What `shmbal-ledger-bench` printed: name → "key=value …".
     var ledger: [String: String] = [:]
+    /// `Benchmarks/before`'s core-batch built against this tree and against the commit before
+    /// issue 10's hardening (`beforeRev`): the "no slower than before" rows.
+    var nowBatch: String?
+    var beforeBatch: String?
+    var beforeRev: String?
 
     init(_ args: [String]) {
         var i = 0
@@ -45,6 +50,9 @@ struct SuiteOptions {
             case "--shmbal-ledger": shmbalLedger = value()
             case "--db": db = value()
             case "--ledger": ledger = SuiteOptions.parsePairs(readFile(value()) ?? "")
+            case "--now-batch": nowBatch = value()
+            case "--before-batch": beforeBatch = value()
+            case "--before-rev": beforeRev = value()
             case "--command": command = value()
             case "--quick": quick = true
             case "--only": only = Set(value().split(separator: ",").map(String.init))
@@ -101,6 +109,7 @@ final class Suite {
         func on(_ section: String) -> Bool { o.only.isEmpty || o.only.contains(section) }
         let swiftMedian = on("one") ? try onePass() : .nan
         if on("read") { try readPass() }
+        if on("before") { try beforeSection() }
         if on("holds") { try holdsPass() }
         if on("slow") { try slowPeers() }
         if on("external") { externalRows(swiftMedian: swiftMedian) }

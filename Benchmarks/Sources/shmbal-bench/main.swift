@@ -10,7 +10,7 @@ import ShmBalance
 
 let usage = """
     usage: shmbal-bench ops (swift|swift-opid|swift-holdvoid|swift-holdfill|c-safe|c-safe-noclock|c-safe-bare|c-inplace|c-inplace64|floor|swift-read|swift-read-relaxed|c-read) N
-           shmbal-bench suite [--redis-port P] [--instructions FILE] [--external FILE] [--cabi-ops PATH] [--shmbal PATH] [--shmbal-ledger PATH --db URL] [--ledger FILE] [--out FILE] [--quick] [--only one,read,holds,slow,external,contend,readers,render,scrape,ledger]
+           shmbal-bench suite [--redis-port P] [--instructions FILE] [--external FILE] [--cabi-ops PATH] [--shmbal PATH] [--shmbal-ledger PATH --db URL] [--ledger FILE] [--now-batch PATH --before-batch PATH --before-rev REV] [--out FILE] [--quick] [--only one,read,before,holds,slow,external,contend,readers,render,scrape,ledger]
     """
 
 func fail(_ message: String) -> Never {
