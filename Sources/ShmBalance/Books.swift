@@ -17,8 +17,10 @@ public struct Books: @unchecked Sendable {
     /// The mapping's entry in the process's registry (mapping.c): every write checks the file through it.
     @usableFromInline let mappingId: Int32
     public let isReadOnly: Bool
-    /// Where each record's hold table and op-id ring are (layout 3).
-    @usableFromInline let extensions: ExtensionGeometry
+    /// Where each record's hold table and op-id ring are (layout 3), owned by `segment`.
+    @usableFromInline let extensionGeometry: UnsafePointer<ExtensionGeometry>
+    @inlinable @inline(__always)
+    var extensions: ExtensionGeometry { extensionGeometry.pointee }
     /// `OpDigests.table`, reached without a lazy global's check on the op-id path.
     @usableFromInline let opDigests: UnsafePointer<UInt64>
 
@@ -31,7 +33,7 @@ public struct Books: @unchecked Sendable {
         self.lockTimeoutNs = Int64(lockTimeoutMs) * 1_000_000
         self.isReadOnly = segment.isReadOnly
         self.mappingId = segment.mappingId
-        self.extensions = ExtensionGeometry(segment.base, segment.geometry)
+        self.extensionGeometry = UnsafePointer(segment.extensions)
         self.opDigests = OpDigests.table
     }
 

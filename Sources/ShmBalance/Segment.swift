@@ -16,6 +16,9 @@ public final class Segment: @unchecked Sendable {
     /// This mapping's entry in the process's registry of mappings (mapping.c): the file's identity
     /// for the removal checks, the range for the SIGBUS handler.
     @usableFromInline let mappingId: Int32
+    /// Where each record's hold table and op-id ring are, computed once per open; `Books` keeps
+    /// the pointer, not the 104 bytes, so that a `Books` stays small to copy.
+    @usableFromInline let extensions: UnsafeMutablePointer<ExtensionGeometry>
 
     /// How often a writer looks at the file behind its mapping (a stat of the path): a removed or
     /// replaced segment is noticed by the first write this long after the change at the latest.
@@ -62,9 +65,13 @@ public final class Segment: @unchecked Sendable {
         self.mappingId = mappingId
         self.createdMicros = base.load(fromByteOffset: Layout.Header.createdMicros, as: Int64.self)
         self.creatorPid = base.load(fromByteOffset: Layout.Header.creatorPid, as: Int32.self)
+        extensions = .allocate(capacity: 1)
+        extensions.initialize(to: ExtensionGeometry(base, geometry))
     }
 
     deinit {
+        extensions.deinitialize(count: 1)
+        extensions.deallocate()
         shmbal_mapping_unregister(mappingId)
         munmap(base, geometry.segmentSize)
     }
