@@ -11,35 +11,37 @@ import ShmBalance
 /// (open, close, first lookup of a record) and published by a release store of the generation
 /// (or of the record count); calls read them with acquire loads and no lock.
 struct HandleTable: @unchecked Sendable {
-    static let capacity = 1024
+    /// `SHMBAL_HANDLE_CAPACITY` (handle_storage.h).
+    static var capacity: Int { 1024 }
 
+    /// Layout-compatible with `struct shmbal_handle_entry`.
     struct Entry {
         /// The records this handle has looked up, append-only (never more than the segment holds).
         var records: UnsafeMutablePointer<RecordRef>?
         var recordCapacity = 0
     }
 
-    let generations: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
-    let recordCounts: UnsafeMutablePointer<UnsafeAtomic<Int>.Storage>
-    let entries: UnsafeMutablePointer<Entry>
+    // The table's storage is C's (handle_storage.c): static and zeroed, which is its empty state,
+    // so nothing here is a lazy global and no call pays a once-check to reach it.
+    @inline(__always)
+    var generations: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage> {
+        shmbal_handle_generations_base().assumingMemoryBound(to: UnsafeAtomic<UInt64>.Storage.self)
+    }
+    @inline(__always)
+    var recordCounts: UnsafeMutablePointer<UnsafeAtomic<Int>.Storage> {
+        shmbal_handle_record_counts_base().assumingMemoryBound(to: UnsafeAtomic<Int>.Storage.self)
+    }
+    @inline(__always)
+    var entries: UnsafeMutablePointer<Entry> { shmbal_handle_entries_base().assumingMemoryBound(to: Entry.self) }
     /// The open segment of each entry, retained while the entry's generation is odd. Calls reach
     /// it as a guaranteed reference and borrow its `let books`: no retain, release or copy of
     /// `Books` per call (reading a `Books` out of a pointer would copy and retain it).
-    let books: UnsafeMutablePointer<Unmanaged<OpenBooks>?>
-    let mutex: UnsafeMutablePointer<pthread_mutex_t>
-
-    init() {
-        generations = .allocate(capacity: Self.capacity)
-        generations.initialize(repeating: UnsafeAtomic<UInt64>.Storage(0), count: Self.capacity)
-        recordCounts = .allocate(capacity: Self.capacity)
-        recordCounts.initialize(repeating: UnsafeAtomic<Int>.Storage(0), count: Self.capacity)
-        entries = .allocate(capacity: Self.capacity)
-        entries.initialize(repeating: Entry(), count: Self.capacity)
-        books = .allocate(capacity: Self.capacity)
-        books.initialize(repeating: nil, count: Self.capacity)
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
+    @inline(__always)
+    var books: UnsafeMutablePointer<Unmanaged<OpenBooks>?> {
+        shmbal_handle_books_base().assumingMemoryBound(to: Unmanaged<OpenBooks>?.self)
     }
+    @inline(__always)
+    var mutex: UnsafeMutablePointer<pthread_mutex_t> { shmbal_handle_mutex_address() }
 
     @inline(__always)
     func generation(_ i: Int) -> UnsafeAtomic<UInt64> { UnsafeAtomic(at: generations + i) }
