@@ -155,8 +155,12 @@ struct HoldTable {
     /// can still be closed. Only an unknown id pays the scan; `hold` keeps the index alone (a miss
     /// is its normal case).
     @inlinable
-    func findOrScan(_ id: HoldId, in g: UInt64) -> Int? {
-        if let e = find(id, in: g) { return e }
+    func findOrScan(_ id: HoldId, in g: UInt64) -> Int? { findOrScan(id, hash: IdIndex.hash(id), in: g) }
+
+    /// `findOrScan`, with `hash` = `IdIndex.hash(id)` (kept for the index's remove).
+    @inlinable
+    func findOrScan(_ id: HoldId, hash: UInt64, in g: UInt64) -> Int? {
+        if let e = find(id, hash: hash, in: g) { return e }
         return scan(id, in: g)
     }
 
@@ -239,7 +243,9 @@ extension Books {
     /// Where `rec`'s extension starts.
     @inlinable @inline(__always)
     func extensionBase(_ rec: RecordRef) -> UnsafeMutableRawPointer {
-        extensions.base + ((rec.p - (base + recordsOffset)) / Layout.Record.size) &* extensions.size
+        // Unsigned: a record lies after the records' start, and an unsigned division by the
+        // constant is a multiply and a shift (the signed one needs its sign fixed up).
+        extensions.base + Int(bitPattern: UInt(bitPattern: rec.p - (base + recordsOffset)) / UInt(Layout.Record.size)) &* extensions.size
     }
 }
 

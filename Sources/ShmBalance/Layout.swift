@@ -223,8 +223,12 @@ public enum Layout {
         /// The result: what a refusal's message shows, and the slot's value after.
         @inlinable public static var detail: Int { argDigest + 8 }
         @inlinable public static var after: Int { detail + amountSize }
-        /// What kind of result it was, where detail and after are not enough (a reconcile's outcome).
+        /// Low byte: what kind of result it was, where detail and after are not enough (a
+        /// reconcile's outcome). Bit 8 set (`hashKnown`): bits 32…63 are the high half of the id's
+        /// `IdIndex.hash`, so the writer that overwrites the entry drops it from the index without
+        /// hashing the id again. Entries written before this (bit 8 clear) get their id hashed.
         @inlinable public static var resultKind: Int { after + amountSize }
+        public static let hashKnown: UInt64 = 1 << 8
         @inlinable public static var size: Int { aligned(resultKind + 8, 2 * cacheLine) }
     }
 

@@ -103,6 +103,53 @@ final class OperationIdTests: HoldsTestCase {
         XCTAssertTrue(try books.get(usdc).identityHolds)
     }
 
+    /// Each entry keeps its id's hash (`Layout.OpEntry.hashKnown`), and the writer that overwrites
+    /// it drops it from the index from that hash; entries written before they kept one (bit 8
+    /// clear) are dropped by hashing their id. Either way the index names exactly the live entries and
+    /// the spare (the one the next op id overwrites).
+    func testTheIndexDropsOverwrittenEntriesWithOrWithoutTheirKeptHash() throws {
+        let rec = try XCTUnwrap(books.record(usdc))
+        let log = books.opLog(rec)
+        func assertIndexIsTheLiveEntries(_ what: String, file: StaticString = #filePath, line: UInt = #line) {
+            let opSeq = rec.stateLatch.lockedCurrent.loadRelaxed(Layout.State.opSeq)
+            var live = 0
+            for p in 0...log.window where log.isLive(p, opSeq: opSeq) {
+                live += 1
+                XCTAssertEqual(log.find(log.index.idAt(p), opSeq: opSeq), p, "\(what): entry \(p)", file: file, line: line)
+            }
+            // The spare entry's previous id stays named until its entry is overwritten, no other.
+            let spare = log.position(opSeq)
+            XCTAssertEqual(log.index.find(log.index.idAt(spare)) { $0 == spare }, spare, "\(what): the spare", file: file, line: line)
+            let named = (0...log.index.mask).filter { log.index.bucket($0) != 0 }.count
+            XCTAssertEqual(named, live + 1, "\(what): buckets beside the entries", file: file, line: line)
+        }
+        var n = 0
+        func run(_ count: Int) throws {
+            for _ in 0..<count {
+                try books.receive(usdc, index: 2 + n % 3, Amount("1"), opId: id("k\(n)"))
+                n += 1
+            }
+        }
+        try run(3 * (log.window + 1) + 5)
+        assertIndexIsTheLiveEntries("with kept hashes")
+        for p in 0...log.window {
+            let w = log.entry(p).loadRelaxed(Layout.OpEntry.resultKind)
+            XCTAssertEqual(w & Layout.OpEntry.hashKnown, Layout.OpEntry.hashKnown)
+            XCTAssertEqual(w >> 32, IdIndex.hash(log.index.idAt(p)) >> 32)
+        }
+        // As an older writer left them: the kind alone.
+        for p in 0...log.window { log.entry(p).storeRelaxed(0, Layout.OpEntry.resultKind) }
+        try run(log.window / 2)
+        assertIndexIsTheLiveEntries("half of them without")
+        try run(2 * (log.window + 1))
+        assertIndexIsTheLiveEntries("all kept again")
+        // A replay still finds the last id; the first ones are forgotten and apply again.
+        let budget = try books.get(usdc).slots[2 + (n - 1) % 3]
+        try books.receive(usdc, index: 2 + (n - 1) % 3, Amount("1"), opId: id("k\(n - 1)"))
+        XCTAssertEqual(try books.get(usdc).slots[2 + (n - 1) % 3], budget)
+        XCTAssertTrue(try books.get(usdc).identityHolds)
+    }
+
     /// Every other mutation: the same call twice applies once; the same id with other arguments is refused.
     func testEveryMutationKindReplaysAndRefusesReuse() throws {
         typealias Call = () throws(BooksError) -> Void
