@@ -292,6 +292,13 @@ public enum Layout {
     @inlinable @inline(__always)
     public static func deltaMark(_ generation: UInt64) -> UInt64 { generation ^ 0x4445_4C54_414D_524B }
 
+    /// The value of `State.pairMark` that vouches for a copy a small commit published at
+    /// `generation` changing only the total, the pool, slot `lastIndex`, the op-id sequence and the
+    /// stamp (an allocate/release with an op id, a receive): the next commit copies 7 words, not
+    /// `deltaMark`'s 12. A process that does not know this value copies in full, as for any other.
+    @inlinable @inline(__always)
+    public static func slotMark(_ generation: UInt64) -> UInt64 { generation ^ 0x534C_4F54_4D41_524B }
+
     /// Slots per record (the seed's `strategies[64]`).
     public static let slotCount = 64
     public static let minStrategyCount = 2

@@ -4,7 +4,7 @@ import CShmBalanceSys
 // pair (Operations.swift) it works on the published copy in place, with no `RecordState` copy:
 // it changes at most the total, the pool and one slot with its held sum and hold count (plus the
 // op-id sequence and the hold serial), and brings the unpublished copy up to date by copying only
-// what the previous commit changed, when that commit's mark (`Layout.pairMark`/`deltaMark`) says
+// what the previous commit changed, when that commit's mark (`Layout.pairMark`/`slotMark`/`deltaMark`) says
 // what that was. Every other writer leaves no mark, and the next small commit copies in full.
 
 /// What a small commit writes, on slot `index`.
@@ -57,6 +57,11 @@ extension Books {
         if mark == Layout.pairMark(g) {
             next.copyAmount(from: cur, Layout.State.slots + Layout.amountSize)
             next.copyAmount(from: cur, last)
+        } else if mark == Layout.slotMark(g) {
+            next.copyAmount(from: cur, Layout.State.slots)
+            next.copyAmount(from: cur, Layout.State.slots + Layout.amountSize)
+            next.copyAmount(from: cur, last)
+            next.storeRelaxed(cur.loadRelaxed(Layout.State.opSeq), Layout.State.opSeq)
         } else if mark == Layout.deltaMark(g) {
             copySmallChange(from: cur, to: next, lastIndex: HeadWord.lastIndex(w0))
         } else {
@@ -110,7 +115,10 @@ extension Books {
             if c.opensHold { next.storeRelaxed(cur.loadRelaxed(Layout.State.holdSerial) &+ 1, Layout.State.holdSerial) }
             if let e = c.earliestExpiry { next.storeRelaxed(UInt64(bitPattern: e), Layout.State.earliestExpiry) }
             stampState(next, count: count, index: i, opCount: cur.loadRelaxed(Layout.State.opCount), now: now)
-            next.storeRelaxed(Layout.deltaMark(g &+ 1), Layout.State.pairMark)
+            // A change of one slot's money alone (no held sum, count, serial or expiry: known once
+            // this is inlined) vouches for less, so the next commit copies less.
+            let slotOnly = c.held == nil && c.countDelta == 0 && !c.opensHold && c.earliestExpiry == nil
+            next.storeRelaxed(slotOnly ? Layout.slotMark(g &+ 1) : Layout.deltaMark(g &+ 1), Layout.State.pairMark)
             tag(g &+ 1)
             if let call { opLog(rec).recordNext(call, result, from: cur, to: next) }
         }
