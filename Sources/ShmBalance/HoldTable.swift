@@ -183,6 +183,23 @@ struct HoldTable {
         return nil
     }
 
+    /// The first entry no reader of `g` can see, from `start` as `freeEntry`, when there is a
+    /// second one too (a hold needs its own and the spare a partial fill's copy needs): one pass
+    /// that goes on from the first, the same as a second `freeEntry` from start + 1 except it.
+    @inlinable
+    func twoFreeEntries(in g: UInt64, from start: UInt64) -> Int? {
+        var i = slots.of(start)
+        var first = -1
+        for _ in 0..<entries {
+            if !isVisible(i, in: g) {
+                if first >= 0 { return first }
+                first = i
+            }
+            i = i &+ 1 == entries ? 0 : i &+ 1
+        }
+        return nil
+    }
+
     /// Entries open in `g` into the index, which starts empty (after a dead holder, a restore).
     @usableFromInline
     func rebuildIndex(published g: UInt64) {

@@ -86,7 +86,7 @@ extension Books {
         // Two free entries: this hold's, and the spare a partial fill's copy needs (so at most
         // `holdCapacity` holds are open).
         let serial = cur.loadRelaxed(Layout.State.holdSerial)
-        guard let e = table.freeEntry(in: g, from: serial), table.freeEntry(in: g, from: serial &+ 1, except: e) != nil else {
+        guard let e = table.twoFreeEntries(in: g, from: serial) else {
             let capacity = Amount(raw: Int128(table.entries - 1))
             throw refuse(rec, remembering: call, Refusal(.holdTableFull, .hold, rec.key, index: index, amount: amount, detail: capacity))
         }

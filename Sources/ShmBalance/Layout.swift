@@ -299,6 +299,12 @@ public enum Layout {
     @inlinable @inline(__always)
     public static func slotMark(_ generation: UInt64) -> UInt64 { generation ^ 0x534C_4F54_4D41_524B }
 
+    /// The value of `State.pairMark` that vouches for a copy a small commit published at
+    /// `generation` changing only slot `lastIndex`'s held sum and hold-count word, the hold serial,
+    /// the earliest expiry, the op-id sequence and the stamp (a hold, a void): 6 words to copy.
+    @inlinable @inline(__always)
+    public static func heldMark(_ generation: UInt64) -> UInt64 { generation ^ 0x4845_4C44_4D41_524B }
+
     /// Slots per record (the seed's `strategies[64]`).
     public static let slotCount = 64
     public static let minStrategyCount = 2
