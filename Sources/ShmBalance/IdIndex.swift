@@ -34,6 +34,8 @@ struct IdIndex {
     func home(hash h: UInt64) -> Int { Int(truncatingIfNeeded: h >> 32) & mask }
 
     /// The id's hash, before the mask (the same for every index: each keeps the bits its size needs).
+    /// Op-id entries in segments keep its high half (`Layout.OpEntry.hashKnown`): never change it
+    /// (pinned by `OperationIdTests`), or entries already written would leave the index wrongly.
     @inlinable @inline(__always)
     static func hash(_ id: HoldId) -> UInt64 {
         (id.w0 ^ (id.w1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (id.w2 &* 0x1656_67B1_9E37_79F9) ^ (id.w3 &* 0x27D4_EB2F_1656_67C5)) &* 0x9E37_79B9_7F4A_7C15

@@ -24,6 +24,9 @@ final class OperationIdTests: HoldsTestCase {
             XCTAssertEqual(books.plainCall(op, .hold, index: i, amount: .zero, x0: x0).digest, OpCall(op, .hold, index: i, amount: .zero, x0).digest)
         }
         XCTAssertEqual(OpCall(op, .allocate, index: 2, amount: .zero).hash, IdIndex.hash(op))
+        // Op-id entries keep the hash's high half (`Layout.OpEntry.hashKnown`): it must stay the same.
+        XCTAssertEqual(IdIndex.hash(op), 0xA6F4_C010_0920_7E1B)
+        XCTAssertEqual(IdIndex.hash(try HoldId("order-00000000000000000000000042")), 0x76B0_B4DB_45B2_46EB)
     }
 
     func testAHoldReplayedAppliesOnce() throws {
