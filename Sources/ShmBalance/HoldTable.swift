@@ -155,8 +155,12 @@ struct HoldTable {
     /// can still be closed. Only an unknown id pays the scan; `hold` keeps the index alone (a miss
     /// is its normal case).
     @inlinable
-    func findOrScan(_ id: HoldId, in g: UInt64) -> Int? {
-        if let e = find(id, in: g) { return e }
+    func findOrScan(_ id: HoldId, in g: UInt64) -> Int? { findOrScan(id, hash: IdIndex.hash(id), in: g) }
+
+    /// `findOrScan`, with `hash` = `IdIndex.hash(id)` (kept for the index's remove).
+    @inlinable
+    func findOrScan(_ id: HoldId, hash: UInt64, in g: UInt64) -> Int? {
+        if let e = find(id, hash: hash, in: g) { return e }
         return scan(id, in: g)
     }
 
@@ -174,6 +178,23 @@ struct HoldTable {
         var i = slots.of(start)
         for _ in 0..<entries {
             if i != except && !isVisible(i, in: g) { return i }
+            i = i &+ 1 == entries ? 0 : i &+ 1
+        }
+        return nil
+    }
+
+    /// The first entry no reader of `g` can see, from `start` as `freeEntry`, when there is a
+    /// second one too (a hold needs its own and the spare a partial fill's copy needs): one pass
+    /// that goes on from the first, the same as a second `freeEntry` from start + 1 except it.
+    @inlinable
+    func twoFreeEntries(in g: UInt64, from start: UInt64) -> Int? {
+        var i = slots.of(start)
+        var first = -1
+        for _ in 0..<entries {
+            if !isVisible(i, in: g) {
+                if first >= 0 { return first }
+                first = i
+            }
             i = i &+ 1 == entries ? 0 : i &+ 1
         }
         return nil
@@ -239,7 +260,9 @@ extension Books {
     /// Where `rec`'s extension starts.
     @inlinable @inline(__always)
     func extensionBase(_ rec: RecordRef) -> UnsafeMutableRawPointer {
-        extensions.base + ((rec.p - (base + recordsOffset)) / Layout.Record.size) &* extensions.size
+        // Unsigned: a record lies after the records' start, and an unsigned division by the
+        // constant is a multiply and a shift (the signed one needs its sign fixed up).
+        extensions.base + Int(bitPattern: UInt(bitPattern: rec.p - (base + recordsOffset)) / UInt(Layout.Record.size)) &* extensions.size
     }
 }
 

@@ -86,7 +86,7 @@ extension Books {
         // Two free entries: this hold's, and the spare a partial fill's copy needs (so at most
         // `holdCapacity` holds are open).
         let serial = cur.loadRelaxed(Layout.State.holdSerial)
-        guard let e = table.freeEntry(in: g, from: serial), table.freeEntry(in: g, from: serial &+ 1, except: e) != nil else {
+        guard let e = table.twoFreeEntries(in: g, from: serial) else {
             let capacity = Amount(raw: Int128(table.entries - 1))
             throw refuse(rec, remembering: call, Refusal(.holdTableFull, .hold, rec.key, index: index, amount: amount, detail: capacity))
         }
@@ -143,7 +143,8 @@ extension Books {
         guard amount.raw >= 0 && fee.raw >= 0 else {
             throw refuse(rec, remembering: call, Refusal(.negativeFill, .fill, rec.key, index: -1, amount: amount, detail: fee))
         }
-        guard let e = table.findOrScan(id, in: g) else { throw refuse(rec, remembering: call, Refusal(.unknownHold, .fill, rec.key, index: -1, amount: amount, holdId: id)) }
+        let hash = IdIndex.hash(id)  // once, for the find and the remove
+        guard let e = table.findOrScan(id, hash: hash, in: g) else { throw refuse(rec, remembering: call, Refusal(.unknownHold, .fill, rec.key, index: -1, amount: amount, holdId: id)) }
         let index = table.slot(e)
         let remaining = table.amount(e).raw
         let spent = amount.raw &+ fee.raw
@@ -177,7 +178,7 @@ extension Books {
                            created: table.createdMicros(e), expires: table.expiresMicros(e), at: g1)
                 table.index.replace(id, e, with: spare)
             } else {
-                table.index.remove(id, at: e)
+                table.index.remove(id, hash: hash, at: e)
             }
         }
         try confirmWritten(now)
@@ -196,7 +197,8 @@ extension Books {
         let (cur, w0) = try beginSmall(rec)
         if let call, try replay(rec, call) != nil { return }
         let table = holdTable(rec)
-        guard let e = table.findOrScan(id, in: rec.stateLatch.lockedGeneration) else {
+        let hash = IdIndex.hash(id)  // once, for the find and the remove
+        guard let e = table.findOrScan(id, hash: hash, in: rec.stateLatch.lockedGeneration) else {
             throw refuse(rec, remembering: call, Refusal(.unknownHold, .void, rec.key, index: -1, amount: .zero, holdId: id))
         }
         let index = table.slot(e)
@@ -208,7 +210,7 @@ extension Books {
         commitSmall(rec, cur, w0: w0, c, .void, amount: remaining, detail: .zero, after: budget, now: now, call: call,
                     result: OpResult(outcome: 0, detail: .zero, after: budget)) { g1 in
             table.close(e, at: g1)
-            table.index.remove(id, at: e)
+            table.index.remove(id, hash: hash, at: e)
         }
         try confirmWritten(now)
     }

@@ -34,6 +34,8 @@ struct IdIndex {
     func home(hash h: UInt64) -> Int { Int(truncatingIfNeeded: h >> 32) & mask }
 
     /// The id's hash, before the mask (the same for every index: each keeps the bits its size needs).
+    /// Op-id entries in segments keep its high half (`Layout.OpEntry.hashKnown`): never change it
+    /// (pinned by `OperationIdTests`), or entries already written would leave the index wrongly.
     @inlinable @inline(__always)
     static func hash(_ id: HoldId) -> UInt64 {
         (id.w0 ^ (id.w1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (id.w2 &* 0x1656_67B1_9E37_79F9) ^ (id.w3 &* 0x27D4_EB2F_1656_67C5)) &* 0x9E37_79B9_7F4A_7C15
@@ -97,8 +99,17 @@ struct IdIndex {
 
     /// Drops the bucket for `id` that names `e`, shifting the probe's later buckets back into the hole.
     @inlinable
-    func remove(_ id: HoldId, at e: Int) {
-        var hole = home(id)
+    func remove(_ id: HoldId, at e: Int) { remove(at: e, home: home(id)) { home(idAt($0)) } }
+
+    /// `remove`, with `hash` = `IdIndex.hash(id)` (a void or fill that found the hold with it).
+    @inlinable
+    func remove(_ id: HoldId, hash: UInt64, at e: Int) { remove(at: e, home: home(hash: hash)) { home(idAt($0)) } }
+
+    /// `remove` of entry `e` whose id's home bucket is `start`; `homeOf` gives the home of the id of
+    /// the entry a later bucket names (the op-id ring keeps each entry's, so it need not hash the id).
+    @inlinable
+    func remove(at e: Int, home start: Int, _ homeOf: (Int) -> Int) {
+        var hole = start
         var left = mask
         while true {
             let v = bucket(hole)
@@ -112,7 +123,7 @@ struct IdIndex {
         while true {
             let v = bucket(j)
             if v == 0 { break }
-            let h = home(idAt(v &- 1))
+            let h = homeOf(v &- 1)
             // Move the bucket at j into the hole unless its home lies cyclically in (hole, j].
             let stays = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
             if !stays {

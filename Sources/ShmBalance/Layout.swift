@@ -223,8 +223,12 @@ public enum Layout {
         /// The result: what a refusal's message shows, and the slot's value after.
         @inlinable public static var detail: Int { argDigest + 8 }
         @inlinable public static var after: Int { detail + amountSize }
-        /// What kind of result it was, where detail and after are not enough (a reconcile's outcome).
+        /// Low byte: what kind of result it was, where detail and after are not enough (a
+        /// reconcile's outcome). Bit 8 set (`hashKnown`): bits 32…63 are the high half of the id's
+        /// `IdIndex.hash`, so the writer that overwrites the entry drops it from the index without
+        /// hashing the id again. Entries written before this (bit 8 clear) get their id hashed.
         @inlinable public static var resultKind: Int { after + amountSize }
+        public static let hashKnown: UInt64 = 1 << 8
         @inlinable public static var size: Int { aligned(resultKind + 8, 2 * cacheLine) }
     }
 
@@ -287,6 +291,19 @@ public enum Layout {
     /// the stamp.
     @inlinable @inline(__always)
     public static func deltaMark(_ generation: UInt64) -> UInt64 { generation ^ 0x4445_4C54_414D_524B }
+
+    /// The value of `State.pairMark` that vouches for a copy a small commit published at
+    /// `generation` changing only the total, the pool, slot `lastIndex`, the op-id sequence and the
+    /// stamp (an allocate/release with an op id, a receive): the next commit copies 7 words, not
+    /// `deltaMark`'s 12. A process that does not know this value copies in full, as for any other.
+    @inlinable @inline(__always)
+    public static func slotMark(_ generation: UInt64) -> UInt64 { generation ^ 0x534C_4F54_4D41_524B }
+
+    /// The value of `State.pairMark` that vouches for a copy a small commit published at
+    /// `generation` changing only slot `lastIndex`'s held sum and hold-count word, the hold serial,
+    /// the earliest expiry, the op-id sequence and the stamp (a hold, a void): 6 words to copy.
+    @inlinable @inline(__always)
+    public static func heldMark(_ generation: UInt64) -> UInt64 { generation ^ 0x4845_4C44_4D41_524B }
 
     /// Slots per record (the seed's `strategies[64]`).
     public static let slotCount = 64

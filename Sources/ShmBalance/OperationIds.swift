@@ -157,12 +157,22 @@ struct OpLog {
         return r
     }
 
+    /// The home bucket of the id of entry `p`: from the hash it keeps (`Layout.OpEntry.hashKnown`),
+    /// else (an entry written before it kept one) from its id.
+    @inlinable @inline(__always)
+    func home(_ p: Int) -> Int {
+        let w = entry(p).loadRelaxed(Layout.OpEntry.resultKind)
+        return w & Layout.OpEntry.hashKnown != 0 ? index.home(hash: w) : index.home(index.idAt(p))
+    }
+
     /// Writes `call` and its result as sequence `seq` (inside the publish that stores opSeq = seq + 1),
-    /// and points the index at it, dropping the entry it overwrites from the index first.
+    /// and points the index at it, dropping the entry it overwrites from the index first. Out of
+    /// line: inlined, it took the callers past the inliner's size limit (commitSmall itself then
+    /// stayed a call, its change passed in memory: +86 instructions per allocate with an op id).
     @usableFromInline
     func record(_ call: OpCall, _ result: OpResult, seq: UInt64, opSeq: UInt64) {
         let p = position(seq)
-        index.remove(index.idAt(p), at: p)
+        index.remove(at: p, home: home(p)) { home($0) }
         let e = entry(p)
         call.id.store(to: e + Layout.OpEntry.opId)
         e.storeRelaxed(seq, Layout.OpEntry.seq)
@@ -173,7 +183,9 @@ struct OpLog {
         e.storeRelaxed(call.digest, Layout.OpEntry.argDigest)
         e.storeAmount(result.detail, Layout.OpEntry.detail)
         e.storeAmount(result.after, Layout.OpEntry.after)
-        e.storeRelaxed(UInt64(result.kind), Layout.OpEntry.resultKind)
+        // The kind, and the high half of the id's hash (its home in an index of any size) for the
+        // writer that overwrites this entry; written with the id, so the two always agree.
+        e.storeRelaxed(UInt64(result.kind) | Layout.OpEntry.hashKnown | call.hash & 0xFFFF_FFFF_0000_0000, Layout.OpEntry.resultKind)
         index.insert(call.id, hash: call.hash, at: p)
     }
 

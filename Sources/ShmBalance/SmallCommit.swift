@@ -4,7 +4,7 @@ import CShmBalanceSys
 // pair (Operations.swift) it works on the published copy in place, with no `RecordState` copy:
 // it changes at most the total, the pool and one slot with its held sum and hold count (plus the
 // op-id sequence and the hold serial), and brings the unpublished copy up to date by copying only
-// what the previous commit changed, when that commit's mark (`Layout.pairMark`/`deltaMark`) says
+// what the previous commit changed, when that commit's mark (`Layout.pairMark`/`slotMark`/`heldMark`/`deltaMark`) says
 // what that was. Every other writer leaves no mark, and the next small commit copies in full.
 
 /// What a small commit writes, on slot `index`.
@@ -57,6 +57,25 @@ extension Books {
         if mark == Layout.pairMark(g) {
             next.copyAmount(from: cur, Layout.State.slots + Layout.amountSize)
             next.copyAmount(from: cur, last)
+        } else if mark == Layout.slotMark(g) {
+            next.copyAmount(from: cur, Layout.State.slots)
+            next.copyAmount(from: cur, Layout.State.slots + Layout.amountSize)
+            next.copyAmount(from: cur, last)
+            next.storeRelaxed(cur.loadRelaxed(Layout.State.opSeq), Layout.State.opSeq)
+        } else {
+            // Out of line: with every mark inline, an allocate with an op id grew past the
+            // inliner's size limit and its whole commit stayed a call (+175 instructions).
+            syncAfterHoldWriter(from: cur, to: next, generation: g, w0: w0)
+        }
+    }
+
+    /// `syncUnpublished` after a writer other than allocate/release, with or without an op id,
+    /// and receive: a hold or a void (`heldMark`), a fill (`deltaMark`), anything else in full.
+    @usableFromInline @inline(never)
+    func syncAfterHoldWriter(from cur: UnsafeMutableRawPointer, to next: UnsafeMutableRawPointer, generation g: UInt64, w0: UInt64) {
+        let mark = cur.loadRelaxed(Layout.State.pairMark)
+        if mark == Layout.heldMark(g) {
+            copyHoldChange(from: cur, to: next, lastIndex: HeadWord.lastIndex(w0))
         } else if mark == Layout.deltaMark(g) {
             copySmallChange(from: cur, to: next, lastIndex: HeadWord.lastIndex(w0))
         } else {
@@ -77,6 +96,12 @@ extension Books {
         next.copyAmount(from: cur, Layout.State.slots)
         next.copyAmount(from: cur, Layout.State.slots + Layout.amountSize)
         next.copyAmount(from: cur, Layout.State.slots &+ Layout.amountSize &* i)
+        copyHoldChange(from: cur, to: next, lastIndex: i)
+    }
+
+    /// The words a hold or a void on slot `i` may have changed (`Layout.heldMark`), but the stamp.
+    @inlinable @inline(__always)
+    func copyHoldChange(from cur: UnsafeMutableRawPointer, to next: UnsafeMutableRawPointer, lastIndex i: Int) {
         next.copyAmount(from: cur, Layout.State.held &+ Layout.amountSize &* i)
         let countWord = Layout.State.holdCounts &+ 4 &* (i & ~1)
         next.storeRelaxed(cur.loadRelaxed(countWord), countWord)
@@ -110,7 +135,13 @@ extension Books {
             if c.opensHold { next.storeRelaxed(cur.loadRelaxed(Layout.State.holdSerial) &+ 1, Layout.State.holdSerial) }
             if let e = c.earliestExpiry { next.storeRelaxed(UInt64(bitPattern: e), Layout.State.earliestExpiry) }
             stampState(next, count: count, index: i, opCount: cur.loadRelaxed(Layout.State.opCount), now: now)
-            next.storeRelaxed(Layout.deltaMark(g &+ 1), Layout.State.pairMark)
+            // A change of one slot's money alone (no held sum, count, serial or expiry), or of its
+            // hold books alone (no total, pool or budget), vouches for less, so the next commit
+            // copies less. Known once this is inlined: no test at run time.
+            let slotOnly = c.held == nil && c.countDelta == 0 && !c.opensHold && c.earliestExpiry == nil
+            let heldOnly = c.total == nil && c.pool == nil && c.slot == nil
+            next.storeRelaxed(slotOnly ? Layout.slotMark(g &+ 1) : heldOnly ? Layout.heldMark(g &+ 1) : Layout.deltaMark(g &+ 1),
+                              Layout.State.pairMark)
             tag(g &+ 1)
             if let call { opLog(rec).recordNext(call, result, from: cur, to: next) }
         }

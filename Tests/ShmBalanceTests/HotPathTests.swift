@@ -79,6 +79,87 @@ final class HotPathTests: XCTestCase {
         }
     }
 
+    /// The small commits' marks (`Layout.slotMark`, `deltaMark`) and the pair's (`pairMark`) each
+    /// vouch for the few words their commit changed: a long run mixing them in every order (op-id
+    /// allocate/release and receive: the slot mark; hold, fill, void: the delta mark; plain
+    /// allocate/release: the pair mark) must keep every budget, the total and every held sum exact.
+    func testSmallCommitsStayExactBetweenEachOther() throws {
+        let seg = TempSegment()
+        let books = try seg.books()
+        let k = key("USDC")
+        let count = 6
+        let unit = Amount.scale
+        try books.reset(k, balance: Amount(raw: 1000 * unit), strategyCount: count)
+        var slots = [Int128](repeating: 0, count: 64)
+        var held = [Int128](repeating: 0, count: 64)
+        slots[0] = 1000 * unit
+        slots[1] = 1000 * unit
+        var open: [(id: HoldId, index: Int, left: Int128)] = []
+        guard let rec = books.record(k) else { return XCTFail("no record") }
+        var rng: UInt64 = 0x2545_F491_4F6C_DD1D
+        func next(_ n: Int) -> Int {
+            rng = rng &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((rng >> 33) % UInt64(n))
+        }
+        for step in 0..<3000 {
+            let index = 2 + next(count - 2)
+            let amount = Int128(1 + next(40)) * unit
+            let opId = try HoldId("s\(step)")
+            switch next(9) {
+            case 0, 1:
+                let ok = amount <= slots[1]
+                do {
+                    if next(2) == 0 { try books.allocate(rec, index: index, Amount(raw: amount), opId: opId) } else { try books.allocate(rec, index: index, Amount(raw: amount)) }
+                    XCTAssertTrue(ok, "step \(step): allocate should have been refused")
+                    slots[1] -= amount
+                    slots[index] += amount
+                } catch { XCTAssertFalse(ok, "step \(step): \(error)") }
+            case 2, 3:
+                let ok = amount <= slots[index] - held[index]
+                do {
+                    if next(2) == 0 { try books.release(rec, index: index, Amount(raw: amount), opId: opId) } else { try books.release(rec, index: index, Amount(raw: amount)) }
+                    XCTAssertTrue(ok, "step \(step): release should have been refused")
+                    slots[1] += amount
+                    slots[index] -= amount
+                } catch { XCTAssertFalse(ok, "step \(step): \(error)") }
+            case 4:
+                try books.receive(rec, index: index, Amount(raw: amount), opId: next(2) == 0 ? opId : nil)
+                slots[0] += amount
+                slots[index] += amount
+            case 5, 6:
+                let ok = amount <= slots[index] - held[index]
+                do {
+                    try books.hold(rec, index: index, Amount(raw: amount), id: opId)
+                    XCTAssertTrue(ok, "step \(step): hold should have been refused")
+                    held[index] += amount
+                    open.append((opId, index, amount))
+                } catch { XCTAssertFalse(ok, "step \(step): \(error)") }
+            case 7:
+                guard !open.isEmpty else { continue }
+                let h = open.remove(at: next(open.count))
+                try books.void(rec, id: h.id)
+                held[h.index] -= h.left
+            default:
+                guard !open.isEmpty else { continue }
+                let n = next(open.count)
+                let h = open[n]
+                let spent = min(amount, h.left)
+                let final = next(2) == 0 || spent == h.left
+                _ = try books.fill(rec, id: h.id, Amount(raw: spent), final: final)
+                slots[0] -= spent
+                slots[h.index] -= spent
+                held[h.index] -= final ? h.left : spent
+                if final { open.remove(at: n) } else { open[n].left -= spent }
+            }
+            let r = try books.get(k)
+            XCTAssertTrue(r.identityHolds, "step \(step)")
+            XCTAssertEqual(r.state.slots.indices.map { r.state.slots[$0].raw }, slots, "step \(step)")
+            let sh = try books.slotHolds(k)
+            XCTAssertEqual(sh.map { $0.held.raw }, Array(held[0..<sh.count]), "step \(step)")
+            if r.state.slots.indices.map({ r.state.slots[$0].raw }) != slots { return }
+        }
+    }
+
     /// A holder that dies after writing part of the unpublished copy (here: slot 4 of it) must not
     /// leak that write into the next allocate, which would otherwise copy only the slot the last
     /// allocate changed: the next owner refreshes the copy in full on EOWNERDEAD.

@@ -24,6 +24,9 @@ final class OperationIdTests: HoldsTestCase {
             XCTAssertEqual(books.plainCall(op, .hold, index: i, amount: .zero, x0: x0).digest, OpCall(op, .hold, index: i, amount: .zero, x0).digest)
         }
         XCTAssertEqual(OpCall(op, .allocate, index: 2, amount: .zero).hash, IdIndex.hash(op))
+        // Op-id entries keep the hash's high half (`Layout.OpEntry.hashKnown`): it must stay the same.
+        XCTAssertEqual(IdIndex.hash(op), 0xA6F4_C010_0920_7E1B)
+        XCTAssertEqual(IdIndex.hash(try HoldId("order-00000000000000000000000042")), 0x76B0_B4DB_45B2_46EB)
     }
 
     func testAHoldReplayedAppliesOnce() throws {
@@ -100,6 +103,53 @@ final class OperationIdTests: HoldsTestCase {
         try books.receive(usdc, index: 3, Amount("1"), opId: id("push"))
         try books.receive(usdc, index: 2, Amount("1"), opId: id("first"))
         XCTAssertEqual(try books.get(usdc).slots[2], Amount("2002"))
+        XCTAssertTrue(try books.get(usdc).identityHolds)
+    }
+
+    /// Each entry keeps its id's hash (`Layout.OpEntry.hashKnown`), and the writer that overwrites
+    /// it drops it from the index from that hash; entries written before they kept one (bit 8
+    /// clear) are dropped by hashing their id. Either way the index names exactly the live entries and
+    /// the spare (the one the next op id overwrites).
+    func testTheIndexDropsOverwrittenEntriesWithOrWithoutTheirKeptHash() throws {
+        let rec = try XCTUnwrap(books.record(usdc))
+        let log = books.opLog(rec)
+        func assertIndexIsTheLiveEntries(_ what: String, file: StaticString = #filePath, line: UInt = #line) {
+            let opSeq = rec.stateLatch.lockedCurrent.loadRelaxed(Layout.State.opSeq)
+            var live = 0
+            for p in 0...log.window where log.isLive(p, opSeq: opSeq) {
+                live += 1
+                XCTAssertEqual(log.find(log.index.idAt(p), opSeq: opSeq), p, "\(what): entry \(p)", file: file, line: line)
+            }
+            // The spare entry's previous id stays named until its entry is overwritten, no other.
+            let spare = log.position(opSeq)
+            XCTAssertEqual(log.index.find(log.index.idAt(spare)) { $0 == spare }, spare, "\(what): the spare", file: file, line: line)
+            let named = (0...log.index.mask).filter { log.index.bucket($0) != 0 }.count
+            XCTAssertEqual(named, live + 1, "\(what): buckets beside the entries", file: file, line: line)
+        }
+        var n = 0
+        func run(_ count: Int) throws {
+            for _ in 0..<count {
+                try books.receive(usdc, index: 2 + n % 3, Amount("1"), opId: id("k\(n)"))
+                n += 1
+            }
+        }
+        try run(3 * (log.window + 1) + 5)
+        assertIndexIsTheLiveEntries("with kept hashes")
+        for p in 0...log.window {
+            let w = log.entry(p).loadRelaxed(Layout.OpEntry.resultKind)
+            XCTAssertEqual(w & Layout.OpEntry.hashKnown, Layout.OpEntry.hashKnown)
+            XCTAssertEqual(w >> 32, IdIndex.hash(log.index.idAt(p)) >> 32)
+        }
+        // As an older writer left them: the kind alone.
+        for p in 0...log.window { log.entry(p).storeRelaxed(0, Layout.OpEntry.resultKind) }
+        try run(log.window / 2)
+        assertIndexIsTheLiveEntries("half of them without")
+        try run(2 * (log.window + 1))
+        assertIndexIsTheLiveEntries("all kept again")
+        // A replay still finds the last id; the first ones are forgotten and apply again.
+        let budget = try books.get(usdc).slots[2 + (n - 1) % 3]
+        try books.receive(usdc, index: 2 + (n - 1) % 3, Amount("1"), opId: id("k\(n - 1)"))
+        XCTAssertEqual(try books.get(usdc).slots[2 + (n - 1) % 3], budget)
         XCTAssertTrue(try books.get(usdc).identityHolds)
     }
 
