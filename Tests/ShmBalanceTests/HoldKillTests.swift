@@ -76,12 +76,16 @@ final class HoldKillTests: XCTestCase {
         defer { writer.kill() }
         XCTAssertTrue(poll(within: 20) { readTextFile(log)?.contains("A ") ?? false }, "the writer never started")
         let rec = try XCTUnwrap(books.record(k))
-        // Until 50 listings with holds were checked (a count, not a time: a loaded machine only
-        // takes longer); the deadline is only a bound for a reader that never gets a copy.
+        // Until 50 listings with holds were checked and the writer made 100 writes meanwhile
+        // (counts, not times: a loaded machine only takes longer; stopping at 50 listings alone
+        // failed when the reader got them all before the writer got the CPU). The deadline only
+        // bounds a reader that never gets a copy or a writer that never runs.
         let deadline = Deadline(seconds: 120)
         var listings = 0, nonEmpty = 0
         let opsBefore = try books.get(k).state.opCount
-        while nonEmpty < 50 && !deadline.hasPassed {
+        var writes: UInt64 = 0
+        while (nonEmpty < 50 || writes <= 100) && !deadline.hasPassed {
+            if listings % 16 == 0 { writes = try books.get(k).state.opCount - opsBefore }
             let (holds, sums, _) = try books.readHolds(rec)
             var held = [Int128](repeating: 0, count: 64), counts = [Int](repeating: 0, count: 64)
             for h in holds {
@@ -95,7 +99,7 @@ final class HoldKillTests: XCTestCase {
             listings += 1
             if !holds.isEmpty { nonEmpty += 1 }
         }
-        let writes = try books.get(k).state.opCount - opsBefore
+        writes = try books.get(k).state.opCount - opsBefore
         print("hold listings: \(listings) (\(nonEmpty) with holds) beside \(writes) writes")
         XCTAssertGreaterThan(writes, 100, "the writer must have been writing meanwhile")
         XCTAssertEqual(nonEmpty, 50, "listings with holds within 120 s")
