@@ -93,7 +93,8 @@ enum { KW_CACHE = 4 };
 typedef struct {
     PyObject *kwnames; /* a strong reference, so the address cannot be reused by another tuple */
     Py_ssize_t count;
-    signed char where[3];
+    signed char where[3]; /* distinct: spread_slow refuses a keyword given twice */
+    signed char min_where;
 } KwShape;
 typedef struct {
     KwShape shapes[KW_CACHE];
@@ -125,8 +126,23 @@ static int spread(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, Py
     Py_XDECREF(shape->kwnames);
     shape->kwnames = kwnames;
     shape->count = PyTuple_Size(kwnames);
-    for (Py_ssize_t k = 0; k < shape->count; k++) shape->where[k] = where[k];
+    shape->min_where = 3;
+    for (Py_ssize_t k = 0; k < shape->count; k++) {
+        shape->where[k] = where[k];
+        if (where[k] < shape->min_where) shape->min_where = where[k];
+    }
     return 1;
+}
+
+/* The cached shape of `kwnames` when its keywords, after `nargs` positional arguments, fill
+ * exactly the places left of `n` (allocate("USDC", index=2, amount=1.0)): the caller then copies
+ * the arguments straight into place. NULL for anything else, which `spread` handles. */
+static inline const KwShape *exact_shape(const KwCache *cache, PyObject *kwnames, Py_ssize_t nargs, int n) {
+    for (int c = 0; c < KW_CACHE; c++) {
+        const KwShape *shape = &cache->shapes[c];
+        if (shape->kwnames == kwnames) return nargs + shape->count == n && shape->min_where >= nargs ? shape : NULL;
+    }
+    return NULL;
 }
 
 static KwCache allocate_shapes, release_shapes, get_balance_shapes;
@@ -213,10 +229,14 @@ static inline int slot_index(PyObject *o) {
 __attribute__((always_inline)) static inline PyObject *move(Hot *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, op_double_fn op,
                       op_exact_fn exact_op, PyObject *slow_name, KwCache *shapes) {
     PyObject *a[3];
+    const KwShape *shape;
     if (kwnames == NULL && nargs == 3) { /* the usual call: three positional arguments */
         a[0] = args[0];
         a[1] = args[1];
         a[2] = args[2];
+    } else if (kwnames != NULL && (shape = exact_shape(shapes, kwnames, nargs, 3)) != NULL) { /* a keyword call seen before */
+        for (Py_ssize_t i = 0; i < nargs; i++) a[i] = args[i];
+        for (Py_ssize_t k = 0; k < shape->count; k++) a[(int)shape->where[k]] = args[nargs + k];
     } else {
         PyObject *names[3] = {s_currency, s_index, s_amount};
         if (!spread(args, nargs, kwnames, names, 3, a, shapes) || a[0] == NULL || a[1] == NULL || a[2] == NULL)

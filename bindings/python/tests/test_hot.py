@@ -52,14 +52,20 @@ def test_every_index_form_reaches_its_own_slot(segment: str) -> None:
     m = StrategyBalanceManager("KRAKEN", strategy_count=64)
     m.reset("USDC", 100_000.0)
     forms = (lambda i: i, lambda i: int(str(i)), lambda i: Index(i), lambda i: (i + 2**70) - 2**70, lambda i: int(float(i)))
+    # Each form positionally and through keywords (the same call sites again and again: the
+    # extension's cached keyword shapes), in both orders.
     for i in range(2, 64):
         for form in forms:
             m.allocate("USDC", form(i), float(i))
+            m.allocate("USDC", index=form(i), amount=float(i))
+            m.allocate(amount=float(i), currency="USDC", index=form(i))
     for i in range(2, 64):
-        assert m.get_balance("USDC", i) == 5.0 * i
-        assert m.get_balance("USDC", Index(i)) == 5.0 * i
+        assert m.get_balance("USDC", i) == 15.0 * i
+        assert m.get_balance("USDC", Index(i)) == 15.0 * i
         for form in forms:
             m.release("USDC", form(i), float(i))
+            m.release("USDC", form(i), amount=float(i))
+            m.release(index=form(i), amount=float(i), currency="USDC")
         assert m.get_balance("USDC", i) == 0.0
     for bad, words in ((64, "#64 is out of range"), (Index(64), "#64 is out of range"), (-1, "#-1 is out of range"),
                        (0, "#0 is the total"), (1, "#1 is the pool")):
