@@ -79,10 +79,11 @@ final class HotPathTests: XCTestCase {
         }
     }
 
-    /// The small commits' marks (`Layout.slotMark`, `deltaMark`) and the pair's (`pairMark`) each
-    /// vouch for the few words their commit changed: a long run mixing them in every order (op-id
-    /// allocate/release and receive: the slot mark; hold, fill, void: the delta mark; plain
-    /// allocate/release: the pair mark) must keep every budget, the total and every held sum exact.
+    /// The small commits' marks (`Layout.slotMark`, `heldMark`, `deltaMark`) and the pair's
+    /// (`pairMark`) each vouch for the few words their commit changed: a long run mixing them in
+    /// every order (op-id allocate/release and receive: the slot mark; hold and void: the held
+    /// mark; fill: the delta mark; plain allocate/release: the pair mark) must keep every budget,
+    /// the total and every held sum exact.
     func testSmallCommitsStayExactBetweenEachOther() throws {
         let seg = TempSegment()
         let books = try seg.books()
