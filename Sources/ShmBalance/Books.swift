@@ -153,6 +153,7 @@ public struct Books: @unchecked Sendable {
             // Generation 0: copy 0 of each latch is the published one.
             writeState(r.state, to: p + Layout.Record.states)
             let copy0 = p + Layout.Record.states
+            Books.settleExpiryBit(copy0)
             for (j, name) in r.names.prefix(Layout.slotCount).enumerated() { copy0.storeName(name, Layout.State.names + Layout.nameSize * j) }
             if let changed = slotChanged?[i] {
                 for (j, micros) in changed.prefix(r.state.strategyCount).enumerated() {
@@ -177,6 +178,7 @@ public struct Books: @unchecked Sendable {
                     if let t = h.expiresMicros, books.earliestExpiry == 0 || t < books.earliestExpiry { books.earliestExpiry = t }
                 }
                 books.write(to: copy0)
+                Books.settleExpiryBit(copy0)
                 table.rebuildIndex(published: 1)
                 // Both copies alike at generation 1: the entries' tags and the state agree.
                 let copy1 = p + Layout.Record.states + Layout.State.size

@@ -78,6 +78,16 @@ extension Books {
         next.storeRelaxed(UInt64(UInt32(bitPattern: pid)), Layout.State.lastChangePid)
     }
 
+    /// Sets the head word's expiry bit (`HeadWord.expiryBit`) to whether `copy`'s earliest expiry
+    /// is set. Every publish that writes the head word from a `RecordState` or the hold books from
+    /// `HoldBooks` ends with this, after both are written; commits that carry the head word over
+    /// and do not change the expiry (the hot pair, the small commit) keep the bit as they read it.
+    @inlinable @inline(__always)
+    static func settleExpiryBit(_ copy: UnsafeMutableRawPointer) {
+        let w = copy.loadRelaxed(Layout.State.strategyCount) & ~HeadWord.expiryBit
+        copy.storeRelaxed(copy.loadRelaxed(Layout.State.earliestExpiry) != 0 ? w | HeadWord.expiryBit : w, Layout.State.strategyCount)
+    }
+
     /// The published state as stored, for a writer holding the lock (no retry needed: only lock
     /// holders write). Returns the stored count beside a state whose count is clamped into 2…64.
     @usableFromInline
@@ -178,6 +188,7 @@ extension Books {
                 copyNames(from: cur, to: next)
                 copyHoldBooks(from: cur, to: next)
                 if let table { dropHolds(table, from: cur, to: next, published: g) }
+                Books.settleExpiryBit(next)
                 if let call, let log {
                     log.recordNext(call, change.remembered ?? OpResult(outcome: 0, detail: change.detail, after: change.after), from: cur, to: next)
                 }

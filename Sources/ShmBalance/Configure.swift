@@ -92,6 +92,7 @@ extension Books {
                     writeState(published, to: nextCopy)
                     copyNames(from: cur, to: nextCopy)
                     copyHoldBooks(from: cur, to: nextCopy)
+                    Books.settleExpiryBit(nextCopy)
                     Books.writeNames(e.names, to: nextCopy)
                 }
             }

@@ -306,9 +306,9 @@ extension Books {
     }
 
     /// The published copy for a writer holding the lock, once the holds whose ttl passed are
-    /// voided. One load when no hold has a ttl: the copy found first is the one returned, so the
-    /// fast path selects it once (reading it again after the check cost allocate/release 4
-    /// instructions each).
+    /// voided (the small commit's start; the hot pair reads the head word's expiry bit instead).
+    /// One load when no hold has a ttl: the copy found first is the one returned, so the fast path
+    /// selects it once.
     @inlinable @inline(__always)
     func lockedCurrentAfterExpiry(_ rec: RecordRef) -> UnsafeMutableRawPointer {
         let cur = rec.stateLatch.lockedCurrent
@@ -381,6 +381,7 @@ extension Books {
             writeState(published, to: next)
             copyNames(from: cur, to: next)
             hb.write(to: next)
+            Books.settleExpiryBit(next)
             tag(g &+ 1)
             if let call {
                 let r = result ?? (detail, index >= 0 && index < 64 ? published.slots[index] : .zero)

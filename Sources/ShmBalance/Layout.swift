@@ -334,6 +334,14 @@ public enum HeadWord {
     /// makes and the fence costs the hot path nothing; every other reader masks it (`count`).
     public static let fencedBit: UInt64 = 1 << 31
 
+    /// Bit 30 of the count word: some open hold has a ttl (the state's `earliestExpiry` is set).
+    /// The hot pair checks the count with this bit in it (`countForAllocate`, `countForRelease`),
+    /// so a record whose holds may expire fails the range check it already makes and takes the
+    /// out-of-line path that voids the due ones: the expiry check costs allocate/release nothing.
+    /// Every publish keeps it equal to `earliestExpiry != 0` (`Books.settleExpiryBit`, or the
+    /// word carried over by commits that do not change the expiry); readers mask it (`count`).
+    public static let expiryBit: UInt64 = 1 << 30
+
     /// `count` is a count word: the count, with `fencedBit` when fenced (commits write back the
     /// word they read, `countWord`, so the fence survives them).
     @inlinable @inline(__always)
@@ -346,17 +354,26 @@ public enum HeadWord {
         pack(count: count, lastIndex: lastIndex) | (fenced ? fencedBit : 0)
     }
 
-    /// The count as stored, without the fence bit (a damaged one may be outside 2…64: callers check).
+    /// The count as stored, without the fence and expiry bits (a damaged one may be outside 2…64: callers check).
     @inlinable @inline(__always)
-    public static func count(_ word: UInt64) -> Int { Int(truncatingIfNeeded: word & 0x7FFF_FFFF) }
+    public static func count(_ word: UInt64) -> Int { Int(truncatingIfNeeded: word & 0x3FFF_FFFF) }
 
-    /// The count word: the count with the fence bit, as a commit writes it back.
+    /// The count word: the count with the fence and expiry bits, as a commit writes it back.
     @inlinable @inline(__always)
     public static func countWord(_ word: UInt64) -> Int { Int(truncatingIfNeeded: word & 0xFFFF_FFFF) }
 
-    /// What allocate checks against 2…64: the count word, so that a fenced record is out of range.
+    /// What allocate checks against 2…64: the count word, so that a fenced record, or one whose
+    /// holds may expire, is out of range.
     @inlinable @inline(__always)
     public static func countForAllocate(_ word: UInt64) -> Int { countWord(word) }
+
+    /// What release checks against 2…64: the count with the expiry bit (not the fence: release
+    /// goes on while fenced).
+    @inlinable @inline(__always)
+    public static func countForRelease(_ word: UInt64) -> Int { Int(truncatingIfNeeded: word & 0x7FFF_FFFF) }
+
+    @inlinable @inline(__always)
+    public static func mayExpire(_ word: UInt64) -> Bool { word & expiryBit != 0 }
 
     @inlinable @inline(__always)
     public static func fenced(_ word: UInt64) -> Bool { word & fencedBit != 0 }

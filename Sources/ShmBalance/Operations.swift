@@ -56,13 +56,29 @@ extension Books {
         -> (published: UnsafeMutableRawPointer, w0: UInt64) {
         try requireWritable()
         try lock(rec)
-        // One load: only a record with a hold that has a ttl ever takes the expiry path.
-        let cur = lockedCurrentAfterExpiry(rec)
+        let cur = rec.stateLatch.lockedCurrent
         let w0 = cur.loadRelaxed(Layout.State.strategyCount)
-        // Allocate reads the fence bit into the count (out of range when fenced, see `HeadWord`);
-        // `operation` is a constant here once inlined, so each of the two gets one form.
-        let count = operation == .allocate ? HeadWord.countForAllocate(w0) : HeadWord.count(w0)
-        // 2 ≤ count ≤ 64 and 2 ≤ index < count, as two unsigned comparisons.
+        // The count with the expiry bit, and for allocate the fence bit (`HeadWord`): a record
+        // whose holds may expire, or a fenced one, fails this range check and takes the out-of-line
+        // path. `operation` is a constant here once inlined, so each of the two gets one form.
+        let count = operation == .allocate ? HeadWord.countForAllocate(w0) : HeadWord.countForRelease(w0)
+        // 2 ≤ count ≤ 64 and 2 ≤ index < count, as two unsigned comparisons; amount > 0.
+        guard UInt(bitPattern: count &- 2) <= UInt(Layout.slotCount - 2) else { return try beginPairSlowly(rec, operation, index: index, amount) }
+        guard UInt(bitPattern: index &- 2) < UInt(bitPattern: count &- 2) else { return try beginPairSlowly(rec, operation, index: index, amount) }
+        guard amount.raw > 0 else { return try beginPairSlowly(rec, operation, index: index, amount) }
+        return (cur, w0)
+    }
+
+    /// `beginPair` past its range check: voids due holds when some hold has a ttl, then checks
+    /// again without that bit; refuses what is refused. Out of line, so the fast path stays small.
+    @usableFromInline @inline(never)
+    func beginPairSlowly(_ rec: RecordRef, _ operation: Operation, index: Int, _ amount: Amount) throws(BooksError)
+        -> (published: UnsafeMutableRawPointer, w0: UInt64) {
+        var cur = rec.stateLatch.lockedCurrent
+        if cur.loadRelaxed(Layout.State.earliestExpiry) != 0 { cur = expireThenCurrent(rec) }
+        let w0 = cur.loadRelaxed(Layout.State.strategyCount)
+        let word = operation == .allocate ? HeadWord.countForAllocate(w0) : HeadWord.countForRelease(w0)
+        let count = word & ~Int(HeadWord.expiryBit)
         guard UInt(bitPattern: count &- 2) <= UInt(Layout.slotCount - 2) && UInt(bitPattern: index &- 2) < UInt(bitPattern: count &- 2) else {
             throw refusePair(rec, .notASubStrategy, operation, index: index, amount: amount, detail: Int128(count))
         }
@@ -77,7 +93,7 @@ extension Books {
     func refusePair(_ rec: RecordRef, _ code: RefusalCode, _ operation: Operation, index: Int, amount: Amount, detail: Int128) -> BooksError {
         // The count check is folded into the index check; a damaged count is damage, not a refusal.
         if code == .notASubStrategy && detail >= Int128(HeadWord.fencedBit) {
-            let count = Int(detail) & 0x7FFF_FFFF
+            let count = HeadWord.count(UInt64(truncatingIfNeeded: detail))
             if count >= Layout.minStrategyCount && count <= Layout.slotCount {
                 guard index >= 2 && index < count else {
                     return refuse(rec, Refusal(.notASubStrategy, operation, rec.key, index: index, amount: amount, detail: Amount(raw: Int128(count))))

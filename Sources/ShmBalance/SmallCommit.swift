@@ -37,7 +37,7 @@ extension Books {
     func beginSmall(_ rec: RecordRef) throws(BooksError) -> (cur: UnsafeMutableRawPointer, w0: UInt64) {
         try requireWritable()
         try lock(rec)
-        // One load: only a record with a hold that has a ttl ever takes the expiry path.
+        // One load of `earliestExpiry`: only a record with a hold that has a ttl takes the expiry path.
         let cur = lockedCurrentAfterExpiry(rec)
         let w0 = cur.loadRelaxed(Layout.State.strategyCount)
         let count = HeadWord.count(w0)
@@ -117,7 +117,9 @@ extension Books {
     func commitSmall(_ rec: RecordRef, _ cur: UnsafeMutableRawPointer, w0: UInt64, _ c: SmallChange, _ operation: Operation,
                      amount: Amount, detail: Amount, after: Amount, now: Int64, call: OpCall?, result: OpResult,
                      _ tag: (_ g1: UInt64) -> Void) {
-        let count = HeadWord.countWord(w0)   // the fence bit goes back with it
+        // The fence and expiry bits go back with the count; a hold with a ttl sets the expiry bit
+        // (nothing here clears the earliest expiry: only the expiry path does, and settles the bit).
+        let count = HeadWord.countWord(w0) | (c.earliestExpiry != nil ? Int(HeadWord.expiryBit) : 0)
         let i = c.index
         rec.stateLatch.publish { (next, cur, g) in
             syncUnpublished(from: cur, to: next, generation: g, w0: w0)

@@ -1,5 +1,5 @@
 import Foundation
-import ShmBalance
+@testable import ShmBalance
 import ShmBalanceTestSupport
 import XCTest
 
@@ -165,6 +165,13 @@ final class PropertyTests: XCTestCase {
             if s.opCount != m.ops { return "\(k): op count \(s.opCount) vs \(m.ops)" }
             if r.names.map(\.description) != Array(m.names[0..<m.count]) { return "\(k): names \(r.names) vs \(m.names[0..<m.count])" }
             if !s.identityHolds { return "\(k): identity broken" }
+            // The head word's expiry bit says whether some hold has a ttl (`HeadWord.expiryBit`):
+            // the hot pair voids due holds only when it is set, so every writer must keep it exact.
+            if let rec = books.record(k) {
+                let cur = rec.stateLatch.lockedCurrent
+                let bit = HeadWord.mayExpire(cur.loadRelaxed(Layout.State.strategyCount)), earliest = cur.loadRelaxed(Layout.State.earliestExpiry)
+                if bit != (earliest != 0) { return "\(k): expiry bit \(bit) with earliest expiry \(earliest)" }
+            }
             if let d = compareHolds(books, r, m, k) { return d }
         }
         return nil

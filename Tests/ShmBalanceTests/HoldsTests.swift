@@ -211,16 +211,42 @@ final class HoldsTests: HoldsTestCase {
     }
 
     /// Any writer of the record expires holds, not only hold operations (the hot pair included).
+    /// The pair looks only at the head word's expiry bit, so each writer here runs after a
+    /// different writer touched the record (the bit must survive each of them).
     func testEveryWriterExpiresDueHolds() throws {
         for (name, write) in [("allocate", { () throws(BooksError) in try self.books.allocate(self.usdc, index: 4, Amount("1")) }),
-                              ("set", { () throws(BooksError) in try self.books.set(self.usdc, Amount("10000")) })] as [(String, () throws(BooksError) -> Void)] {
-            try books.hold(usdc, index: 3, Amount("10"), id: id("ttl-\(name)"), ttlMicros: 10_000)
+                              ("release", { () throws(BooksError) in try self.books.release(self.usdc, index: 4, Amount("1")) }),
+                              ("set", { () throws(BooksError) in try self.books.set(self.usdc, Amount("10000")) }),
+                              ("allocate after a set", { () throws(BooksError) in try self.books.allocate(self.usdc, index: 4, Amount("1")) }),
+                              ("release after a receive", { () throws(BooksError) in try self.books.release(self.usdc, index: 4, Amount("1")) }),
+                              ("allocate after a config", { () throws(BooksError) in try self.books.allocate(self.usdc, index: 4, Amount("1")) })]
+            as [(String, () throws(BooksError) -> Void)] {
+            try books.hold(usdc, index: 3, Amount("10"), id: id("ttl-\(name.replacingOccurrences(of: " ", with: "-"))"), ttlMicros: 10_000)
+            if name.hasSuffix("a set") { try books.set(usdc, Amount("10000")) }
+            if name.hasSuffix("a receive") { try books.receive(usdc, index: 2, Amount("1")) }
+            if name.hasSuffix("a config") { _ = try books.applyConfiguration([RecordConfig(key: usdc, creditLimit: Amount("5"))], defaultExchange: nil) }
             usleep(30_000)
             try write()
             XCTAssertEqual(try books.holds(usdc), [], name)
             XCTAssertEqual(try held(3).held, "0", name)
+            XCTAssertFalse(HeadWord.mayExpire(books.record(usdc)!.stateLatch.lockedCurrent.loadRelaxed(Layout.State.strategyCount)), name)
         }
         try assertSound()
+    }
+
+    /// A restored hold with a ttl expires at the hot pair of the restored books (the restore sets
+    /// the head word's expiry bit with the holds it writes).
+    func testARestoredHoldWithATtlExpiresAtTheNextRelease() throws {
+        try books.hold(usdc, index: 2, Amount("1500"), id: id("due"), ttlMicros: 30_000)
+        let file = seg.file("ttl.snapshot")
+        _ = try SnapshotFile.save(books, to: file)
+        let target = seg.file("restored-ttl")
+        _ = try SnapshotFile.restore(from: file, toSegment: target)
+        let restored = try Books.open(target, .readWrite)
+        usleep(60_000)
+        try restored.release(usdc, index: 2, Amount("2000"))  // the whole budget: only once the hold is void
+        XCTAssertEqual(try restored.holds(usdc), [])
+        XCTAssertEqual(try restored.slotHolds(usdc)[2].budget, .zero)
     }
 
     /// Snapshots keep open holds: saved with the state they belong to, restored visible and

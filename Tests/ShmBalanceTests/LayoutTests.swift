@@ -79,16 +79,21 @@ final class LayoutTests: XCTestCase {
     }
 
     func testThePackedWordsRoundTrip() {
-        // The count is bits 0…30; bit 31 is the fence, which every reader but allocate's check masks.
-        for count in [0, 2, 8, 64, 70, Int(Int32.max)] {
+        // The count is bits 0…29; bit 30 says some hold has a ttl, bit 31 is the fence. Every reader
+        // masks both but the hot pair's checks: allocate's keeps both, release's the expiry bit.
+        for count in [0, 2, 8, 64, 70, (1 << 30) - 1] {
             for last in [0, 1, 63] {
                 for fenced in [false, true] {
-                    let w = HeadWord.pack(count: count, lastIndex: last, fenced: fenced)
-                    XCTAssertEqual(HeadWord.count(w), count)
-                    XCTAssertEqual(HeadWord.lastIndex(w), last)
-                    XCTAssertEqual(HeadWord.fenced(w), fenced)
-                    XCTAssertEqual(HeadWord.countForAllocate(w) >= 1 << 31, fenced, "a fenced record is out of allocate's range")
-                    XCTAssertEqual(HeadWord.pack(count: HeadWord.countWord(w), lastIndex: last), w, "a commit writes the fence back")
+                    for expiry in [false, true] {
+                        let w = HeadWord.pack(count: count, lastIndex: last, fenced: fenced) | (expiry ? HeadWord.expiryBit : 0)
+                        XCTAssertEqual(HeadWord.count(w), count)
+                        XCTAssertEqual(HeadWord.lastIndex(w), last)
+                        XCTAssertEqual(HeadWord.fenced(w), fenced)
+                        XCTAssertEqual(HeadWord.mayExpire(w), expiry)
+                        XCTAssertEqual(HeadWord.countForAllocate(w) > 64, fenced || expiry || count > 64, "fenced or expiring: out of allocate's range")
+                        XCTAssertEqual(HeadWord.countForRelease(w) > 64, expiry || count > 64, "expiring: out of release's range; the fence is not")
+                        XCTAssertEqual(HeadWord.pack(count: HeadWord.countWord(w), lastIndex: last), w, "a commit writes both bits back")
+                    }
                 }
             }
         }
