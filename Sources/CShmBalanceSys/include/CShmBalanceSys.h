@@ -113,7 +113,9 @@ int64_t shmbal_now_micros_slow(void);
 /// On x86_64 with an invariant TSC (the kernel's own clocksource) it is the TSC extrapolated
 /// from a CLOCK_REALTIME reading taken at most ~1 ms of ticks earlier: no call, ~5 ns instead of
 /// ~30 ns, within a microsecond of the system clock. Elsewhere, and every ~1 ms, the clock itself.
-static inline int64_t shmbal_now_micros(void) {
+/// always_inline: in the larger commits (an op id, a hold) the inliner kept it a call (−3.5
+/// instructions per allocate/release with an op id once inlined).
+__attribute__((always_inline)) static inline int64_t shmbal_now_micros(void) {
 #if defined(__x86_64__)
     uint64_t tsc = __builtin_ia32_rdtsc();
     const struct shmbal_time_base *b = &shmbal_time_base_state;
