@@ -1,4 +1,4 @@
-// The byte layout of a segment, layout version 3. Every offset any code uses is a named constant
+// The byte layout of a segment, layout version 4. Every offset any code uses is a named constant
 // here; docs/layout.md repeats this diagram for C++ and Python readers. Change anything below and
 // bump `Layout.version`: a process built for another version refuses to attach.
 //
@@ -31,7 +31,7 @@
 //  Header                                   Record (one per (exchange, currency))
 //  off size field                           off  size  field
 //    0   8  magic "SHMBAL\0\0"                 0   16  exchange (ASCII, NUL-padded)
-//    8   4  layoutVersion = 3                 16   16  currency
+//    8   4  layoutVersion = 4                 16   16  currency
 //   12   4  headerSize = 4096                 64   64  mutex: robust, process-shared pthread_mutex_t
 //   16   8  segmentSize                      128    8  generation: the published state is states[gen & 1]
 //   24   4  recordCapacity                   136   56  (reserved)
@@ -75,14 +75,14 @@
 //    ops               opEntry[W + 1]     128 B: opId[32], seq, packed, amount, fee, digest, detail, after
 //    opIndex           u32[pow2(2(W+1))]   writer-only hash index of op ids
 
-/// Named offsets and sizes of layout version 3.
+/// Named offsets and sizes of layout version 4.
 ///
 /// Each offset is derived from the field before it (Aeron's `X_OFFSET = PREVIOUS_OFFSET +
 /// SIZE_OF_PREVIOUS`), with the alignment padding said where it is; `LayoutTests` checks every value
-/// against the diagram above (and so against files written by earlier builds of version 3).
+/// against the diagram above (and so against files written by earlier builds of version 4).
 public enum Layout {
     public static let magic: UInt64 = 0x0000_4C41_424D_4853  // "SHMBAL\0\0" read little-endian
-    public static let version: UInt32 = 3
+    public static let version: UInt32 = 4
     public static let fixedPointDecimals: UInt32 = 18
 
     /// Bytes of one cache line here; hot words that different writers store to get lines of their own.

@@ -1,7 +1,7 @@
 @testable import ShmBalance
 import XCTest
 
-/// The derived offsets of Layout.swift against the diagram (and docs/layout.md): version 3 files
+/// The derived offsets of Layout.swift against the diagram (and docs/layout.md): version 4 files
 /// written by any earlier build must keep meaning the same bytes. Checked once, here.
 final class LayoutTests: XCTestCase {
     func testEveryOffsetIsWhereTheDiagramSays() {

@@ -84,18 +84,18 @@ final class SegmentTests: XCTestCase {
         XCTAssertTrue(FileManager.default.createFile(atPath: truncated, contents: good.prefix(good.count - 4096)))
         assertRefusesToAttach(truncated, "truncated: \(good.count - 4096) bytes of \(good.count)")
 
-        for old: UInt8 in [1, 2] {
+        for old: UInt8 in [1, 2, 3] {
             var v = good
             v[8] = old  // an older layout version: refused with how to move its books
             let older = seg.dir + "/v\(old)"
             XCTAssertTrue(FileManager.default.createFile(atPath: older, contents: v))
-            assertRefusesToAttach(older, "layout version \(old), this build reads version 3; move its books with the shmbal that made it ('shmbal snapshot save FILE')")
+            assertRefusesToAttach(older, "layout version \(old), this build reads version 4; move its books with the shmbal that made it ('shmbal snapshot save FILE')")
         }
-        var v4 = good
-        v4[8] = 4  // a newer one
-        let newer = seg.dir + "/v4"
-        XCTAssertTrue(FileManager.default.createFile(atPath: newer, contents: v4))
-        assertRefusesToAttach(newer, "layout version 4, newer than this build's version 3")
+        var v5 = good
+        v5[8] = 5  // a newer one
+        let newer = seg.dir + "/v5"
+        XCTAssertTrue(FileManager.default.createFile(atPath: newer, contents: v5))
+        assertRefusesToAttach(newer, "layout version 5, newer than this build's version 4")
 
         var damaged = good
         damaged[24] ^= 0x40  // record capacity, covered by the header checksum
