@@ -31,7 +31,7 @@ final class InstallTests: XCTestCase {
     }
 
     override func setUpWithError() throws {
-        try XCTSkipUnless(geteuid() == 0, "the strategy host is a mount namespace (unshare -m): run as root, as CI does")
+        try XCTSkipUnless(geteuid() == 0, "needs root: the clean strategy host is a mount namespace (unshare -m) with /opt/swift hidden and overlays on /usr/local and /etc; run `swift test --filter InstallTests` as root, or bash .ci/run (CI does)")
         for tool in ["unshare", "mount", "readelf", "g++", "pkg-config", "cmake", "tar", "ldconfig"] {
             XCTAssertTrue(FileManager.default.isExecutableFile(atPath: which(tool)), "\(tool) is needed (bash .ci/run installs it)")
         }
