@@ -12,7 +12,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
-from ctypes import POINTER, Structure, c_char, c_char_p, c_double, c_int, c_int32, c_int64, c_size_t, c_uint64
+from ctypes import POINTER, Structure, c_char, c_char_p, c_double, c_int, c_int32, c_int64, c_size_t, c_uint8, c_uint64
 from decimal import Decimal
 from pathlib import Path
 from typing import Optional
@@ -74,6 +74,23 @@ class RecordInfo(Structure):
     ]
 
 
+class RecordState(Structure):
+    """``shmbal_record_state``: the money state of one consistent read, and the fence."""
+
+    _fields_ = [
+        ("strategy_count", c_int64),
+        ("last_index", c_int64),
+        ("epoch", c_uint64),
+        ("op_count", c_uint64),
+        ("last_change_micros", c_int64),
+        ("last_change_pid", c_int32),
+        ("fenced", c_uint8),
+        ("reserved", c_uint8 * 3),
+        ("credit_limit", Amount),
+        ("slots", Amount * 64),
+    ]
+
+
 class ReconcileResult(Structure):
     _fields_ = [
         ("kind", c_int32),
@@ -121,7 +138,7 @@ class Quote(Structure):
 
 
 # The header's layout, checked once at load (the C side checks it at compile time).
-assert ctypes.sizeof(RecordInfo) == 3192 and ctypes.sizeof(ReconcileResult) == 1536
+assert ctypes.sizeof(RecordInfo) == 3192 and ctypes.sizeof(ReconcileResult) == 1536 and ctypes.sizeof(RecordState) == 1088
 assert ctypes.sizeof(FillResult) == 56 and ctypes.sizeof(HoldInfo) == 96 and ctypes.sizeof(SlotHolds) == 3352
 
 _B, _R, _S, _I, _D, _P = BooksHandle, RecordHandle, c_char_p, c_int, c_double, POINTER
@@ -167,6 +184,7 @@ _SIGNATURES = {
     "shmbal_record_release_exact": ([_R, _I, Amount], c_int),
     "shmbal_record_balance": ([_R, _I, _P(c_double), _P(Amount)], c_int),
     "shmbal_record_get": ([_R, _P(RecordInfo)], c_int),
+    "shmbal_record_read": ([_R, _P(RecordState)], c_int),
     "shmbal_hold": ([_B, _S, _S, _I, Amount, _S, c_int64], c_int),
     "shmbal_fill": ([_B, _S, _S, _S, Amount, Amount, _I, _S, _P(FillResult)], c_int),
     "shmbal_void": ([_B, _S, _S, _S, _S], c_int),

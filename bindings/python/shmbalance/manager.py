@@ -85,6 +85,24 @@ class StrategyBalanceManager(Hot, HoldCalls):
             self._books.call("shmbal_get", self._exchange, n.name(currency, "a currency"), ctypes.byref(info))
         return StrategyBalance.from_info(info)
 
+    def is_fenced(self, currency: str) -> bool:
+        """Whether allocate is refused on the record because its host's agent has not reached the
+        ledger within its lease's time-to-live (SPEC §10; ``RefusedError`` with refusal
+        ``"fenced"`` meanwhile). Release, hold, fill and the rest go on. A record that does not
+        exist is refused (``"no_record"``) like every other read."""
+        rec = self._record(currency)
+        if rec is None:
+            # No record: the lookup by key raises the refusal, worded by the library.
+            self._books.call("shmbal_record_find", self._exchange, n.name(currency, "a currency"), ctypes.byref(n.RecordHandle()))
+            rec = self._record(currency)  # it was made meanwhile
+            if rec is None:
+                raise n.fail(self._lib, RefusedError.status)
+        state = n.RecordState()
+        rc = self._lib.shmbal_record_read(rec, ctypes.byref(state))
+        if rc:
+            raise n.fail(self._lib, rc)
+        return bool(state.fenced)
+
     def _get_balance_slow(self, currency: str, index: int = 0, exact: bool = False) -> Union[float, Decimal]:
         # Fresh out-values per call: ctypes releases the GIL during the call, so buffers kept on the
         # manager would be shared by threads calling at once.
