@@ -27,7 +27,6 @@ final class PythonBindingTests: XCTestCase {
     /// while it is set and release is not, and a record that does not exist is refused.
     func testIsFencedFollowsTheFence() throws {
         let script = """
-            import sys
             from shmbalance import StrategyBalanceManager, RefusedError
             m = StrategyBalanceManager("KRAKEN", strategy_count=5)
             out = [str(m.is_fenced("USDC"))]
